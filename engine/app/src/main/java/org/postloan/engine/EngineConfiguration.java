@@ -1,0 +1,38 @@
+package org.postloan.engine;
+
+import java.util.Map;
+
+import org.camunda.bpm.engine.rest.security.auth.ProcessEngineAuthenticationFilter;
+import org.camunda.bpm.engine.rest.security.auth.impl.HttpBasicAuthenticationProvider;
+import org.postloan.engine.foureyes.FourEyesPlugin;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+@Configuration
+public class EngineConfiguration {
+
+  /** Four-eyes rule on user tasks (the same jar is used as a Camunda Run userlib plugin). */
+  @Bean
+  public FourEyesPlugin fourEyesPlugin() {
+    return new FourEyesPlugin();
+  }
+
+  /**
+   * HTTP basic authentication on the engine REST API. Without it the starter leaves
+   * /engine-rest open. Async support is required for fetchAndLock long polling.
+   */
+  @Bean
+  public FilterRegistrationBean<AllPathsAuthenticationFilter> engineRestAuthenticationFilter() {
+    FilterRegistrationBean<AllPathsAuthenticationFilter> registration =
+        new FilterRegistrationBean<>(new AllPathsAuthenticationFilter());
+    registration.setName("camunda-engine-rest-auth");
+    registration.addUrlPatterns("/engine-rest/*");
+    registration.setInitParameters(Map.of(
+        ProcessEngineAuthenticationFilter.AUTHENTICATION_PROVIDER_PARAM,
+        HttpBasicAuthenticationProvider.class.getName()));
+    registration.setAsyncSupported(true);
+    registration.setOrder(10);
+    return registration;
+  }
+}
