@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, status
+
+from api.deps import Integrator, Reader, SessionDep
+from api.schemas import Identifier, Name, Strict
+from postloan.customers import service
+from postloan.customers.models import Customer
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+class CustomerIn(Strict):
+    id: Identifier
+    name: Name
+    segment: Literal["corporate", "sme", "micro", "retail"]
+    industry: Name
+    branch: Identifier
+    account_manager: Identifier
+    credit_rating: str
+
+
+class CustomerOut(Strict):
+    id: str
+    name: str
+    segment: str
+    industry: str
+    branch: str
+    account_manager: str
+    credit_rating: str
+
+    @classmethod
+    def of(cls, c: Customer) -> CustomerOut:
+        return cls(id=c.id, name=c.name, segment=c.segment, industry=c.industry, branch=c.branch,
+                   account_manager=c.account_manager, credit_rating=c.credit_rating)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
+def create_customer(body: CustomerIn, session: SessionDep, caller: Integrator) -> CustomerOut:
+    customer = service.register(session, service.CustomerData(**body.model_dump()),
+                                actor=caller.actor)
+    session.commit()
+    return CustomerOut.of(customer)
+
+
+@router.get("/{customer_id}", response_model=CustomerOut)
+def get_customer(customer_id: str, session: SessionDep, caller: Reader) -> CustomerOut:
+    return CustomerOut.of(service.get(session, customer_id))

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import EngineDep, Integrator, Reader, SessionDep
+from api.schemas import Identifier, Name, Page, Strict
+from gateway import processes
+from gateway.engine import EngineError, EngineGateway
+from postloan.inspections import service
+from postloan.inspections.models import Inspection, InspectionStatus
+
+log = logging.getLogger("api")
+router = APIRouter(prefix="/inspections", tags=["inspections"])
+
+class InspectionIn(Strict):
+    loan_id: Identifier
+    reason: Name
+    kind: Literal["special", "routine", "first"] = "special"
+
+
+class FindingOut(Strict):
+    source: str
+    code: str
+    severity: str
+    summary: str
+    evidence: dict[str, Any]
+
+
+class InspectionOut(Strict):
+    id: str
+    loan_id: str
+    kind: str
+    reason: str
+    status: str
+    stage: str
+    template: str
+    requested_by: str
+    requested_at: datetime
+    completed_at: datetime | None
+    inspector: str | None
+    reviewer: str | None
+    risk_class: str | None
+    process_instance_id: str | None
+    findings: list[FindingOut]
+    signals: list[dict[str, Any]]
+    report: dict[str, Any] | None
+
+
+class InspectionList(Page):
+    items: list[InspectionOut]
+
+
+def _stage(inspection: Inspection, engine: EngineGateway | None) -> str:
+    if inspection.status != InspectionStatus.IN_PROGRESS and inspection.status != "requested":
+        return inspection.status
+    if engine is None or not inspection.process_instance_id:
+        return inspection.status
+    try:
+        activities = engine.active_activities(inspection.process_instance_id)
+    except EngineError as exc:
+        log.warning("stage of %s unknown: %s", inspection.id, exc)
+        return "unknown"
+    return ",".join(sorted(activities)) or inspection.status
+
+
+def _out(
+    session: SessionDep, inspection: Inspection, engine: EngineGateway | None
+) -> InspectionOut:
+    return InspectionOut(
+        id=inspection.id, loan_id=inspection.loan_id, kind=inspection.kind,
+        reason=inspection.reason, status=inspection.status, stage=_stage(inspection, engine),
+        template="standard", requested_by=inspection.requested_by,
+        requested_at=inspection.created_at, completed_at=inspection.completed_at,
+        inspector=inspection.inspector, reviewer=inspection.reviewer,
+        risk_class=inspection.risk_class, process_instance_id=inspection.process_instance_id,
+        findings=[
+            FindingOut(source=f.source, code=f.code, severity=f.severity, summary=f.summary,
+                       evidence=f.evidence)
+            for f in service.findings(session, inspection.id)
+        ],
+        signals=[],
+        report=inspection.report,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=InspectionOut,
+             summary="Start an inspection of a loan (special by default)")
+def start_inspection(
+    body: InspectionIn, session: SessionDep, engine: EngineDep, caller: Integrator
+) -> InspectionOut:
+    inspection = processes.start_inspection(
+        session, engine, loan_id=body.loan_id, kind=body.kind, reason=body.reason,
+        actor=caller.actor,
+    )
+    return _out(session, inspection, None)
+
+
+@router.get("/{inspection_id}", response_model=InspectionOut)
+def get_inspection(
+    inspection_id: str, session: SessionDep, engine: EngineDep, caller: Reader
+) -> InspectionOut:
+    return _out(session, service.get(session, inspection_id), engine)
+
+
+@router.get("", response_model=InspectionList)
+def list_inspections(
+    session: SessionDep,
+    caller: Reader,
+    loan_id: str | None = None,
+    status: Literal["requested", "in_progress", "completed", "cancelled"] | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> InspectionList:
+    rows, total = service.search(session, loan_id=loan_id, status=status, limit=limit,
+                                 offset=offset)
+    return InspectionList(total=total, limit=limit, offset=offset,
+                          items=[_out(session, r, None) for r in rows])

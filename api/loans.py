@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from fastapi import APIRouter, status
+from pydantic import Field
+
+from api.deps import Integrator, Reader, SessionDep
+from api.schemas import Currency, Identifier, Money, MoneyOrZero, Name, Strict
+from postloan.loans import service
+from postloan.loans.models import Loan
+
+router = APIRouter(tags=["loans"])
+
+
+class CollateralIn(Strict):
+    id: Identifier
+    kind: Name
+    value: MoneyOrZero
+    currency: Currency
+    description: str = ""
+
+
+class LoanIn(Strict):
+    id: Identifier
+    customer_id: Identifier
+    product: Identifier
+    amount: Money
+    currency: Currency
+    disbursed_on: date
+    maturity_on: date
+    purpose: Name
+    approval_conditions: list[Name] = Field(default_factory=list, max_length=100)
+    collaterals: list[CollateralIn] = Field(default_factory=list, max_length=100)
+
+
+class Classification(Strict):
+    risk_class: str
+    reason: str
+
+
+class LoanOut(Strict):
+    id: str
+    customer_id: str
+    product: str
+    amount: Decimal
+    currency: str
+    disbursed_on: date
+    maturity_on: date
+    purpose: str
+    approval_conditions: list[str]
+    collaterals: list[CollateralIn]
+    classification: Classification
+    next_inspection_on: date | None
+
+    @classmethod
+    def of(cls, loan: Loan) -> LoanOut:
+        return cls(
+            id=loan.id, customer_id=loan.customer_id, product=loan.product, amount=loan.amount,
+            currency=loan.currency, disbursed_on=loan.disbursed_on, maturity_on=loan.maturity_on,
+            purpose=loan.purpose,
+            approval_conditions=[c.text for c in loan.approval_conditions],
+            collaterals=[CollateralIn(id=c.id, kind=c.kind, value=c.value, currency=c.currency,
+                                      description=c.description) for c in loan.collaterals],
+            classification=Classification(risk_class=loan.risk_class,
+                                          reason=loan.risk_class_reason),
+            next_inspection_on=loan.next_inspection_on,
+        )
+
+
+class RepaymentIn(Strict):
+    due_on: date
+    due_amount: Money
+    paid_on: date | None = None
+    paid_amount: MoneyOrZero = Decimal("0")
+
+
+class RepaymentOut(RepaymentIn):
+    loan_id: str
+
+
+@router.post("/loans", status_code=status.HTTP_201_CREATED, response_model=LoanOut)
+def create_loan(body: LoanIn, session: SessionDep, caller: Integrator) -> LoanOut:
+    data = service.LoanData(
+        **body.model_dump(exclude={"collaterals"}),
+        collaterals=[service.CollateralData(**c.model_dump()) for c in body.collaterals],
+    )
+    service.register(session, data, actor=caller.actor)
+    session.commit()
+    return LoanOut.of(service.get(session, body.id))
+
+
+@router.get("/loans/{loan_id}", response_model=LoanOut)
+def get_loan(loan_id: str, session: SessionDep, caller: Reader) -> LoanOut:
+    return LoanOut.of(service.get(session, loan_id))
+
+
+@router.post("/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED,
+             response_model=RepaymentOut)
+def record_repayment(
+    loan_id: str, body: RepaymentIn, session: SessionDep, caller: Integrator
+) -> RepaymentOut:
+    service.record_repayment(session, loan_id, service.RepaymentData(**body.model_dump()),
+                             actor=caller.actor)
+    session.commit()
+    return RepaymentOut(loan_id=loan_id, **body.model_dump())

@@ -1,0 +1,28 @@
+"""The REST API for integrators: ``uvicorn api.main:app``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from api import customers, errors, health, inspections, loans
+from config.logging import setup_logging
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Post-loan management API",
+        version="1.0",
+        description="Customers, loans, repayments and inspections for core banking, loan "
+        "origination, vendors and auditors. Authenticate with `Authorization: Bearer <api key>`."
+        " Errors are `{\"error\": CODE, \"detail\": text}`.",
+    )
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (health, customers, loans, inspections):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    errors.install(app)
+    return app
+
+
+setup_logging()
+app = create_app()

@@ -1,0 +1,1 @@
+"""Settings and static configuration (identities, worker topics) of the post-loan system."""

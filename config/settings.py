@@ -1,0 +1,81 @@
+"""The one settings object of the project, read from the environment (prefix ``POSTLOAN_``).
+
+Every process of the system (API, workers, the ``postloanctl`` command) reads it the same way, so a
+value set once in the environment or in ``.env`` reaches all of them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Secrets that ship with the embedded demo. Refused when ``POSTLOAN_ENV=production``.
+DEV_ONLY_SECRETS = {"admin-dev-only", "workers-dev-only", "api-dev-only"}
+
+
+class Settings(BaseSettings):
+    """All tunables of the system. Field names map to ``POSTLOAN_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="POSTLOAN_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = ROOT / "var"
+    database_url: str = ""
+
+    # The engine (Camunda 7 REST API) and the technical users that talk to it.
+    engine_url: str = "http://localhost:8080/engine-rest"
+    engine_admin_user: str = "admin"
+    engine_admin_password: SecretStr = SecretStr("admin-dev-only")
+    engine_worker_user: str = "svc-workers"
+    engine_worker_password: SecretStr = SecretStr("workers-dev-only")
+    engine_api_user: str = "svc-api"
+    engine_api_password: SecretStr = SecretStr("api-dev-only")
+    engine_timeout_seconds: float = Field(10.0, gt=0)
+
+    # External-task workers.
+    worker_id: str = ""
+    worker_max_in_flight: int = Field(4, ge=1, le=64)
+    worker_long_poll_ms: int = Field(20_000, ge=0, le=1_800_000)
+    worker_shutdown_grace_seconds: float = Field(20.0, ge=0)
+    worker_topics_file: Path = ROOT / "config" / "topics.yaml"
+
+    # Diagrams and identities provisioned into the engine.
+    bpmn_dir: Path = ROOT / "bpmn"
+    identities_file: Path = ROOT / "config" / "identities.yaml"
+    deployment_name: str = "post-loan"
+
+    # REST API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_engine_url: str = ""
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'postloan.db'}"
+        if self.env == "production":
+            for name in ("engine_admin_password", "engine_worker_password", "engine_api_password"):
+                if getattr(self, name).get_secret_value() in DEV_ONLY_SECRETS:
+                    raise ValueError(
+                        f"POSTLOAN_{name.upper()} still has its development value; "
+                        "set a real secret for production"
+                    )
+        return self
+
+    @property
+    def webapp_url(self) -> str:
+        """Where people log in (Tasklist), derived from the engine's REST address."""
+        base = self.public_engine_url or self.engine_url
+        return base.removesuffix("/engine-rest") + "/camunda/app/tasklist/"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,181 @@
+"""Provision the engine from ``config/``: groups, users, authorizations, filters, deployment.
+
+Idempotent: run it at every start. It creates what is missing and leaves the rest alone, so a
+password changed in Camunda Admin is not reset, and a diagram that did not change is not redeployed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.settings import Settings
+from gateway.engine import EngineError, EngineGateway
+
+log = logging.getLogger(__name__)
+
+# Camunda 7 resource type numbers (org.camunda.bpm.engine.authorization.Resources).
+RESOURCE_TYPES = {
+    "APPLICATION": 0, "USER": 1, "GROUP": 2, "GROUP_MEMBERSHIP": 3, "AUTHORIZATION": 4,
+    "FILTER": 5, "PROCESS_DEFINITION": 6, "TASK": 7, "PROCESS_INSTANCE": 8, "DEPLOYMENT": 9,
+    "DECISION_DEFINITION": 10, "TENANT": 11, "TENANT_MEMBERSHIP": 12, "BATCH": 13,
+    "DECISION_REQUIREMENTS_DEFINITION": 14, "HISTORIC_TASK": 19, "HISTORIC_PROCESS_INSTANCE": 20,
+}
+GRANT = 1
+
+
+@dataclass
+class ProvisionReport:
+    created: list[str] = field(default_factory=list)
+    deployment: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        deployed = self.deployment.get("deployedProcessDefinitions") or {}
+        decisions = self.deployment.get("deployedDecisionDefinitions") or {}
+        return (
+            f"{len(self.created)} identity objects created; "
+            f"{len(deployed)} process and {len(decisions)} decision definitions newly deployed"
+        )
+
+
+def load_identities(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def provision(settings: Settings, *, deploy: bool = True) -> ProvisionReport:
+    """Bring the engine in line with ``config/identities.yaml`` and ``bpmn/``."""
+    admin = EngineGateway(
+        settings.engine_url, settings.engine_admin_user,
+        settings.engine_admin_password.get_secret_value(), settings.engine_timeout_seconds,
+    )
+    admin.wait_until_up()
+    spec = load_identities(settings.identities_file)
+    report = ProvisionReport()
+
+    staff_groups = [g["id"] for g in spec["groups"]]
+    for group in spec["groups"]:
+        _ensure_group(admin, group["id"], group["name"], report)
+
+    people = spec.get("demo_users", []) if settings.env != "production" else []
+    for person in people:
+        _ensure_user(admin, person["id"], person["first"], person["last"], person["password"],
+                     report)
+        for group_id in person.get("groups", []):
+            _ensure_membership(admin, group_id, person["id"], report)
+
+    role_of_user: dict[str, str] = {}
+    for tech in spec.get("technical_users", []):
+        password = getattr(settings, tech["password_setting"]).get_secret_value()
+        _ensure_user(admin, tech["id"], tech["first"], tech["last"], password, report)
+        role_of_user[tech["id"]] = tech["role"]
+
+    rules = spec.get("authorizations", {})
+    for group_id in staff_groups:
+        for rule in rules.get("staff", []):
+            _ensure_grant(admin, rule, report, group_id=group_id)
+    for user_id, role in role_of_user.items():
+        for rule in rules.get(role, []):
+            _ensure_grant(admin, rule, report, user_id=user_id)
+
+    for flt in spec.get("filters", []):
+        _ensure_filter(admin, flt, staff_groups, report)
+
+    if deploy:
+        report.deployment = admin.deploy_folder(settings.bpmn_dir, settings.deployment_name)
+    log.info("engine provisioned: %s", report.summary())
+    return report
+
+
+def _exists(admin: EngineGateway, path: str) -> bool:
+    try:
+        admin.call("GET", path)
+        return True
+    except EngineError as exc:
+        if exc.status == 404:
+            return False
+        raise
+
+
+def _ensure_group(admin: EngineGateway, group_id: str, name: str, report: ProvisionReport) -> None:
+    if not _exists(admin, f"/group/{group_id}"):
+        admin.call("POST", "/group/create", json={"id": group_id, "name": name, "type": "WORKFLOW"})
+        report.created.append(f"group {group_id}")
+
+
+def _ensure_user(
+    admin: EngineGateway, user_id: str, first: str, last: str, password: str,
+    report: ProvisionReport,
+) -> None:
+    if _exists(admin, f"/user/{user_id}/profile"):
+        return
+    admin.call("POST", "/user/create", json={
+        "profile": {"id": user_id, "firstName": first, "lastName": last,
+                    "email": f"{user_id}@example.invalid"},
+        "credentials": {"password": password},
+    })
+    report.created.append(f"user {user_id}")
+
+
+def _ensure_membership(
+    admin: EngineGateway, group_id: str, user_id: str, report: ProvisionReport
+) -> None:
+    members = admin.call("GET", "/user", params={"memberOfGroup": group_id, "id": user_id})
+    if not members:
+        admin.call("PUT", f"/group/{group_id}/members/{user_id}")
+        report.created.append(f"membership {user_id} in {group_id}")
+
+
+def _ensure_grant(
+    admin: EngineGateway, rule: dict[str, Any], report: ProvisionReport, *,
+    user_id: str | None = None, group_id: str | None = None,
+) -> None:
+    resource_type = RESOURCE_TYPES[rule["resource"]]
+    query: dict[str, Any] = {"type": GRANT, "resourceType": resource_type,
+                             "resourceId": rule["id"]}
+    if user_id:
+        query["userIdIn"] = user_id
+    else:
+        query["groupIdIn"] = group_id
+    wanted = set(rule["permissions"])
+    existing = admin.call("GET", "/authorization", params=query) or []
+    for auth in existing:
+        if (auth.get("userId") or None) == user_id and (auth.get("groupId") or None) == group_id:
+            have = set(auth.get("permissions") or [])
+            if wanted <= have or "ALL" in have:
+                return
+            admin.call("PUT", f"/authorization/{auth['id']}", json={
+                "permissions": sorted(have | wanted), "userId": user_id, "groupId": group_id,
+                "resourceType": resource_type, "resourceId": rule["id"],
+            })
+            report.created.append(f"grant {rule['resource']} to {user_id or group_id}")
+            return
+    admin.call("POST", "/authorization/create", json={
+        "type": GRANT, "permissions": sorted(wanted), "userId": user_id, "groupId": group_id,
+        "resourceType": resource_type, "resourceId": rule["id"],
+    })
+    report.created.append(f"grant {rule['resource']} to {user_id or group_id}")
+
+
+def _ensure_filter(
+    admin: EngineGateway, flt: dict[str, Any], groups: list[str], report: ProvisionReport
+) -> None:
+    existing = admin.call("GET", "/filter", params={"resourceType": "Task", "name": flt["name"]})
+    if existing:
+        return
+    created = admin.call("POST", "/filter/create", json={
+        "resourceType": "Task",
+        "name": flt["name"],
+        "owner": admin.user,
+        "query": flt["query"],
+        "properties": {"description": flt.get("description", ""), "priority": flt["priority"],
+                       "refresh": True},
+    })
+    report.created.append(f"filter {flt['name']}")
+    for group_id in groups:
+        _ensure_grant(admin, {"resource": "FILTER", "id": created["id"], "permissions": ["READ"]},
+                      report, group_id=group_id)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from postloan.db import Base, Timestamped
+
+
+class Segment(StrEnum):
+    CORPORATE = "corporate"
+    SME = "sme"
+    MICRO = "micro"
+    RETAIL = "retail"
+
+
+class Customer(Timestamped, Base):
+    """A borrower. ``account_manager`` is the engine user id of the first-responsible manager."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        CheckConstraint(
+            "segment IN ('corporate', 'sme', 'micro', 'retail')", name="segment_known"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str] = mapped_column(String(20))
+    industry: Mapped[str] = mapped_column(String(100))
+    branch: Mapped[str] = mapped_column(String(64), index=True)
+    account_manager: Mapped[str] = mapped_column(String(64), index=True)
+    credit_rating: Mapped[str] = mapped_column(String(10))

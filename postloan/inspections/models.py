@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from postloan.db import Base, Timestamped
+
+
+class InspectionKind(StrEnum):
+    FIRST = "first"
+    ROUTINE = "routine"
+    SPECIAL = "special"
+
+
+class InspectionStatus(StrEnum):
+    REQUESTED = "requested"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Inspection(Timestamped, Base):
+    """One inspection of a loan, driven by a ``post_loan_inspection`` process instance.
+
+    The process instance's business key is this id. ``report`` is written once, when the
+    inspection is finalized, and never changes after that.
+    """
+
+    __tablename__ = "inspection"
+    __table_args__ = (
+        CheckConstraint("kind IN ('first', 'routine', 'special')", name="kind_known"),
+        CheckConstraint(
+            "status IN ('requested', 'in_progress', 'completed', 'cancelled')", name="status_known"
+        ),
+        CheckConstraint("status != 'completed' OR report IS NOT NULL", name="completed_has_report"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=InspectionStatus.REQUESTED, index=True)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    process_instance_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    inspector: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    conclusion: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    risk_class: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class InspectionFinding(Timestamped, Base):
+    """What one check (or a person) found, with the evidence it used.
+
+    Unique per inspection, source and code, so a check that runs twice writes its finding once.
+    """
+
+    __tablename__ = "inspection_finding"
+    __table_args__ = (UniqueConstraint("inspection_id", "source", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspection.id"), index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,327 @@
+"""Inspections: request, automated checks, finalization into a report."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from postloan import audit
+from postloan.customers.models import Customer
+from postloan.db import utcnow
+from postloan.errors import Conflict, InvalidInput, NotFound
+from postloan.inspections.models import (
+    Inspection,
+    InspectionFinding,
+    InspectionKind,
+    InspectionStatus,
+)
+from postloan.loans import service as loans
+from postloan.loans.models import Loan
+
+#: Checklist items of the slice's inspection form; the template catalogue replaces this later.
+CHECKLIST_ITEMS = (
+    "funds_used_as_agreed",
+    "business_operating_normally",
+    "collateral_intact",
+    "approval_conditions_met",
+)
+
+
+def new_inspection_id() -> str:
+    return f"INS-{uuid.uuid4().hex[:12].upper()}"
+
+
+def request(
+    session: Session, *, loan_id: str, kind: str, reason: str, actor: str
+) -> Inspection:
+    """Record that an inspection of a loan is wanted; the caller starts its process."""
+    if kind not in set(InspectionKind):
+        raise InvalidInput(f"kind must be one of {', '.join(InspectionKind)}", field="kind")
+    if session.get(Loan, loan_id) is None:
+        raise InvalidInput(f"loan {loan_id!r} does not exist", field="loan_id")
+    inspection = Inspection(
+        id=new_inspection_id(), loan_id=loan_id, kind=kind, reason=reason, requested_by=actor,
+        status=InspectionStatus.REQUESTED,
+    )
+    session.add(inspection)
+    audit.record(
+        session, actor=actor, action="inspection.requested", object_type="inspection",
+        object_id=inspection.id, detail={"loan_id": loan_id, "kind": kind, "reason": reason},
+    )
+    session.flush()
+    return inspection
+
+
+def withdraw(session: Session, inspection_id: str, why: str, *, actor: str) -> None:
+    """Remove a request whose process could not be started (its findings cannot exist yet)."""
+    inspection = get(session, inspection_id)
+    session.delete(inspection)
+    audit.record(
+        session, actor=actor, action="inspection.start_failed", object_type="inspection",
+        object_id=inspection_id, detail={"loan_id": inspection.loan_id, "why": why},
+    )
+    session.flush()
+
+
+def attach_process(session: Session, inspection_id: str, process_instance_id: str) -> None:
+    get(session, inspection_id).process_instance_id = process_instance_id
+    session.flush()
+
+
+def get(session: Session, inspection_id: str) -> Inspection:
+    inspection = session.get(Inspection, inspection_id)
+    if inspection is None:
+        raise NotFound(f"inspection {inspection_id!r} does not exist")
+    return inspection
+
+
+def search(
+    session: Session,
+    *,
+    loan_id: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Inspection], int]:
+    """Inspections, newest first, with the total count matching the filter."""
+    query = select(Inspection)
+    if loan_id:
+        query = query.where(Inspection.loan_id == loan_id)
+    if status:
+        query = query.where(Inspection.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Inspection.created_at.desc(), Inspection.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def findings(session: Session, inspection_id: str) -> list[InspectionFinding]:
+    return list(
+        session.scalars(
+            select(InspectionFinding)
+            .where(InspectionFinding.inspection_id == inspection_id)
+            .order_by(InspectionFinding.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class InspectionContext:
+    inspection_id: str
+    loan_id: str
+    customer_id: str
+    account_manager: str
+    loan_amount: float
+    kind: str
+
+
+def begin(session: Session, inspection_id: str, *, actor: str) -> InspectionContext:
+    """Mark the inspection as under way and return what the process needs to route it."""
+    inspection = get(session, inspection_id)
+    loan = session.get(Loan, inspection.loan_id)
+    if loan is None:
+        raise NotFound(f"loan {inspection.loan_id!r} of inspection {inspection_id} does not exist")
+    customer = session.get(Customer, loan.customer_id)
+    if customer is None:
+        raise NotFound(f"customer {loan.customer_id!r} of loan {loan.id} does not exist")
+    if inspection.status == InspectionStatus.REQUESTED:
+        inspection.status = InspectionStatus.IN_PROGRESS
+        audit.record(
+            session, actor=actor, action="inspection.started", object_type="inspection",
+            object_id=inspection_id,
+        )
+    return InspectionContext(
+        inspection_id=inspection.id,
+        loan_id=loan.id,
+        customer_id=customer.id,
+        account_manager=customer.account_manager,
+        loan_amount=float(loan.amount),
+        kind=inspection.kind,
+    )
+
+
+def record_finding(
+    session: Session,
+    inspection_id: str,
+    *,
+    source: str,
+    code: str,
+    severity: str,
+    summary: str,
+    evidence: dict[str, Any],
+) -> InspectionFinding:
+    """Write a finding once: running the same check again replaces its earlier result."""
+    finding = session.scalars(
+        select(InspectionFinding).where(
+            InspectionFinding.inspection_id == inspection_id,
+            InspectionFinding.source == source,
+            InspectionFinding.code == code,
+        )
+    ).one_or_none()
+    if finding is None:
+        finding = InspectionFinding(inspection_id=inspection_id, source=source, code=code)
+        session.add(finding)
+    finding.severity = severity
+    finding.summary = summary
+    finding.evidence = evidence
+    session.flush()
+    return finding
+
+
+@dataclass(frozen=True)
+class RepaymentCheckResult:
+    days_past_due: int
+    overdue_amount: float
+
+
+def check_repayment(session: Session, inspection_id: str, as_of: date) -> RepaymentCheckResult:
+    """Repayment behaviour: days past due and arrears, with the schedule rows as evidence."""
+    inspection = get(session, inspection_id)
+    result, schedule = loans.arrears(session, inspection.loan_id, as_of)
+    evidence = {
+        "as_of": as_of.isoformat(),
+        "instalments": [
+            {
+                "due_on": r.due_on.isoformat(),
+                "due_amount": str(r.due_amount),
+                "paid_on": r.paid_on.isoformat() if r.paid_on else None,
+                "paid_amount": str(r.paid_amount),
+            }
+            for r in schedule
+        ],
+        "oldest_unpaid_due_on": (
+            result.oldest_unpaid_due_on.isoformat() if result.oldest_unpaid_due_on else None
+        ),
+    }
+    if result.days_past_due > 0:
+        record_finding(
+            session, inspection_id, source="repayment_check", code="REPAYMENT_OVERDUE",
+            severity="red" if result.days_past_due > 90 else "orange",
+            summary=(
+                f"{result.overdue_instalments} instalment(s) overdue, {result.overdue_amount} "
+                f"outstanding, {result.days_past_due} days past due"
+            ),
+            evidence=evidence,
+        )
+    else:
+        record_finding(
+            session, inspection_id, source="repayment_check", code="REPAYMENT_CURRENT",
+            severity="none", summary="All instalments due so far are paid", evidence=evidence,
+        )
+    return RepaymentCheckResult(result.days_past_due, float(result.overdue_amount))
+
+
+@dataclass(frozen=True)
+class InspectionOutcome:
+    """What the people in the process decided, as the process hands it over at the end."""
+
+    inspector: str
+    findings_text: str
+    conclusion: str
+    reviewer: str
+    review_decision: str
+    review_comment: str
+    risk_class: str
+    risk_class_reason: str
+    checklist: dict[str, bool | None] = field(default_factory=dict)
+
+
+def finalize(
+    session: Session, inspection_id: str, outcome: InspectionOutcome, *, actor: str
+) -> Inspection:
+    """Store the report and the loan's class. Finalizing twice keeps the first report."""
+    inspection = get(session, inspection_id)
+    if inspection.status == InspectionStatus.COMPLETED:
+        return inspection
+    if inspection.status == InspectionStatus.CANCELLED:
+        raise Conflict(f"inspection {inspection_id} was cancelled")
+    if outcome.inspector and outcome.inspector == outcome.reviewer:
+        # The engine enforces four eyes; this guards the record against any path around it.
+        raise Conflict(f"inspector and reviewer are the same person ({outcome.inspector})")
+    loan = loans.get(session, inspection.loan_id)
+    now = utcnow()
+    report = {
+        "inspection": {
+            "id": inspection.id,
+            "kind": inspection.kind,
+            "reason": inspection.reason,
+            "requested_by": inspection.requested_by,
+            "requested_at": inspection.created_at.isoformat() if inspection.created_at else None,
+        },
+        "loan": {
+            "id": loan.id,
+            "customer_id": loan.customer_id,
+            "product": loan.product,
+            "amount": str(loan.amount),
+            "currency": loan.currency,
+            "purpose": loan.purpose,
+            "approval_conditions": [c.text for c in loan.approval_conditions],
+        },
+        "checks": [
+            {
+                "source": f.source,
+                "code": f.code,
+                "severity": f.severity,
+                "summary": f.summary,
+                "evidence": f.evidence,
+            }
+            for f in findings(session, inspection_id)
+        ],
+        "inspector": {
+            "user": outcome.inspector,
+            "checklist": {item: outcome.checklist.get(item) for item in CHECKLIST_ITEMS},
+            "findings": outcome.findings_text,
+            "conclusion": outcome.conclusion,
+        },
+        "review": {
+            "reviewer": outcome.reviewer,
+            "decision": outcome.review_decision,
+            "comment": outcome.review_comment,
+        },
+        "classification": {"risk_class": outcome.risk_class, "reason": outcome.risk_class_reason},
+        "completed_at": now.isoformat(),
+    }
+    inspection.status = InspectionStatus.COMPLETED
+    inspection.inspector = outcome.inspector
+    inspection.reviewer = outcome.reviewer
+    inspection.conclusion = outcome.conclusion
+    inspection.risk_class = outcome.risk_class
+    inspection.completed_at = now
+    inspection.report = report
+    if (loan.risk_class, loan.risk_class_reason) != (outcome.risk_class, outcome.risk_class_reason):
+        audit.record(
+            session, actor=actor, action="loan.classified", object_type="loan", object_id=loan.id,
+            detail={"from": loan.risk_class, "to": outcome.risk_class,
+                    "reason": outcome.risk_class_reason, "inspection_id": inspection_id},
+        )
+        loan.risk_class = outcome.risk_class
+        loan.risk_class_reason = outcome.risk_class_reason
+    audit.record(
+        session, actor=actor, action="inspection.completed", object_type="inspection",
+        object_id=inspection_id,
+        detail={"inspector": outcome.inspector, "reviewer": outcome.reviewer,
+                "conclusion": outcome.conclusion},
+    )
+    session.flush()
+    return inspection
+
+
+def cancel(session: Session, inspection_id: str, reason: str, *, actor: str) -> None:
+    inspection = session.get(Inspection, inspection_id)
+    if inspection is None or inspection.status in (
+        InspectionStatus.COMPLETED, InspectionStatus.CANCELLED
+    ):
+        return
+    inspection.status = InspectionStatus.CANCELLED
+    inspection.cancel_reason = reason
+    audit.record(
+        session, actor=actor, action="inspection.cancelled", object_type="inspection",
+        object_id=inspection_id, detail={"reason": reason},
+    )
+    session.flush()

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from postloan.db import Base, Timestamped
+
+MONEY = Numeric(18, 2)
+
+
+class Loan(Timestamped, Base):
+    """A disbursed loan, watched until it is repaid.
+
+    ``risk_class`` is the current five-category class and ``risk_class_reason`` the rule that gave
+    it; both are written by inspections and (later) by the nightly scan.
+    """
+
+    __tablename__ = "loan"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("maturity_on >= disbursed_on", name="matures_after_disbursement"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), index=True)
+    product: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    disbursed_on: Mapped[date] = mapped_column(Date)
+    maturity_on: Mapped[date] = mapped_column(Date)
+    purpose: Mapped[str] = mapped_column(Text)
+    risk_class: Mapped[str] = mapped_column(String(20), default="normal")
+    risk_class_reason: Mapped[str] = mapped_column(Text, default="Not yet classified: new loan")
+    next_inspection_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    approval_conditions: Mapped[list[ApprovalCondition]] = relationship(
+        order_by="ApprovalCondition.seq", lazy="raise", cascade="all, delete-orphan"
+    )
+    collaterals: Mapped[list[Collateral]] = relationship(
+        lazy="raise", cascade="all, delete-orphan"
+    )
+
+
+class ApprovalCondition(Base):
+    """A condition attached to the credit approval, checked item by item at the first inspection."""
+
+    __tablename__ = "approval_condition"
+    __table_args__ = (UniqueConstraint("loan_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Collateral(Timestamped, Base):
+    __tablename__ = "collateral"
+    __table_args__ = (CheckConstraint("value >= 0", name="value_not_negative"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text, default="")
+    value: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class Repayment(Timestamped, Base):
+    """One instalment of the schedule and what was paid on it. Days past due derive from these."""
+
+    __tablename__ = "repayment"
+    __table_args__ = (
+        UniqueConstraint("loan_id", "due_on"),
+        CheckConstraint("due_amount > 0", name="due_positive"),
+        CheckConstraint("paid_amount >= 0", name="paid_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    due_amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))

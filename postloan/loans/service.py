@@ -1,0 +1,136 @@
+"""Loans, their approval conditions, collaterals and repayments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from postloan import audit
+from postloan.customers.models import Customer
+from postloan.errors import Conflict, InvalidInput, NotFound
+from postloan.loans.arrears import Arrears, arrears_as_of
+from postloan.loans.models import ApprovalCondition, Collateral, Loan, Repayment
+
+
+@dataclass(frozen=True)
+class CollateralData:
+    id: str
+    kind: str
+    value: Decimal
+    currency: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LoanData:
+    id: str
+    customer_id: str
+    product: str
+    amount: Decimal
+    currency: str
+    disbursed_on: date
+    maturity_on: date
+    purpose: str
+    approval_conditions: list[str] = field(default_factory=list)
+    collaterals: list[CollateralData] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RepaymentData:
+    due_on: date
+    due_amount: Decimal
+    paid_on: date | None
+    paid_amount: Decimal
+
+
+def register(session: Session, data: LoanData, *, actor: str) -> Loan:
+    """Register a disbursed loan with its approval conditions and collaterals, all or nothing."""
+    if session.get(Customer, data.customer_id) is None:
+        raise InvalidInput(f"customer {data.customer_id!r} does not exist", field="customer_id")
+    if session.get(Loan, data.id) is not None:
+        raise Conflict(f"loan {data.id!r} already exists", field="id")
+    if data.maturity_on < data.disbursed_on:
+        raise InvalidInput("maturity_on is before disbursed_on", field="maturity_on")
+    ids = [c.id for c in data.collaterals]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("collateral ids repeat", field="collaterals")
+    taken = session.scalars(select(Collateral.id).where(Collateral.id.in_(ids))).all()
+    if taken:
+        raise Conflict(f"collateral {taken[0]!r} already exists", field="collaterals")
+    loan = Loan(
+        id=data.id,
+        customer_id=data.customer_id,
+        product=data.product,
+        amount=data.amount,
+        currency=data.currency,
+        disbursed_on=data.disbursed_on,
+        maturity_on=data.maturity_on,
+        purpose=data.purpose,
+        approval_conditions=[
+            ApprovalCondition(seq=i, text=text)
+            for i, text in enumerate(data.approval_conditions, start=1)
+        ],
+        collaterals=[
+            Collateral(id=c.id, kind=c.kind, value=c.value, currency=c.currency,
+                       description=c.description)
+            for c in data.collaterals
+        ],
+    )
+    session.add(loan)
+    audit.record(
+        session, actor=actor, action="loan.registered", object_type="loan", object_id=data.id,
+        detail={"customer_id": data.customer_id, "amount": str(data.amount)},
+    )
+    session.flush()
+    return loan
+
+
+def get(session: Session, loan_id: str) -> Loan:
+    """A loan with its conditions and collaterals loaded."""
+    loan = session.scalars(
+        select(Loan)
+        .where(Loan.id == loan_id)
+        .options(selectinload(Loan.approval_conditions), selectinload(Loan.collaterals))
+    ).one_or_none()
+    if loan is None:
+        raise NotFound(f"loan {loan_id!r} does not exist")
+    return loan
+
+
+def record_repayment(
+    session: Session, loan_id: str, data: RepaymentData, *, actor: str
+) -> Repayment:
+    """Record an instalment, or what was paid on one already known (same due date)."""
+    if session.get(Loan, loan_id) is None:
+        raise NotFound(f"loan {loan_id!r} does not exist")
+    if data.paid_on is None and data.paid_amount > 0:
+        raise InvalidInput("paid_amount given without paid_on", field="paid_on")
+    repayment = session.scalars(
+        select(Repayment).where(Repayment.loan_id == loan_id, Repayment.due_on == data.due_on)
+    ).one_or_none()
+    if repayment is None:
+        repayment = Repayment(loan_id=loan_id, due_on=data.due_on)
+        session.add(repayment)
+    repayment.due_amount = data.due_amount
+    repayment.paid_on = data.paid_on
+    repayment.paid_amount = data.paid_amount
+    audit.record(
+        session, actor=actor, action="repayment.recorded", object_type="loan", object_id=loan_id,
+        detail={"due_on": data.due_on.isoformat(), "paid_amount": str(data.paid_amount)},
+    )
+    session.flush()
+    return repayment
+
+
+def arrears(session: Session, loan_id: str, as_of: date) -> tuple[Arrears, list[Repayment]]:
+    """The loan's arrears on ``as_of`` and the schedule rows they were computed from."""
+    schedule = list(
+        session.scalars(
+            select(Repayment).where(Repayment.loan_id == loan_id).order_by(Repayment.due_on)
+        )
+    )
+    return arrears_as_of(schedule, as_of), schedule

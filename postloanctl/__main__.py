@@ -1,0 +1,249 @@
+"""``python -m postloanctl``: run, provision and look after the post-loan system.
+
+    up          start everything on the embedded default and print where to log in
+    down        stop a system started with ``up`` (also in the background)
+    migrate     bring the database schema up to date
+    provision   create identities, authorizations, filters in the engine and deploy bpmn/
+    demo        load the demo portfolio and demo API keys
+    api-key     issue an API key (printed once)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import requests
+import yaml
+from alembic import command
+from alembic.config import Config
+
+from config.logging import setup_logging
+from config.settings import ROOT, Settings, get_settings
+from gateway.engine import EngineGateway
+from gateway.processes import start_inspection
+from gateway.provision import provision
+from postloan.access import service as access
+from postloan.db import unit_of_work
+from postloan.inspections import service as inspections
+from postloanctl import demo
+from postloanctl.engine_process import EngineProcess, engine_answers
+
+log = logging.getLogger("postloanctl")
+
+
+def migrate(settings: Settings) -> None:
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True)
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = settings.database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+    log.info("database schema up to date (%s)", _safe_url(settings.database_url))
+
+
+def load_demo(settings: Settings, start_inspections: bool = True) -> None:
+    if settings.env == "production":
+        raise SystemExit("refusing to load demo data with POSTLOAN_ENV=production")
+    with unit_of_work(settings.database_url) as session:
+        keys = demo.install_api_keys(session)
+        loans = demo.load_portfolio(session)
+    log.info("demo portfolio: %d loans created, %d API keys installed", loans, len(keys))
+    if not start_inspections:
+        return
+    api = EngineGateway(settings.engine_url, settings.engine_api_user,
+                        settings.engine_api_password.get_secret_value(),
+                        settings.engine_timeout_seconds)
+    with unit_of_work(settings.database_url) as session:
+        _, existing = inspections.search(session, limit=1)
+        if existing:
+            return
+        for loan_id in ("L00001-1", "L00002-1", "L00003-1", "L00007-1"):
+            start_inspection(session, api, loan_id=loan_id, kind="routine",
+                             reason="Demo: quarterly routine inspection", actor="demo")
+    log.info("demo inspections started for am_li, am_zhang and lead_hu")
+
+
+def _safe_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+def _banner(settings: Settings) -> str:
+    spec = yaml.safe_load(settings.identities_file.read_text(encoding="utf-8"))
+    people = "\n".join(
+        f"    {u['id']:<12} {u['password']:<18} {', '.join(u['groups'])}"
+        for u in spec.get("demo_users", [])
+    )
+    keys = "\n".join(f"    {role:<11} {key}" for role, key in demo.DEMO_API_KEYS.values())
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    return f"""
+======================================================================
+ Post-loan management is running.
+
+ Tasklist (log in as a demo user):  {settings.webapp_url}
+ Cockpit / Admin (engine admin):     {settings.webapp_url.replace('tasklist', 'cockpit')}
+    admin user: {settings.engine_admin_user} / {settings.engine_admin_password.get_secret_value()}
+ REST API and its docs:              {api}/docs   (health: {api}/api/v1/health)
+
+ Demo users (user / password / groups):
+{people}
+
+ Demo API keys (Authorization: Bearer <key>):
+{keys}
+
+ Logs: {settings.data_dir / 'logs'}      Stop: Ctrl+C, or `python -m postloanctl down`
+======================================================================
+""".rstrip()
+
+
+def up(settings: Settings) -> int:
+    """Start engine, workers and API on the embedded default; supervise until stopped."""
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    pid_file = settings.data_dir / "postloan.pid"
+    pid_file.write_text(str(os.getpid()))
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        log.info("received %s: stopping", signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    engine: EngineProcess | None = None
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        migrate(settings)
+        if engine_answers(settings.engine_url):
+            log.info("using the engine already running at %s", settings.engine_url)
+        else:
+            port = urlparse(settings.engine_url).port or 8080
+            log.info("starting the engine on port %d (log: %s)", port, logs / "engine.log")
+            engine = EngineProcess(port, settings.data_dir / "engine", logs / "engine.log")
+            engine.start()
+        provision(settings)
+        load_demo(settings)
+        commands = {
+            "workers": [sys.executable, "-m", "workers"],
+            "api": [sys.executable, "-m", "uvicorn", "api.main:app", "--host",
+                    settings.api_host, "--port", str(settings.api_port), "--no-access-log"],
+        }
+        for name, argv in commands.items():
+            handle = (logs / f"{name}.log").open("ab")
+            children[name] = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT,
+                                              stdin=subprocess.DEVNULL, cwd=str(ROOT))
+            log.info("started %s (pid %d, log: %s)", name, children[name].pid,
+                     logs / f"{name}.log")
+        _wait_for_api(settings, children["api"])
+        print(_banner(settings), flush=True)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    log.error("%s exited with code %s; see %s", name, child.returncode,
+                              logs / f"{name}.log")
+                    stopping = True
+            time.sleep(0.5)
+        return 0 if all(c.poll() in (None, 0) for c in children.values()) else 1
+    finally:
+        for _name, child in children.items():
+            if child.poll() is None:
+                child.terminate()
+        for _name, child in children.items():
+            try:
+                child.wait(timeout=settings.worker_shutdown_grace_seconds + 15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if engine is not None:
+            log.info("stopping the engine")
+            engine.stop()
+        pid_file.unlink(missing_ok=True)
+        log.info("stopped")
+
+
+def _wait_for_api(settings: Settings, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    url = f"http://{settings.api_host}:{settings.api_port}/api/v1/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"the API exited with code {child.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the API did not become healthy at {url}")
+
+
+def down(settings: Settings) -> int:
+    pid_file = settings.data_dir / "postloan.pid"
+    if not pid_file.exists():
+        print("not running (no pid file)")
+        return 0
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        print("not running (stale pid file removed)")
+        return 0
+    for _ in range(120):
+        if not pid_file.exists():
+            print("stopped")
+            return 0
+        time.sleep(0.5)
+    print(f"still stopping (pid {pid})")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m postloanctl",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start everything (embedded default) and print where to log in")
+    sub.add_parser("down", help="stop a running `up`")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    prov = sub.add_parser("provision", help="identities, filters and deployment into the engine")
+    prov.add_argument("--no-deploy", action="store_true", help="identities only")
+    demo_cmd = sub.add_parser("demo", help="load demo portfolio and demo API keys")
+    demo_cmd.add_argument("--no-inspections", action="store_true")
+    key = sub.add_parser("api-key", help="issue an API key (shown once)")
+    key.add_argument("--name", required=True)
+    key.add_argument("--role", required=True,
+                     help="integrator, vendor:<vendor id>, auditor, viewer or admin")
+    args = parser.parse_args(argv)
+
+    setup_logging()
+    settings = get_settings()
+    if args.command == "up":
+        return up(settings)
+    if args.command == "down":
+        return down(settings)
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "provision":
+        provision(settings, deploy=not args.no_deploy)
+    elif args.command == "demo":
+        load_demo(settings, start_inspections=not args.no_inspections)
+    elif args.command == "api-key":
+        with unit_of_work(settings.database_url) as session:
+            print(access.issue(session, name=args.name, role=args.role, actor="postloanctl"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""The fetch loop: long polling, tasks in flight on threads, lock extension, graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.variables import from_engine_all
+from workers.runtime.client import TaskClient, TaskClientError
+from workers.runtime.router import BusinessError, TopicHandler
+from workers.runtime.settings import TopicSettingsMap
+from workers.runtime.task import ExternalTask
+
+log = logging.getLogger("workers")
+
+MAX_ERROR_MESSAGE = 600  # the engine stores up to 4000 characters; keep incidents readable
+ERROR_PAUSE_SECONDS = (1, 2, 5, 10, 30)
+
+
+@dataclass
+class _InFlight:
+    task: ExternalTask
+    lock_ms: int
+    locked_until: float
+    thread: threading.Thread | None = None
+    abandoned: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+
+class Worker:
+    """Fetches tasks of the registered topics and runs their handlers, ``max_in_flight`` at once."""
+
+    def __init__(
+        self,
+        client: TaskClient,
+        handlers: dict[str, TopicHandler],
+        topic_settings: TopicSettingsMap,
+        *,
+        max_in_flight: int = 4,
+        long_poll_ms: int = 20_000,
+        shutdown_grace_seconds: float = 20.0,
+    ) -> None:
+        if not handlers:
+            raise ValueError("a worker needs at least one topic handler")
+        self.client = client
+        self.handlers = handlers
+        self.topic_settings = topic_settings
+        self.max_in_flight = max_in_flight
+        self.long_poll_ms = long_poll_ms
+        self.shutdown_grace_seconds = shutdown_grace_seconds
+        self._stopping = threading.Event()
+        self._in_flight: dict[str, _InFlight] = {}
+        self._lock = threading.Condition()
+        self._errors_in_a_row = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the worker to stop: no new fetches; :meth:`run` returns after draining."""
+        if not self._stopping.is_set():
+            log.info("worker %s stopping: finishing %d task(s) in flight",
+                     self.client.worker_id, len(self._in_flight))
+        self._stopping.set()
+        with self._lock:
+            self._lock.notify_all()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop the worker gracefully (main thread only)."""
+        def on_signal(signum: int, _frame: Any) -> None:
+            log.info("received %s", signal.Signals(signum).name)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def run(self) -> None:
+        """Fetch and handle tasks until :meth:`stop` is called, then drain and return."""
+        log.info("worker %s polling topics %s (up to %d in flight)", self.client.worker_id,
+                 ", ".join(sorted(self.handlers)), self.max_in_flight)
+        ticker = threading.Thread(target=self._extend_locks, name="lock-extender", daemon=True)
+        ticker.start()
+        try:
+            while not self._stopping.is_set():
+                free = self._wait_for_free_slot()
+                if free == 0:
+                    continue
+                tasks = self._fetch(free)
+                for raw in tasks:
+                    self._start(raw)
+        finally:
+            self._drain()
+            log.info("worker %s stopped", self.client.worker_id)
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def _wait_for_free_slot(self) -> int:
+        with self._lock:
+            while len(self._in_flight) >= self.max_in_flight and not self._stopping.is_set():
+                self._lock.wait(timeout=1.0)
+            return 0 if self._stopping.is_set() else self.max_in_flight - len(self._in_flight)
+
+    def _fetch(self, max_tasks: int) -> list[dict[str, Any]]:
+        topics = [
+            {
+                "topicName": topic,
+                "lockDuration": self.topic_settings[topic].lock_ms,
+                "variables": list(handler.variables),
+            }
+            for topic, handler in self.handlers.items()
+        ]
+        try:
+            tasks = self.client.fetch_and_lock(topics, max_tasks, self.long_poll_ms)
+        except TaskClientError as exc:
+            self._errors_in_a_row += 1
+            pause = ERROR_PAUSE_SECONDS[min(self._errors_in_a_row, len(ERROR_PAUSE_SECONDS)) - 1]
+            log.warning("fetch failed (%s); retrying in %ss", exc, pause)
+            self._stopping.wait(pause)
+            return []
+        self._errors_in_a_row = 0
+        if self._stopping.is_set():
+            # Stopped during the long poll: give back what arrived instead of sitting on it.
+            for raw in tasks:
+                self._unlock(raw["id"], "worker stopping before it started")
+            return []
+        return tasks
+
+    def _start(self, raw: dict[str, Any]) -> None:
+        topic = raw["topicName"]
+        settings = self.topic_settings[topic]
+        task = ExternalTask(
+            id=raw["id"],
+            topic=topic,
+            worker_id=self.client.worker_id,
+            business_key=raw.get("businessKey"),
+            process_instance_id=raw["processInstanceId"],
+            process_definition_key=raw.get("processDefinitionKey"),
+            activity_id=raw.get("activityId", ""),
+            retries=raw.get("retries"),
+            priority=raw.get("priority", 0),
+            variables=from_engine_all(raw.get("variables")),
+            extension_properties=raw.get("extensionProperties") or {},
+        )
+        entry = _InFlight(task, settings.lock_ms, time.monotonic() + settings.lock_ms / 1000)
+        task._extend = lambda ms, entry=entry: self._extend(entry, ms)
+        thread = threading.Thread(
+            target=self._handle, args=(entry,), name=f"task-{task.id[:8]}", daemon=True
+        )
+        entry.thread = thread
+        with self._lock:
+            self._in_flight[task.id] = entry
+        thread.start()
+
+    # -- handling ---------------------------------------------------------------------------
+
+    def _handle(self, entry: _InFlight) -> None:
+        task = entry.task
+        handler = self.handlers[task.topic]
+        where = f"{task.topic} task {task.id} (business key {task.business_key})"
+        try:
+            try:
+                output = handler(task)
+            except BusinessError as error:
+                if not entry.abandoned:
+                    self.client.bpmn_error(task.id, error.code, error.message, error.variables)
+                log.info("%s: business error %s: %s", where, error.code, error.message)
+                return
+            except Exception as exc:  # noqa: BLE001 — every handler failure is reported
+                if not entry.abandoned:
+                    self._report_failure(task, exc)
+                return
+            if entry.abandoned:
+                log.warning("%s finished after shutdown gave it back; result dropped", where)
+                return
+            self.client.complete(task.id, output or {})
+            log.info("%s completed in %.0f ms", where, (time.monotonic() - entry.started) * 1000)
+        except TaskClientError as exc:
+            # The engine did not take the outcome; the lock expires and the task comes back.
+            log.error("%s: could not report the outcome to the engine: %s", where, exc)
+        finally:
+            with self._lock:
+                self._in_flight.pop(task.id, None)
+                self._lock.notify_all()
+
+    def _report_failure(self, task: ExternalTask, exc: Exception) -> None:
+        settings = self.topic_settings[task.topic]
+        remaining_before = task.retries if task.retries is not None else settings.retries
+        remaining = max(remaining_before - 1, 0)
+        failed_attempts = settings.retries - remaining
+        delay = settings.backoff_for(failed_attempts) if remaining else 0
+        message = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_MESSAGE]
+        details = "".join(traceback.format_exception(exc))
+        self.client.failure(task.id, message, details, remaining, delay)
+        if remaining:
+            log.warning("%s task %s failed (%s); %d retr%s left, next in %.1fs", task.topic,
+                        task.id, message, remaining, "y" if remaining == 1 else "ies",
+                        delay / 1000)
+        else:
+            log.error("%s task %s failed (%s); no retries left: incident raised", task.topic,
+                      task.id, message)
+
+    # -- locks ------------------------------------------------------------------------------
+
+    def _extend(self, entry: _InFlight, duration_ms: int) -> None:
+        self.client.extend_lock(entry.task.id, duration_ms)
+        entry.locked_until = time.monotonic() + duration_ms / 1000
+
+    def _extend_locks(self) -> None:
+        """Extend the lock of every task whose handler has used half of it."""
+        while True:
+            time.sleep(0.5)
+            with self._lock:
+                entries = list(self._in_flight.values())
+            now = time.monotonic()
+            for entry in entries:
+                if entry.abandoned or entry.locked_until - now > entry.lock_ms / 2000:
+                    continue
+                try:
+                    self._extend(entry, entry.lock_ms)
+                    log.info("%s task %s still running: lock extended by %d ms",
+                             entry.task.topic, entry.task.id, entry.lock_ms)
+                except TaskClientError as exc:
+                    log.warning("could not extend lock of task %s: %s", entry.task.id, exc)
+
+    def _unlock(self, task_id: str, why: str) -> None:
+        try:
+            self.client.unlock(task_id)
+            log.info("task %s unlocked: %s", task_id, why)
+        except TaskClientError as exc:
+            log.warning("could not unlock task %s (%s): its lock will expire", task_id, exc)
+
+    def _drain(self) -> None:
+        """Let in-flight handlers finish within the grace period; give back the rest."""
+        deadline = time.monotonic() + self.shutdown_grace_seconds
+        with self._lock:
+            while self._in_flight and time.monotonic() < deadline:
+                self._lock.wait(timeout=max(deadline - time.monotonic(), 0.01))
+            leftovers = list(self._in_flight.values())
+            for entry in leftovers:
+                entry.abandoned = True
+        for entry in leftovers:
+            self._unlock(entry.task.id, "still running when the shutdown grace period ended")
