@@ -62,8 +62,8 @@ expect 200 400 500 "grant g task permissions on process definitions"
 
 # --- deployment -----------------------------------------------------------
 out=$(curl -s -u "$ADMIN" -w '\n%{http_code}' -F deployment-name=four-eyes-smoke -F enable-duplicate-filtering=true \
-  -F deploy-changed-only=true -F "four-eyes-smoke.bpmn=@$HERE/four-eyes-smoke.bpmn" "$REST/deployment/create")
-CODE="${out##*$'\n'}"; BODY="${out%$'\n'*}"; expect 200 "deploy four-eyes-smoke.bpmn"
+  -F deploy-changed-only=true -F "four-eyes-smoke.bpmn=@$HERE/four-eyes-smoke.bpmn" -F "timer-smoke.bpmn=@$HERE/timer-smoke.bpmn" "$REST/deployment/create")
+CODE="${out##*$'\n'}"; BODY="${out%$'\n'*}"; expect 200 "deploy four-eyes-smoke.bpmn and timer-smoke.bpmn"
 
 # --- A performed by u1 ----------------------------------------------------
 call "$ADMIN" POST /process-definition/key/four_eyes_smoke/start '{"businessKey":"smoke"}'; expect 200 "start instance"
@@ -107,6 +107,15 @@ T1=$(date +%s%N)
 expect 200 "fetchAndLock long poll"
 echo "     -> waited $(( (T1 - T0) / 1000000 )) ms (asyncResponseTimeout $LONGPOLL_MS), body $BODY"
 [ $(( (T1 - T0) / 1000000 )) -ge $(( LONGPOLL_MS - 200 )) ] || fail "long poll returned too early"
+
+# --- timers fire within a few seconds (job executor max-wait) -------------
+call "$ADMIN" POST /process-definition/key/timer_smoke/start '{}'; expect 200 "start timer instance (PT2S)"
+TPI=$(echo "$BODY" | json 'd["id"]'); T0=$(date +%s%N); STATE=ACTIVE
+while [ "$STATE" != COMPLETED ] && [ $(( ($(date +%s%N) - T0) / 1000000000 )) -lt "${TIMER_DEADLINE_S:-12}" ]; do
+  sleep 0.5; call "$ADMIN" GET "/history/process-instance/$TPI"; STATE=$(echo "$BODY" | json 'd["state"]')
+done
+[ "$STATE" = COMPLETED ] || fail "PT2S timer did not fire within ${TIMER_DEADLINE_S:-12} s"
+ok "PT2S timer fired; instance completed after $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 
 # --- webapps --------------------------------------------------------------
 CODE=$(curl -s -o /dev/null -L -w '%{http_code}' "$BASE/camunda/app/tasklist/"); expect 200 "Tasklist page"
