@@ -86,6 +86,8 @@ class EngineGateway:
             raise EngineError(response.status_code, message)
         if response.status_code == 204 or not response.content:
             return None
+        if "json" not in response.headers.get("content-type", "json"):
+            return response.text
         return response.json()
 
     def is_up(self) -> bool:

@@ -1,0 +1,85 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, one fresh context per person.
+
+Never ``playwright install``: the browser is the system's ``/usr/bin/chromium`` (apt package
+``chromium``), or ``POSTLOAN_TEST_CHROMIUM``. Without it (or without Playwright) these tests skip.
+On a failure every page still open is saved as a screenshot (and its HTML) in ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = os.environ.get("POSTLOAN_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+]
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def tasklist_url(engine_url: str) -> str:
+    return engine_url.removesuffix("/engine-rest") + "/camunda/app/tasklist/default/"
+
+
+@pytest.fixture
+def tasklist(chromium_browser: Any, tasklist_url: str,
+             request: pytest.FixtureRequest) -> Iterator[Callable[[str, str], Any]]:
+    """``tasklist(user, password)``: a page logged in to Tasklist in a fresh browser context."""
+    opened: list[tuple[str, Any, Any]] = []
+
+    def login(user: str, password: str) -> Any:
+        from playwright.sync_api import expect
+
+        context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page = context.new_page()
+        opened.append((user, context, page))
+        page.goto(tasklist_url)
+        page.get_by_placeholder("Username").fill(user)
+        page.get_by_placeholder("Password").fill(password)
+        page.locator("button[type=submit]").click()
+        # Logged in: the filters of config/identities.yaml are listed, the user menu shows up.
+        expect(page.get_by_role("link", name=re.compile("My tasks"))).to_be_visible()
+        return page
+
+    yield login
+
+    failed = any(getattr(request.node, f"rep_{when}", None) is not None
+                 and getattr(request.node, f"rep_{when}").failed for when in ("setup", "call"))
+    for index, (user, context, page) in enumerate(opened):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            stem = ARTIFACTS / f"{request.node.name}-{index}-{user}"
+            try:
+                page.screenshot(path=f"{stem}.png", full_page=True)
+                Path(f"{stem}.html").write_text(page.content(), encoding="utf-8")
+            except Exception as e:  # noqa: BLE001 - a screenshot must not hide the failure
+                print(f"could not save {stem}: {e}")
+        context.close()

@@ -1,0 +1,208 @@
+"""Camunda Tasklist in a real browser: the forms of bpmn/ as the demo people use them.
+
+Everything is real: the engine jar (its webapps, its four-eyes plugin), the provisioned identities,
+authorizations and filters of config/identities.yaml, the workers, the API. Chromium (Debian's
+``/usr/bin/chromium``) is driven by Playwright, one fresh browser context per person. The outcome
+of every click is checked over REST as well, never only on the screen.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from helpers import wait_for
+
+pytestmark = pytest.mark.browser
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+# The demo passwords of config/identities.yaml (embedded default only).
+PASSWORDS = {"am_li": "demo-am-li", "lead_hu": "demo-lead-hu", "po_chen": "demo-po-chen"}
+
+FINDINGS = "Visited the workshop; supplier invoices match the drawdown."
+
+
+# -- data through the API ---------------------------------------------------------------------
+
+def start_inspection(api: Any, account_manager: str) -> str:
+    """A customer of ``account_manager``, a performing loan, an inspection started on it."""
+    suffix = uuid.uuid4().hex[:8]
+    customer_id, loan_id = f"C-{suffix}", f"L-{suffix}"
+    r = api.post("/api/v1/customers", json={
+        "id": customer_id, "name": f"Browser Test Co {suffix}", "segment": "micro",
+        "industry": "textiles", "branch": "BR-SH-01", "account_manager": account_manager,
+        "credit_rating": "BBB",
+    })
+    assert r.status_code == 201, r.text
+    today = date.today()
+    r = api.post("/api/v1/loans", json={
+        "id": loan_id, "customer_id": customer_id, "product": "MICRO-OPERATING",
+        "amount": "500000.00", "currency": "CNY",
+        "disbursed_on": (today - timedelta(days=400)).isoformat(),
+        "maturity_on": (today + timedelta(days=330)).isoformat(),
+        "purpose": "purchase of raw materials",
+        "approval_conditions": ["Funds paid directly to named suppliers"],
+        "collaterals": [{"id": f"COL-{suffix}", "kind": "equipment", "value": "700000",
+                         "currency": "CNY"}],
+    })
+    assert r.status_code == 201, r.text
+    paid = (today - timedelta(days=30)).isoformat()
+    r = api.post(f"/api/v1/loans/{loan_id}/repayments", json={
+        "due_on": paid, "due_amount": "25000", "paid_on": paid, "paid_amount": "25000"})
+    assert r.status_code == 201, r.text
+    r = api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "browser test"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def task_of(gateway: Any, inspection_id: str, key: str) -> dict:
+    return wait_for(
+        lambda: next(iter(gateway.tasks(processInstanceBusinessKey=inspection_id,
+                                         taskDefinitionKey=key)), None),
+        what=f"task {key} of {inspection_id}",
+    )
+
+
+# -- Tasklist pages -----------------------------------------------------------------------------
+
+def open_task(page: Any, filter_name: str, task_id: str) -> Any:
+    """Select the filter, find the task in the list (newest first), open it; returns its form."""
+    page.get_by_role("link", name=re.compile(re.escape(filter_name))).click()
+    link = page.locator(f'ol.tasks-list a[href="#/?task={task_id}"]')
+    expect(link).to_be_visible()
+    link.click()
+    form = page.locator(".fjs-form")
+    expect(form).to_be_visible()
+    return form
+
+
+def complete_button(page: Any) -> Any:
+    return page.get_by_role("button", name="Complete", exact=True)
+
+
+def perform_inspection_in_tasklist(page: Any, task_id: str, inspection_id: str) -> None:
+    """Fill bpmn/perform_inspection.form as the account manager and complete the task."""
+    form = open_task(page, "My tasks", task_id)
+    expect(form).to_contain_text(f"Inspection {inspection_id}")
+    checks = {
+        "Funds used for the agreed purpose": True, "Business operating normally": True,
+        "Collateral intact and adequately valued": True,
+        "Conditions of the credit approval met": False,
+    }
+    for label in checks:
+        expect(form.get_by_label(label, exact=True)).not_to_be_checked()
+    for label, ticked in checks.items():
+        if ticked:
+            form.get_by_label(label, exact=True).check()
+    findings = form.get_by_label("Findings")
+    expect(findings).to_be_editable()
+    findings.fill(FINDINGS)
+    select = form.locator(".fjs-form-field-select")
+    expect(select).to_contain_text("Conclusion")
+    select.locator(".fjs-select-display").click()
+    select.locator(".fjs-dropdownlist-item").filter(has_text=re.compile(r"^Concerns$")).click()
+    expect(select.locator(".fjs-select-display")).to_have_text("Concerns")
+    expect(complete_button(page)).to_be_enabled()
+    complete_button(page).click()
+    # Completed: Tasklist drops it from the list.
+    expect(page.locator(f'ol.tasks-list a[href="#/?task={task_id}"]')).to_have_count(0)
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+def test_account_manager_performs_the_inspection_in_tasklist(
+        workers, api, as_user, admin, tasklist) -> None:
+    inspection_id = start_inspection(api, "am_li")
+    perform = task_of(as_user("am_li"), inspection_id, "perform_inspection")
+    assert perform["assignee"] == "am_li"
+
+    page = tasklist("am_li", PASSWORDS["am_li"])
+    perform_inspection_in_tasklist(page, perform["id"], inspection_id)
+
+    history = wait_for(lambda: [t for t in admin.historic_tasks(taskId=perform["id"])
+                                if t["endTime"]], what="perform_inspection to end")
+    assert history[0]["deleteReason"] == "completed" and history[0]["assignee"] == "am_li"
+    variables = admin.process_variables(perform["processInstanceId"])
+    assert variables["inspection_findings"] == FINDINGS
+    assert variables["inspection_conclusion"] == "concerns"
+    assert variables["funds_used_as_agreed"] is True
+    assert variables["collateral_intact"] is True
+    assert variables["approval_conditions_met"] is False
+    assert variables["inspector"] == "am_li"
+    task_of(admin, inspection_id, "review_inspection")
+
+
+def test_four_eyes_refusal_is_shown_in_tasklist(workers, api, as_user, admin, tasklist) -> None:
+    """lead_hu is in both groups: performs the inspection, then may not take the review."""
+    inspection_id = start_inspection(api, "lead_hu")
+    lead_hu = as_user("lead_hu")
+    perform = task_of(lead_hu, inspection_id, "perform_inspection")
+
+    page = tasklist("lead_hu", PASSWORDS["lead_hu"])
+    perform_inspection_in_tasklist(page, perform["id"], inspection_id)
+
+    review = task_of(lead_hu, inspection_id, "review_inspection")
+    assert review["assignee"] is None
+    form = open_task(page, "My groups' tasks", review["id"])
+    expect(form.get_by_label("Performed by")).to_have_value("lead_hu")
+    # Unclaimed: Tasklist offers no completion, only the claim.
+    expect(complete_button(page)).to_be_disabled()
+    page.locator("button.claim").click()
+
+    refusal = page.locator(".page-notifications .alert-danger")
+    expect(refusal).to_contain_text("An error happened while claiming the task")
+    expect(refusal).to_contain_text(
+        "Four-eyes rule: user 'lead_hu' performed this work (inspector)")
+    expect(refusal).to_contain_text("assignment refused")
+    expect(complete_button(page)).to_be_disabled()
+
+    still_open = admin.tasks(taskId=review["id"])
+    assert still_open and still_open[0]["assignee"] is None, still_open
+    assert admin.historic_tasks(taskId=review["id"])[0]["endTime"] is None
+    # The account manager of the other test is no post-loan officer: the review is not theirs.
+    am_li = as_user("am_li")
+    assert am_li.tasks(taskId=review["id"]) == []
+    assert am_li.tasks(processInstanceBusinessKey=inspection_id) == []
+
+
+def test_post_loan_officer_reviews_in_tasklist(workers, api, as_user, admin, tasklist) -> None:
+    inspection_id = start_inspection(api, "am_li")
+    am_li = as_user("am_li")
+    perform = task_of(am_li, inspection_id, "perform_inspection")
+    am_li.submit_form(perform["id"], {
+        "funds_used_as_agreed": True, "business_operating_normally": True,
+        "collateral_intact": True, "approval_conditions_met": True,
+        "inspection_findings": FINDINGS, "inspection_conclusion": "satisfactory",
+    })
+    review = task_of(as_user("po_chen"), inspection_id, "review_inspection")
+
+    page = tasklist("po_chen", PASSWORDS["po_chen"])
+    form = open_task(page, "My groups' tasks", review["id"])
+    expect(form).to_contain_text(f"Review of inspection {inspection_id}")
+    expect(form.get_by_label("Performed by")).to_have_value("am_li")
+    expect(form.get_by_label("Findings")).to_have_value(FINDINGS)
+    page.locator("button.claim").click()
+    expect(page.locator("li.assignee")).to_contain_text("Chen Jie")
+    assert wait_for(lambda: admin.tasks(taskId=review["id"])[0]["assignee"] == "po_chen",
+                    what="po_chen to be the assignee")
+
+    form.get_by_label("Approve", exact=True).check()
+    expect(form.get_by_label("Reason for rework")).to_have_count(0)
+    form.get_by_label("Review comment").fill("Records complete, conclusion sound")
+    expect(complete_button(page)).to_be_enabled()
+    complete_button(page).click()
+    expect(page.locator(f'ol.tasks-list a[href="#/?task={review["id"]}"]')).to_have_count(0)
+
+    def completed() -> dict | None:
+        body = api.get(f"/api/v1/inspections/{inspection_id}").json()
+        return body if body["status"] == "completed" else None
+
+    inspection = wait_for(completed, what="the inspection to complete")
+    assert inspection["inspector"] == "am_li" and inspection["reviewer"] == "po_chen"
+    assert inspection["report"]["review"] == {
+        "reviewer": "po_chen", "decision": "approve",
+        "comment": "Records complete, conclusion sound"}
