@@ -1,0 +1,152 @@
+"""The REST API's edges: authentication, roles, validation naming the field, nothing half-written."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.deps import get_engine
+from api.main import app
+from gateway.engine import EngineGateway
+from postloan.audit import AuditEvent
+from postloan.db import unit_of_work
+from postloan.inspections.models import Inspection
+
+pytestmark = pytest.mark.engine
+
+CUSTOMER = {"name": "Edge Co", "segment": "sme", "industry": "logistics", "branch": "BR-BJ-02",
+            "account_manager": "am_zhang", "credit_rating": "A"}
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_health_needs_no_key_and_reports_both_dependencies(api):
+    r = TestClient(app).get("/api/v1/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "database": "ok", "engine": "ok"}
+
+
+def test_missing_or_unknown_key_is_401(api):
+    anonymous = TestClient(app)
+    r = anonymous.get("/api/v1/inspections")
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+    r = anonymous.get("/api/v1/inspections", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+
+
+def test_viewer_may_read_but_not_write(api, api_keys):
+    viewer = TestClient(app, headers={"Authorization": f"Bearer {api_keys['viewer']}"})
+    assert viewer.get("/api/v1/inspections").status_code == 200
+    r = viewer.post("/api/v1/customers", json={"id": new_id("C"), **CUSTOMER})
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+def test_invalid_field_is_422_naming_it(api):
+    r = api.post("/api/v1/customers", json={"id": new_id("C"), **CUSTOMER, "segment": "huge"})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["error"] == "invalid_input" and body["field"] == "segment"
+    r = api.post("/api/v1/customers", json={"id": new_id("C"), **CUSTOMER, "colour": "red"})
+    assert r.status_code == 422 and r.json()["field"] == "colour"
+
+
+def test_loan_with_unknown_customer_or_bad_dates_names_the_field(api):
+    base = {"id": new_id("L"), "customer_id": "C-does-not-exist", "product": "SME-WC",
+            "amount": "1000.00", "currency": "CNY", "disbursed_on": "2026-01-01",
+            "maturity_on": "2027-01-01", "purpose": "stock"}
+    r = api.post("/api/v1/loans", json=base)
+    assert r.status_code == 422 and r.json()["field"] == "customer_id"
+    customer_id = new_id("C")
+    api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
+    r = api.post("/api/v1/loans", json={**base, "customer_id": customer_id,
+                                        "maturity_on": "2025-01-01"})
+    assert r.status_code == 422 and r.json()["field"] == "maturity_on"
+    r = api.post("/api/v1/loans", json={**base, "customer_id": customer_id, "amount": "-5"})
+    assert r.status_code == 422 and r.json()["field"] == "amount"
+    r = api.post("/api/v1/loans", json={**base, "customer_id": customer_id, "currency": "yuan"})
+    assert r.status_code == 422 and r.json()["field"] == "currency"
+
+
+def test_duplicate_customer_is_409_and_unknown_ids_are_404(api):
+    customer_id = new_id("C")
+    assert api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER}).status_code == 201
+    r = api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
+    assert r.status_code == 409 and r.json()["error"] == "conflict"
+    for path in ("/api/v1/customers/nope", "/api/v1/loans/nope", "/api/v1/inspections/nope"):
+        r = api.get(path)
+        assert r.status_code == 404 and r.json()["error"] == "not_found", path
+
+
+def test_loan_with_a_duplicate_collateral_is_refused_whole(api):
+    customer_id, loan_id = new_id("C"), new_id("L")
+    api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
+    r = api.post("/api/v1/loans", json={
+        "id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "1000.00",
+        "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
+        "purpose": "stock", "collaterals": [
+            {"id": "COL-dup", "kind": "property", "value": "10", "currency": "CNY"},
+            {"id": "COL-dup", "kind": "property", "value": "10", "currency": "CNY"}]})
+    assert r.status_code == 422 and r.json()["field"] == "collaterals"
+    assert api.get(f"/api/v1/loans/{loan_id}").status_code == 404
+
+
+def test_engine_down_gives_503_and_saves_no_inspection(api, database):
+    customer_id, loan_id = new_id("C"), new_id("L")
+    api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
+    api.post("/api/v1/loans", json={
+        "id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "1000.00",
+        "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
+        "purpose": "stock"})
+    app.dependency_overrides[get_engine] = lambda: EngineGateway(
+        "http://127.0.0.1:9/engine-rest", "svc-api", "x", timeout=2)
+    try:
+        r = api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "test"})
+    finally:
+        app.dependency_overrides.clear()
+    assert r.status_code == 503 and r.json()["error"] == "unavailable"
+    assert "nothing was saved" in r.json()["detail"]
+    with unit_of_work(database) as session:
+        count = session.scalar(select(func.count()).select_from(Inspection)
+                               .where(Inspection.loan_id == loan_id))
+        failed = session.scalar(select(func.count()).select_from(AuditEvent)
+                                .where(AuditEvent.action == "inspection.start_failed"))
+    assert count == 0 and failed >= 1
+
+
+def test_every_write_leaves_an_audit_event_naming_the_key(api, database):
+    customer_id = new_id("C")
+    api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
+    with unit_of_work(database) as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.object_id == customer_id)).one()
+    assert (event.actor, event.action) == ("api:test-integrator", "customer.registered")
+
+
+def test_repayment_updates_the_same_instalment_and_validates(api):
+    customer_id, loan_id = new_id("C"), new_id("L")
+    api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
+    api.post("/api/v1/loans", json={
+        "id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "1000.00",
+        "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
+        "purpose": "stock"})
+    url = f"/api/v1/loans/{loan_id}/repayments"
+    assert api.post(url, json={"due_on": "2026-02-01", "due_amount": "100"}).status_code == 201
+    r = api.post(url, json={"due_on": "2026-02-01", "due_amount": "100", "paid_amount": "100"})
+    assert r.status_code == 422 and r.json()["field"] == "paid_on"
+    r = api.post(url, json={"due_on": "2026-02-01", "due_amount": "100",
+                            "paid_on": "2026-02-01", "paid_amount": "100"})
+    assert r.status_code == 201
+    assert api.post("/api/v1/loans/nope/repayments",
+                    json={"due_on": "2026-02-01", "due_amount": "1"}).status_code == 404
+
+
+def test_openapi_documents_the_contract(api):
+    paths = TestClient(app).get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/health", "/api/v1/customers", "/api/v1/loans/{loan_id}",
+                 "/api/v1/loans/{loan_id}/repayments", "/api/v1/inspections",
+                 "/api/v1/inspections/{inspection_id}"):
+        assert path in paths
