@@ -1,7 +1,7 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, one fresh context per person.
 
 Never ``playwright install``: the browser is the system's ``/usr/bin/chromium`` (apt package
-``chromium``), or ``POSTLOAN_TEST_CHROMIUM``. Without it (or without Playwright) these tests skip.
+``chromium``), or ``POSTLOAN_TEST_CHROMIUM``. Without it these tests fail: ``./scripts/bootstrap --test`` installs it.
 On a failure every page still open is saved as a screenshot (and its HTML) in ``artifacts/``.
 """
 
@@ -34,9 +34,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def chromium_browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: run ./scripts/bootstrap --test "
+                    "(apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
