@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -47,6 +48,12 @@ class EngineProcess:
         self.log_file = log_file
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
 
     @property
     def url(self) -> str:

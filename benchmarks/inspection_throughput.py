@@ -1,0 +1,211 @@
+"""Benchmark: inspections through the automated part per second, and external-task pickup latency.
+
+Starts its own engine (fresh H2 database) and SQLite database, deploys bpmn/, loads loans, runs the
+real workers in this process, and starts ``post_loan_inspection`` instances through the same code
+path as ``POST /api/v1/inspections``. An inspection has passed the automated part when it waits in
+``perform_inspection`` (load context, repayment check, DMN classification done).
+
+Pickup latency = the moment the engine created an external task (its activity instance's start
+time in history) to the moment a worker had it locked and its handler began.
+
+    .venv/bin/python benchmarks/inspection_throughput.py [--inspections 200] [--idle-samples 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+_TMP = Path(tempfile.mkdtemp(prefix="postloan-bench-"))
+os.environ["POSTLOAN_DATA_DIR"] = str(_TMP)
+os.environ["POSTLOAN_DATABASE_URL"] = f"sqlite:///{_TMP / 'bench.db'}"
+
+from postloanctl.engine_process import EngineProcess  # noqa: E402
+
+ENGINE_PORT = EngineProcess.free_port()
+os.environ["POSTLOAN_ENGINE_URL"] = f"http://127.0.0.1:{ENGINE_PORT}/engine-rest"
+
+from config.logging import setup_logging  # noqa: E402
+from config.settings import get_settings  # noqa: E402
+from gateway.engine import EngineGateway  # noqa: E402
+from gateway.processes import start_inspection  # noqa: E402
+from gateway.provision import provision  # noqa: E402
+from gateway.variables import parse_date  # noqa: E402
+from postloan.customers import service as customers  # noqa: E402
+from postloan.db import unit_of_work  # noqa: E402
+from postloan.loans import service as loans  # noqa: E402
+from postloanctl.__main__ import migrate  # noqa: E402
+from workers.__main__ import build_worker  # noqa: E402
+from workers.runtime.router import TopicHandler  # noqa: E402
+
+PICKED: dict[tuple[str, str], float] = {}  # (process instance, activity) -> wall clock at pickup
+
+
+class RecordingHandler:
+    """Notes when a handler starts, i.e. when its task was locked and handed over."""
+
+    def __init__(self, inner: TopicHandler) -> None:
+        self.inner = inner
+        self.variables = inner.variables
+
+    def __call__(self, task):  # type: ignore[no-untyped-def]
+        PICKED.setdefault((task.process_instance_id, task.activity_id), time.time())
+        return self.inner(task)
+
+
+def record_pickups(worker) -> None:  # type: ignore[no-untyped-def]
+    for topic, handler in list(worker.handlers.items()):
+        worker.handlers[topic] = RecordingHandler(handler)
+
+
+def seed(count: int) -> list[str]:
+    settings = get_settings()
+    today = date.today()
+    ids = []
+    with unit_of_work(settings.database_url) as session:
+        for n in range(count):
+            cid, lid = f"BC{n:06d}", f"BL{n:06d}"
+            customers.register(session, customers.CustomerData(
+                id=cid, name=f"Bench {n}", segment="micro", industry="retail",
+                branch="B1", account_manager="am_li", credit_rating="BBB"), actor="bench")
+            loans.register(session, loans.LoanData(
+                id=lid, customer_id=cid, product="MICRO", amount=Decimal("100000"),
+                currency="CNY", disbursed_on=today - timedelta(days=365),
+                maturity_on=today + timedelta(days=365), purpose="stock"), actor="bench")
+            for k in range(12):
+                due = today - timedelta(days=30 * (12 - k))
+                paid = k < 10 or n % 3
+                loans.record_repayment(session, lid, loans.RepaymentData(
+                    due_on=due, due_amount=Decimal("9000"), paid_on=due if paid else None,
+                    paid_amount=Decimal("9000") if paid else Decimal("0")), actor="bench")
+            ids.append(lid)
+    return ids
+
+
+def waiting_in_perform(admin: EngineGateway) -> int:
+    return admin.call("GET", "/task/count", params={
+        "processDefinitionKey": "post_loan_inspection",
+        "taskDefinitionKey": "perform_inspection"})["count"]
+
+
+def latencies(admin: EngineGateway, pids: set[str]) -> list[float]:
+    out = []
+    for activity in ("load_context", "check_repayment"):
+        rows = admin.historic_activities(activityId=activity, maxResults=100000)
+        for row in rows:
+            key = (row["processInstanceId"], activity)
+            if row["processInstanceId"] in pids and key in PICKED:
+                created = parse_date(row["startTime"]).timestamp()
+                out.append((PICKED[key] - created) * 1000)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inspections", type=int, default=200)
+    parser.add_argument("--idle-samples", type=int, default=30)
+    args = parser.parse_args()
+    setup_logging("WARNING")
+    settings = get_settings()
+    engine = EngineProcess(ENGINE_PORT, _TMP / "engine", _TMP / "engine.log")
+    t0 = time.monotonic()
+    engine.start()
+    print(f"engine started in {time.monotonic() - t0:.1f}s (H2, fresh database)")
+    try:
+        migrate(settings)
+        provision(settings)
+        admin = EngineGateway(settings.engine_url, settings.engine_admin_user,
+                              settings.engine_admin_password.get_secret_value(), 30)
+        api = EngineGateway(settings.engine_url, settings.engine_api_user,
+                            settings.engine_api_password.get_secret_value(), 30)
+        loan_ids = seed(args.inspections + args.idle_samples)
+        worker = build_worker()
+        record_pickups(worker)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        time.sleep(1)
+
+        # Phase 1: one inspection at a time, workers idle in a long poll.
+        idle_pids = set()
+        for i in range(args.idle_samples):
+            with unit_of_work(settings.database_url) as session:
+                ins = start_inspection(session, api, loan_id=loan_ids[i], kind="routine",
+                                       reason="bench", actor="bench")
+                idle_pids.add(ins.process_instance_id)
+            while waiting_in_perform(admin) < i + 1:
+                time.sleep(0.01)
+        idle = latencies(admin, idle_pids)
+
+        worker.stop()
+        thread.join(timeout=30)
+
+        # Phase 2: a backlog. Start the inspections with no worker running, then start the
+        # workers and time how fast they drain it: the automated part alone, not the start path.
+        n = args.inspections // 2
+        backlog_ids, burst_ids = loan_ids[args.idle_samples:][:n], loan_ids[args.idle_samples:][n:]
+        with unit_of_work(settings.database_url) as session:
+            for loan_id in backlog_ids:
+                start_inspection(session, api, loan_id=loan_id, kind="routine",
+                                 reason="bench", actor="bench")
+        reached = args.idle_samples
+        worker = build_worker()
+        thread = threading.Thread(target=worker.run, daemon=True)
+        drain_started = time.monotonic()
+        thread.start()
+        while waiting_in_perform(admin) < reached + len(backlog_ids):
+            time.sleep(0.02)
+        drain_seconds = time.monotonic() - drain_started
+        reached += len(backlog_ids)
+
+        # Phase 3: a burst while the workers run: start path and automated part together,
+        # and the pickup latency under that load.
+        record_pickups(worker)
+        started_at = time.monotonic()
+        burst_pids = set()
+        with unit_of_work(settings.database_url) as session:
+            for loan_id in burst_ids:
+                ins = start_inspection(session, api, loan_id=loan_id, kind="routine",
+                                       reason="bench", actor="bench")
+                burst_pids.add(ins.process_instance_id)
+        start_seconds = time.monotonic() - started_at
+        while waiting_in_perform(admin) < reached + len(burst_ids):
+            time.sleep(0.02)
+        total_seconds = time.monotonic() - started_at
+        burst = latencies(admin, burst_pids)
+        worker.stop()
+        thread.join(timeout=30)
+
+        print(f"workers: one process, max_in_flight={settings.worker_max_in_flight}, "
+              f"long_poll_ms={settings.worker_long_poll_ms}; per inspection 2 external tasks "
+              "and 1 DMN decision before perform_inspection")
+        print(f"pickup latency, idle workers ({len(idle)} tasks): median "
+              f"{statistics.median(idle):.1f} ms, p99 {pct(idle, 99):.1f} ms")
+        print(f"automated part, backlog of {len(backlog_ids)} drained in {drain_seconds:.2f}s: "
+              f"{len(backlog_ids) / drain_seconds:.1f} inspections/s")
+        print(f"burst of {len(burst_ids)} while running: started at "
+              f"{len(burst_ids) / start_seconds:.1f}/s, all through the automated part after "
+              f"{total_seconds:.2f}s ({len(burst_ids) / total_seconds:.1f} inspections/s)")
+        print(f"pickup latency under that burst ({len(burst)} tasks): median "
+              f"{statistics.median(burst):.1f} ms, p99 {pct(burst, 99):.1f} ms")
+    finally:
+        engine.stop()
+
+
+if __name__ == "__main__":
+    main()
