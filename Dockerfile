@@ -1,4 +1,4 @@
-# Python services of the post-loan system: setup (python -m postloanctl provision), api, workers.
+# Python services of the post-loan system: setup (python -m postloanctl setup), api, workers.
 # The engine itself runs from the official camunda/camunda-bpm-platform:run-7.24.0 image.
 FROM python:3.11-slim
 
@@ -18,4 +18,4 @@ RUN useradd --system --uid 10001 --home-dir /app postloan \
     && mkdir -p /data && chown postloan /data
 USER postloan
 
-CMD ["python", "-m", "postloanctl", "provision"]
+CMD ["python", "-m", "postloanctl", "setup"]

@@ -4,6 +4,7 @@
     down        stop a system started with ``up`` (also in the background)
     migrate     bring the database schema up to date
     provision   create identities, authorizations, filters in the engine and deploy bpmn/
+    setup       migrate, then provision (what a deployment runs before api and workers start)
     demo        load the demo portfolio and demo API keys
     api-key     issue an API key (printed once)
 """
@@ -219,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database schema up to date")
     prov = sub.add_parser("provision", help="identities, filters and deployment into the engine")
     prov.add_argument("--no-deploy", action="store_true", help="identities only")
+    sub.add_parser("setup", help="migrate the database, then provision the engine")
     demo_cmd = sub.add_parser("demo", help="load demo portfolio and demo API keys")
     demo_cmd.add_argument("--no-inspections", action="store_true")
     key = sub.add_parser("api-key", help="issue an API key (shown once)")
@@ -235,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         return down(settings)
     if args.command == "migrate":
         migrate(settings)
+    elif args.command == "setup":
+        migrate(settings)
+        provision(settings)
     elif args.command == "provision":
         provision(settings, deploy=not args.no_deploy)
     elif args.command == "demo":
