@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # External-task workers.
     worker_id: str = ""
     worker_max_in_flight: int = Field(4, ge=1, le=64)
-    worker_long_poll_ms: int = Field(20_000, ge=0, le=1_800_000)
+    # Long enough to keep idle polling cheap, short enough that a stop never waits long for it.
+    worker_long_poll_ms: int = Field(10_000, ge=0, le=1_800_000)
     worker_shutdown_grace_seconds: float = Field(20.0, ge=0)
     worker_topics_file: Path = ROOT / "config" / "topics.yaml"
 
