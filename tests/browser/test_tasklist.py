@@ -9,16 +9,14 @@ of every click is checked over REST as well, never only on the screen.
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import new_loan, task_of, wait_for
+from helpers import start_inspection as start_inspection_on
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 # The demo passwords of config/identities.yaml (embedded default only).
 PASSWORDS = {"am_li": "demo-am-li", "lead_hu": "demo-lead-hu", "po_chen": "demo-po-chen"}
@@ -30,41 +28,7 @@ FINDINGS = "Visited the workshop; supplier invoices match the drawdown."
 
 def start_inspection(api: Any, account_manager: str) -> str:
     """A customer of ``account_manager``, a performing loan, an inspection started on it."""
-    suffix = uuid.uuid4().hex[:8]
-    customer_id, loan_id = f"C-{suffix}", f"L-{suffix}"
-    r = api.post("/api/v1/customers", json={
-        "id": customer_id, "name": f"Browser Test Co {suffix}", "segment": "micro",
-        "industry": "textiles", "branch": "BR-SH-01", "account_manager": account_manager,
-        "credit_rating": "BBB",
-    })
-    assert r.status_code == 201, r.text
-    today = date.today()
-    r = api.post("/api/v1/loans", json={
-        "id": loan_id, "customer_id": customer_id, "product": "MICRO-OPERATING",
-        "amount": "500000.00", "currency": "CNY",
-        "disbursed_on": (today - timedelta(days=400)).isoformat(),
-        "maturity_on": (today + timedelta(days=330)).isoformat(),
-        "purpose": "purchase of raw materials",
-        "approval_conditions": ["Funds paid directly to named suppliers"],
-        "collaterals": [{"id": f"COL-{suffix}", "kind": "equipment", "value": "700000",
-                         "currency": "CNY"}],
-    })
-    assert r.status_code == 201, r.text
-    paid = (today - timedelta(days=30)).isoformat()
-    r = api.post(f"/api/v1/loans/{loan_id}/repayments", json={
-        "due_on": paid, "due_amount": "25000", "paid_on": paid, "paid_amount": "25000"})
-    assert r.status_code == 201, r.text
-    r = api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "browser test"})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def task_of(gateway: Any, inspection_id: str, key: str) -> dict:
-    return wait_for(
-        lambda: next(iter(gateway.tasks(processInstanceBusinessKey=inspection_id,
-                                         taskDefinitionKey=key)), None),
-        what=f"task {key} of {inspection_id}",
-    )
+    return start_inspection_on(api, new_loan(api, account_manager=account_manager))
 
 
 # -- Tasklist pages -----------------------------------------------------------------------------

@@ -7,8 +7,7 @@ authorizations alone would let him review his own inspection: only the plugin st
 from __future__ import annotations
 
 import pytest
-from helpers import wait_for
-from test_inspection_flow import PERFORM, new_loan, start_inspection, task_of
+from helpers import PERFORM, new_loan, start_inspection, task_of, wait_for
 
 from gateway.engine import EngineError
 

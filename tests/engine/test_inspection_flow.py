@@ -7,68 +7,11 @@ form's fields), with their own credentials and rights.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
-from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import PERFORM, new_loan, start_inspection, task_of, wait_for
 
 pytestmark = pytest.mark.engine
-
-
-def new_loan(api: Any, *, account_manager: str, days_overdue: int = 0) -> str:
-    """A customer and a loan through the API; ``days_overdue`` > 0 leaves one instalment unpaid."""
-    suffix = uuid.uuid4().hex[:8]
-    customer_id, loan_id = f"C-{suffix}", f"L-{suffix}"
-    r = api.post("/api/v1/customers", json={
-        "id": customer_id, "name": f"Flow Test Co {suffix}", "segment": "micro",
-        "industry": "textiles", "branch": "BR-SH-01", "account_manager": account_manager,
-        "credit_rating": "BBB",
-    })
-    assert r.status_code == 201, r.text
-    today = date.today()
-    r = api.post("/api/v1/loans", json={
-        "id": loan_id, "customer_id": customer_id, "product": "MICRO-OPERATING",
-        "amount": "500000.00", "currency": "CNY",
-        "disbursed_on": (today - timedelta(days=400)).isoformat(),
-        "maturity_on": (today + timedelta(days=330)).isoformat(),
-        "purpose": "purchase of raw materials",
-        "approval_conditions": ["Funds paid directly to named suppliers"],
-        "collaterals": [{"id": f"COL-{suffix}", "kind": "equipment", "value": "700000",
-                         "currency": "CNY"}],
-    })
-    assert r.status_code == 201, r.text
-    paid_due = today - timedelta(days=days_overdue + 30)
-    api.post(f"/api/v1/loans/{loan_id}/repayments", json={
-        "due_on": paid_due.isoformat(), "due_amount": "25000", "paid_on": paid_due.isoformat(),
-        "paid_amount": "25000"})
-    if days_overdue:
-        r = api.post(f"/api/v1/loans/{loan_id}/repayments", json={
-            "due_on": (today - timedelta(days=days_overdue)).isoformat(), "due_amount": "25000"})
-        assert r.status_code == 201, r.text
-    return loan_id
-
-
-def start_inspection(api: Any, loan_id: str) -> str:
-    r = api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "flow test"})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def task_of(gateway: Any, inspection_id: str, key: str) -> dict:
-    return wait_for(
-        lambda: next(iter(gateway.tasks(processInstanceBusinessKey=inspection_id,
-                                         taskDefinitionKey=key)), None),
-        what=f"task {key} of {inspection_id}",
-    )
-
-
-PERFORM = {
-    "funds_used_as_agreed": True, "business_operating_normally": True,
-    "collateral_intact": True, "approval_conditions_met": False,
-    "inspection_findings": "Visited the workshop; supplier invoices match the drawdown.",
-    "inspection_conclusion": "concerns",
-}
 
 
 def test_inspection_from_start_to_stored_report(workers, api, as_user, admin) -> None:
