@@ -4,11 +4,25 @@ from postloan.access.models import ApiKey
 from postloan.audit import AuditEvent
 from postloan.customers.models import Customer
 from postloan.db import Base
-from postloan.inspections.models import Inspection, InspectionFinding
-from postloan.loans.models import ApprovalCondition, Collateral, Loan, Repayment
+from postloan.events.models import ExternalEvent
+from postloan.financials.models import FinancialStatement
+from postloan.inspections.models import Inspection, InspectionFinding, InspectionItem
+from postloan.loans.models import (
+    ApprovalCondition,
+    ClassificationChange,
+    Collateral,
+    CollateralValuation,
+    DelinquencyBucketChange,
+    Loan,
+    Repayment,
+)
+from postloan.plans.models import InspectionPlan
 from postloan.processed_task import ProcessedTask
+from postloan.signals.models import RiskSignal
 
 __all__ = [
-    "ApiKey", "ApprovalCondition", "AuditEvent", "Base", "Collateral", "Customer", "Inspection",
-    "InspectionFinding", "Loan", "ProcessedTask", "Repayment",
+    "ApiKey", "ApprovalCondition", "AuditEvent", "Base", "ClassificationChange", "Collateral",
+    "CollateralValuation", "Customer", "DelinquencyBucketChange", "ExternalEvent",
+    "FinancialStatement", "Inspection", "InspectionFinding", "InspectionItem", "InspectionPlan",
+    "Loan", "ProcessedTask", "Repayment", "RiskSignal",
 ]

@@ -47,7 +47,7 @@ def migrate(settings: Settings) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = settings.database_url
     config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
     log.info("database schema up to date (%s)", _safe_url(settings.database_url))
 
 

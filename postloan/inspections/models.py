@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -62,6 +63,34 @@ class Inspection(Timestamped, Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: From the plan: when it must be done, with which template, in which mode.
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    template: Mapped[str] = mapped_column(String(60), default="standard")
+    mode: Mapped[str] = mapped_column(String(20), default="on_site")
+    #: What started a special inspection (e.g. ``signal:12``, ``event:7``, ``repayment:L1``).
+    trigger_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class InspectionItem(Base):
+    """One point the inspector must verify: a template's inspection point, the use of funds of a
+    drawdown, or a condition attached to the credit approval — checked item by item."""
+
+    __tablename__ = "inspection_item"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "code"),
+        CheckConstraint("result IS NULL OR result IN ('ok', 'not_ok', 'not_applicable')",
+                        name="result_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspection.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(30))
+    evidence_required: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class InspectionFinding(Timestamped, Base):

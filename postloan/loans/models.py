@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
+    DateTime,
     ForeignKey,
     Integer,
     Numeric,
@@ -15,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from postloan.db import Base, Timestamped
+from postloan.db import Base, Timestamped, utcnow
 
 MONEY = Numeric(18, 2)
 
@@ -44,6 +45,10 @@ class Loan(Timestamped, Base):
     risk_class: Mapped[str] = mapped_column(String(20), default="normal")
     risk_class_reason: Mapped[str] = mapped_column(Text, default="Not yet classified: new loan")
     next_inspection_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: Set when the loan was restructured: an upgrade needs the observation period to pass.
+    restructured_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: Current delinquency bucket (current, 1-30, 31-60, 61-90, 91-180, 181-270, 271-360, 360+).
+    delinquency_bucket: Mapped[str] = mapped_column(String(10), default="current")
 
     approval_conditions: Mapped[list[ApprovalCondition]] = relationship(
         order_by="ApprovalCondition.seq", lazy="raise", cascade="all, delete-orphan"
@@ -93,3 +98,56 @@ class Repayment(Timestamped, Base):
     due_amount: Mapped[Decimal] = mapped_column(MONEY)
     paid_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    #: ``instalment`` (principal and interest), ``principal`` or ``interest``.
+    kind: Mapped[str] = mapped_column(String(12), default="instalment")
+
+
+class CollateralValuation(Timestamped, Base):
+    __tablename__ = "collateral_valuation"
+    __table_args__ = (
+        UniqueConstraint("collateral_id", "valued_on"),
+        CheckConstraint("value >= 0", name="value_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    collateral_id: Mapped[str] = mapped_column(ForeignKey("collateral.id"), index=True)
+    valued_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[Decimal] = mapped_column(MONEY)
+    valuer: Mapped[str] = mapped_column(String(200))
+
+
+class DelinquencyBucketChange(Base):
+    """Every move of a loan between delinquency buckets, kept for history and roll rates."""
+
+    __tablename__ = "delinquency_bucket_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), index=True)
+    changed_on: Mapped[date] = mapped_column(Date)
+    from_bucket: Mapped[str] = mapped_column(String(10))
+    to_bucket: Mapped[str] = mapped_column(String(10))
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ClassificationChange(Base):
+    """Every move of a loan's five-category class, with the reason and who decided it.
+
+    ``status``: ``applied`` (took effect), ``proposed`` (a downgrade waiting for a credit
+    manager's confirmation), ``rejected`` (the credit manager did not confirm it).
+    """
+
+    __tablename__ = "classification_change"
+    __table_args__ = (
+        CheckConstraint("status IN ('applied', 'proposed', 'rejected')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), index=True)
+    from_class: Mapped[str] = mapped_column(String(20))
+    to_class: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="applied")
+    decided_by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
