@@ -29,6 +29,9 @@ def load_context(session: Session, task: ExternalTask, inspection_id: str | None
         "customer_id": context.customer_id,
         "account_manager": context.account_manager,
         "loan_amount": context.loan_amount,
+        "template": context.template,
+        "mode": context.mode,
+        "inspection_items": inspections.items_for_form(session, context.inspection_id),
     }
 
 

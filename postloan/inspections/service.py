@@ -17,6 +17,7 @@ from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.inspections.models import (
     Inspection,
     InspectionFinding,
+    InspectionItem,
     InspectionKind,
     InspectionStatus,
 )
@@ -111,6 +112,56 @@ def findings(session: Session, inspection_id: str) -> list[InspectionFinding]:
     )
 
 
+ITEM_RESULTS = ("ok", "not_ok", "not_applicable")
+
+
+def items(session: Session, inspection_id: str) -> list[InspectionItem]:
+    """The checklist of an inspection, in order."""
+    return list(
+        session.scalars(
+            select(InspectionItem)
+            .where(InspectionItem.inspection_id == inspection_id)
+            .order_by(InspectionItem.seq)
+        )
+    )
+
+
+def items_for_form(session: Session, inspection_id: str) -> list[dict[str, Any]]:
+    """The checklist as the inspection form shows it (and hands back with results filled in)."""
+    return [
+        {"code": i.code, "label": i.label, "evidence": i.evidence_required, "source": i.source,
+         "result": i.result, "note": i.note or ""}
+        for i in items(session, inspection_id)
+    ]
+
+
+def record_item_results(
+    session: Session, inspection_id: str, results: list[dict[str, Any]] | None
+) -> list[str]:
+    """Store the inspector's result for each checklist item; returns the codes left unanswered.
+
+    Entries are matched by ``code``, or by position when the form hands back only the fields it
+    shows (form-js submits just the keys of a dynamic list's fields). Results for codes the
+    checklist does not have are ignored: the form cannot add items.
+    """
+    checklist = items(session, inspection_id)
+    by_code = {i.code: i for i in checklist}
+    for position, entry in enumerate(results or []):
+        if not isinstance(entry, dict):
+            continue
+        if "code" in entry:
+            item = by_code.get(str(entry["code"]))
+        else:
+            item = checklist[position] if position < len(checklist) else None
+        if item is None:
+            continue
+        result = entry.get("result")
+        item.result = result if result in ITEM_RESULTS else None
+        item.note = (entry.get("note") or "").strip() or None
+    session.flush()
+    return [code for code, item in by_code.items() if item.result is None]
+
+
 @dataclass(frozen=True)
 class InspectionContext:
     inspection_id: str
@@ -119,6 +170,8 @@ class InspectionContext:
     account_manager: str
     loan_amount: float
     kind: str
+    template: str
+    mode: str
 
 
 def begin(session: Session, inspection_id: str, *, actor: str) -> InspectionContext:
@@ -143,6 +196,8 @@ def begin(session: Session, inspection_id: str, *, actor: str) -> InspectionCont
         account_manager=customer.account_manager,
         loan_amount=float(loan.amount),
         kind=inspection.kind,
+        template=inspection.template,
+        mode=inspection.mode,
     )
 
 
