@@ -43,6 +43,28 @@ def check_repayment(session: Session, task: ExternalTask, inspection_id: str) ->
     return {"days_past_due": result.days_past_due, "overdue_amount": result.overdue_amount}
 
 
+@router.topic("inspection.record-work")
+@in_transaction
+def record_work(
+    session: Session,
+    task: ExternalTask,
+    inspection_id: str,
+    inspection_items: list | None,
+    inspector: str | None,
+) -> dict:
+    """Store the inspector's result for each point as soon as it is submitted.
+
+    The reviewer's form shows ``recorded_items`` (read from the database), so nothing the review
+    form hands back can change what the inspector recorded.
+    """
+    unanswered = inspections.record_item_results(session, inspection_id, inspection_items)
+    inspections.record_inspector(session, inspection_id, inspector or "", actor=WORKER_ACTOR)
+    return {
+        "recorded_items": inspections.items_for_form(session, inspection_id),
+        "items_unanswered": len(unanswered),
+    }
+
+
 @router.topic("inspection.finalize")
 @in_transaction
 def finalize(

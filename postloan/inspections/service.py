@@ -162,6 +162,16 @@ def record_item_results(
     return [code for code, item in by_code.items() if item.result is None]
 
 
+def record_inspector(session: Session, inspection_id: str, inspector: str, *, actor: str) -> None:
+    """Note who performed the inspection (each submission, including after a rework)."""
+    inspection = get(session, inspection_id)
+    inspection.inspector = inspector or None
+    audit.record(session, actor=inspector or actor, action="inspection.performed",
+                 object_type="inspection", object_id=inspection_id,
+                 detail={"answered": sum(1 for i in items(session, inspection_id) if i.result)})
+    session.flush()
+
+
 @dataclass(frozen=True)
 class InspectionContext:
     inspection_id: str
