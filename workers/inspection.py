@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy.orm import Session
 
 from postloan.errors import NotFound
@@ -35,12 +33,7 @@ def load_context(session: Session, task: ExternalTask, inspection_id: str | None
     }
 
 
-@router.topic("inspection.check-repayment")
-@in_transaction
-def check_repayment(session: Session, task: ExternalTask, inspection_id: str) -> dict:
-    """Days past due and arrears from the repayment schedule, recorded as a finding."""
-    result = inspections.check_repayment(session, inspection_id, as_of=date.today())
-    return {"days_past_due": result.days_past_due, "overdue_amount": result.overdue_amount}
+# inspection.check-repayment: see workers/checks.py (with the other automated checks).
 
 
 @router.topic("inspection.record-work")

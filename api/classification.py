@@ -1,0 +1,51 @@
+"""Five-category classification: a loan's history of class moves, and changes by status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import Reader, SessionDep
+from api.schemas import Strict
+from postloan.classification import service
+
+router = APIRouter(tags=["classification"])
+
+
+class ClassificationChangeOut(Strict):
+    id: int
+    loan_id: str
+    from_class: str
+    to_class: str
+    reason: str
+    source: str
+    status: str
+    decided_by: str
+    at: datetime
+
+    @classmethod
+    def of(cls, change) -> ClassificationChangeOut:  # noqa: ANN001
+        return cls(id=change.id, loan_id=change.loan_id, from_class=change.from_class,
+                   to_class=change.to_class, reason=change.reason, source=change.source,
+                   status=change.status, decided_by=change.decided_by, at=change.at)
+
+
+@router.get("/loans/{loan_id}/classification-history",
+            response_model=list[ClassificationChangeOut])
+def classification_history(loan_id: str, session: SessionDep,
+                           caller: Reader) -> list[ClassificationChangeOut]:
+    """Every move of the loan's class, oldest first: proposed, applied and rejected."""
+    return [ClassificationChangeOut.of(c) for c in service.history(session, loan_id)]
+
+
+@router.get("/classification-changes", response_model=list[ClassificationChangeOut])
+def classification_changes(
+    session: SessionDep, caller: Reader,
+    status: Literal["applied", "proposed", "rejected"] | None = None,
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+) -> list[ClassificationChangeOut]:
+    """Classification changes, e.g. ``?status=proposed``: downgrades awaiting confirmation."""
+    return [ClassificationChangeOut.of(c)
+            for c in service.changes(session, status=status, limit=limit, offset=offset)]

@@ -1,0 +1,106 @@
+"""Risk signals: list them, acknowledge and resolve them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from api.deps import Integrator, Reader, SessionDep
+from api.schemas import Page, Strict
+from postloan.signals import service
+from postloan.signals.models import RiskSignal
+
+router = APIRouter(prefix="/signals", tags=["signals"])
+
+Severity = Literal["red", "orange", "yellow", "blue"]
+Status = Literal["open", "acknowledged", "resolved", "escalated"]
+
+
+class SignalOut(Strict):
+    id: int
+    code: str
+    customer_id: str
+    loan_id: str | None
+    severity: str
+    owner_role: str
+    status: str
+    summary: str
+    source: str
+    evidence: dict[str, Any]
+    respond_by: date
+    occurrences: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    acknowledged_by: str | None
+    resolved_by: str | None
+    resolution: str | None
+    escalated_at: datetime | None
+
+
+class SignalList(Page):
+    items: list[SignalOut]
+
+
+class AcknowledgeIn(Strict):
+    actor: str = Field(min_length=1, max_length=100, description="who acknowledges (a person)")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class ResolveIn(Strict):
+    actor: str = Field(min_length=1, max_length=100, description="who resolved it (a person)")
+    resolution: str = Field(min_length=1, max_length=4000, description="what was done")
+
+
+def signal_out(s: RiskSignal) -> SignalOut:
+    return SignalOut(
+        id=s.id, code=s.code, customer_id=s.customer_id, loan_id=s.loan_id, severity=s.severity,
+        owner_role=s.owner_role, status=s.status, summary=s.summary, source=s.source,
+        evidence=s.evidence or {}, respond_by=s.respond_by, occurrences=s.occurrences,
+        first_seen_at=s.created_at, last_seen_at=s.last_seen_at,
+        acknowledged_by=s.acknowledged_by, resolved_by=s.resolved_by, resolution=s.resolution,
+        escalated_at=s.escalated_at,
+    )
+
+
+@router.get("", response_model=SignalList, summary="Risk signals, newest first")
+def list_signals(
+    session: SessionDep,
+    caller: Reader,
+    customer_id: str | None = None,
+    loan_id: str | None = None,
+    status: Status | None = None,
+    severity: Severity | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> SignalList:
+    rows, total = service.search(session, customer_id=customer_id, loan_id=loan_id,
+                                 status=status, severity=severity, limit=limit, offset=offset)
+    return SignalList(total=total, limit=limit, offset=offset, items=[signal_out(r) for r in rows])
+
+
+@router.get("/{signal_id}", response_model=SignalOut)
+def get_signal(signal_id: int, session: SessionDep, caller: Reader) -> SignalOut:
+    return signal_out(service.get(session, signal_id))
+
+
+@router.post("/{signal_id}/acknowledge", response_model=SignalOut,
+             summary="The owner has taken the signal up")
+def acknowledge(signal_id: int, body: AcknowledgeIn, session: SessionDep,
+                caller: Integrator) -> SignalOut:
+    signal = service.acknowledge(session, signal_id, actor=f"{caller.actor}/{body.actor}"[:100],
+                                 comment=body.comment)
+    session.commit()
+    return signal_out(signal)
+
+
+@router.post("/{signal_id}/resolve", response_model=SignalOut,
+             summary="Close the signal, saying how it was resolved")
+def resolve(signal_id: int, body: ResolveIn, session: SessionDep,
+            caller: Integrator) -> SignalOut:
+    signal = service.resolve(session, signal_id, resolution=body.resolution,
+                             actor=f"{caller.actor}/{body.actor}"[:100])
+    session.commit()
+    return signal_out(signal)

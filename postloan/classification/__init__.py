@@ -1,0 +1,1 @@
+"""Five-category loan classification: inputs, proposals and confirmations, the nightly scan."""

@@ -1,0 +1,164 @@
+"""Risk signals: raised from findings, deduplicated while live, acknowledged, resolved and
+escalated past their response deadline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from postloan import audit
+from postloan.errors import Conflict, InvalidInput, NotFound
+from postloan.signals.catalogue import EarlyWarningCatalogue
+from postloan.signals.models import RiskSignal, SignalStatus
+
+LIVE = (SignalStatus.OPEN, SignalStatus.ACKNOWLEDGED, SignalStatus.ESCALATED)
+
+
+def dedupe_key(code: str, customer_id: str, loan_id: str | None) -> str:
+    return f"{code}:{customer_id}:{loan_id or '-'}"
+
+
+def _live(session: Session, key: str) -> RiskSignal | None:
+    return session.scalars(
+        select(RiskSignal).where(RiskSignal.dedupe_key == key,
+                                 RiskSignal.status != SignalStatus.RESOLVED)
+    ).one_or_none()
+
+
+def raise_signal(
+    session: Session,
+    *,
+    code: str,
+    customer_id: str,
+    loan_id: str | None,
+    summary: str,
+    evidence: dict[str, Any],
+    source: str,
+    catalogue: EarlyWarningCatalogue,
+    now: datetime,
+    actor: str = "worker",
+) -> tuple[RiskSignal, bool]:
+    """Raise a signal, or count another occurrence of the live one with the same key.
+
+    Returns the signal and whether it was newly created. Severity, owner and response deadline
+    come from the catalogue; an unknown code is refused.
+    """
+    entry = catalogue.lookup(code)
+    if entry is None:
+        raise InvalidInput(f"{code!r} is not in the early-warning catalogue", field="code")
+    key = dedupe_key(code, customer_id, loan_id)
+    for _attempt in range(2):
+        existing = _live(session, key)
+        if existing is not None:
+            existing.occurrences += 1
+            existing.last_seen_at = now
+            existing.summary = summary
+            existing.evidence = evidence
+            session.flush()
+            return existing, False
+        signal = RiskSignal(
+            code=code, customer_id=customer_id, loan_id=loan_id, severity=entry.severity,
+            owner_role=entry.owner_role, status=SignalStatus.OPEN, summary=summary,
+            source=source, evidence=evidence, dedupe_key=key,
+            respond_by=now.date() + timedelta(days=entry.response_days), occurrences=1,
+            last_seen_at=now,
+        )
+        try:
+            # A savepoint: a concurrent transaction may have raised the same signal meanwhile
+            # (the partial unique index refuses the second live row); then count an occurrence.
+            with session.begin_nested():
+                session.add(signal)
+                session.flush()
+        except IntegrityError:
+            continue
+        audit.record(session, actor=actor, action="signal.raised", object_type="risk_signal",
+                     object_id=str(signal.id),
+                     detail={"code": code, "severity": entry.severity, "customer_id": customer_id,
+                             "loan_id": loan_id, "source": source,
+                             "respond_by": signal.respond_by.isoformat()})
+        return signal, True
+    raise Conflict(f"signal {key} could not be raised: concurrent updates")
+
+
+def get(session: Session, signal_id: int) -> RiskSignal:
+    signal = session.get(RiskSignal, signal_id)
+    if signal is None:
+        raise NotFound(f"signal {signal_id} does not exist")
+    return signal
+
+
+def acknowledge(session: Session, signal_id: int, *, actor: str,
+                comment: str | None = None) -> RiskSignal:
+    """The owner has seen it. An escalated signal stays escalated, but records who took it."""
+    signal = get(session, signal_id)
+    if signal.status == SignalStatus.RESOLVED:
+        raise Conflict(f"signal {signal_id} is already resolved")
+    signal.acknowledged_by = actor
+    if signal.status == SignalStatus.OPEN:
+        signal.status = SignalStatus.ACKNOWLEDGED
+    audit.record(session, actor=actor, action="signal.acknowledged", object_type="risk_signal",
+                 object_id=str(signal.id), detail={"comment": comment, "status": signal.status})
+    session.flush()
+    return signal
+
+
+def resolve(session: Session, signal_id: int, *, resolution: str, actor: str) -> RiskSignal:
+    signal = get(session, signal_id)
+    if signal.status == SignalStatus.RESOLVED:
+        raise Conflict(f"signal {signal_id} is already resolved")
+    if not resolution.strip():
+        raise InvalidInput("say how the signal was resolved", field="resolution")
+    previous = signal.status
+    signal.status = SignalStatus.RESOLVED
+    signal.resolution = resolution.strip()
+    signal.resolved_by = actor
+    audit.record(session, actor=actor, action="signal.resolved", object_type="risk_signal",
+                 object_id=str(signal.id), detail={"resolution": signal.resolution,
+                                                   "from": previous})
+    session.flush()
+    return signal
+
+
+def escalate_overdue(session: Session, today: date, *, now: datetime | None = None,
+                     actor: str = "worker") -> list[RiskSignal]:
+    """Open or acknowledged signals whose response deadline has passed become escalated."""
+    overdue = list(session.scalars(
+        select(RiskSignal)
+        .where(RiskSignal.status.in_([SignalStatus.OPEN, SignalStatus.ACKNOWLEDGED]),
+               RiskSignal.respond_by < today)
+        .order_by(RiskSignal.id).with_for_update(skip_locked=True)))
+    at = now or datetime.now().astimezone()
+    for signal in overdue:
+        previous = signal.status
+        signal.status = SignalStatus.ESCALATED
+        signal.escalated_at = at
+        audit.record(session, actor=actor, action="signal.escalated", object_type="risk_signal",
+                     object_id=str(signal.id),
+                     detail={"from": previous, "respond_by": signal.respond_by.isoformat(),
+                             "owner_role": signal.owner_role, "severity": signal.severity})
+    session.flush()
+    return overdue
+
+
+def search(
+    session: Session, *, customer_id: str | None = None, loan_id: str | None = None,
+    status: str | None = None, severity: str | None = None, limit: int = 50, offset: int = 0,
+) -> tuple[list[RiskSignal], int]:
+    """Signals, newest first, with the total matching the filter."""
+    query = select(RiskSignal)
+    if customer_id:
+        query = query.where(RiskSignal.customer_id == customer_id)
+    if loan_id:
+        query = query.where(RiskSignal.loan_id == loan_id)
+    if status:
+        query = query.where(RiskSignal.status == status)
+    if severity:
+        query = query.where(RiskSignal.severity == severity)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(RiskSignal.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total

@@ -1,0 +1,80 @@
+"""Handlers of the classification steps of ``post_loan_inspection``.
+
+``inspection.classification-inputs`` prepares the inputs of the business rule task
+``classify_loan`` (decision ``risk_classification``); ``inspection.propose-classification``
+records its result: an upgrade applies at once, a downgrade waits for ``confirm_classification``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from config.settings import get_settings
+from gateway.classification import deployed_table
+from gateway.engine import EngineGateway
+from postloan.classification import service as classification
+from postloan.classification.rules import with_facts
+from postloan.decisions import DecisionTable
+from postloan.errors import InvalidInput, NotFound
+from postloan.inspections import service as inspections
+from postloan.loans.models import Loan
+from workers.runtime import BusinessError, ExternalTask, TopicRouter
+from workers.support import WORKER_ACTOR, in_transaction
+
+router = TopicRouter()
+
+
+def _table() -> DecisionTable:
+    settings = get_settings()
+    engine = EngineGateway(settings.engine_url, settings.engine_worker_user,
+                           settings.engine_worker_password.get_secret_value(),
+                           settings.engine_timeout_seconds)
+    return deployed_table(engine)
+
+
+@router.topic("inspection.classification-inputs")
+@in_transaction
+def classification_inputs(session: Session, task: ExternalTask, inspection_id: str) -> dict:
+    """Days past due, debtor's NPL share, restructuring observation and the current class."""
+    try:
+        loan_id = inspections.get(session, inspection_id).loan_id
+    except NotFound as exc:
+        raise BusinessError("INSPECTION_NOT_FOUND", exc.detail) from exc
+    inputs = classification.classification_inputs(session, loan_id, date.today(), _table())
+    return {
+        "days_past_due": int(inputs["days_past_due"]),
+        "debtor_npl_share": float(inputs["debtor_npl_share"]),
+        "in_restructuring_observation": bool(inputs["in_restructuring_observation"]),
+        "current_class": inputs["current_class"],
+    }
+
+
+@router.topic("inspection.propose-classification")
+@in_transaction
+def propose_classification(session: Session, task: ExternalTask, inspection_id: str,
+                           classification: dict | None,
+                           debtor_npl_share: float | None) -> dict:
+    """Record the table's class for the loan; a downgrade is proposed for confirmation."""
+    if not classification:
+        raise BusinessError("CLASSIFICATION_MISSING", "no classification result to record")
+    try:
+        loan_id = inspections.get(session, inspection_id).loan_id
+    except NotFound as exc:
+        raise BusinessError("INSPECTION_NOT_FOUND", exc.detail) from exc
+    loan = session.get(Loan, loan_id)
+    assert loan is not None
+    previous = loan.risk_class
+    result = with_facts(classification, {"debtor_npl_share": debtor_npl_share or 0.0})
+    try:
+        change = classification.propose(session, loan_id, result, "inspection", WORKER_ACTOR,
+                                        table=_table(), as_of=date.today())
+    except InvalidInput as exc:
+        raise BusinessError("CLASSIFICATION_INVALID", exc.detail) from exc
+    return {
+        "classification_downgrade": change is not None and change.status == "proposed",
+        "previous_class": previous,
+        "classification_change_id": change.id if change is not None else None,
+    }
+
