@@ -71,7 +71,9 @@ def check(session: Session, loan: Loan, as_of: date, config: RepaymentConfig) ->
     else:
         findings.append(Finding("REPAYMENT_CURRENT", "All instalments due so far are paid", base))
 
-    due = [r for r in schedule if r.due_on < as_of][-config.trend_instalments:]
+    # The trend looks at the instalments (interest-only rows have their own measure below).
+    due = [r for r in schedule if r.due_on < as_of and r.kind != "interest"]
+    due = due[-config.trend_instalments:]
     if len(due) >= 2:
         half = len(due) // 2
         older, newer = due[:len(due) - half], due[len(due) - half:]
