@@ -1,0 +1,43 @@
+"""A loan's inspection plan, as the ``inspection_plan`` decision gave it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter
+
+from api.deps import Reader, SessionDep
+from api.schemas import Strict
+from postloan.loans.models import Loan
+from postloan.plans import service as plans
+
+router = APIRouter(tags=["loans"])
+
+
+class InspectionPlanOut(Strict):
+    loan_id: str
+    frequency_months: int
+    template: str
+    mode: str
+    first_inspection_days: int
+    first_inspection_due_on: date
+    next_due_on: date
+    reason: str
+    decision_version: str
+    computed_at: datetime
+
+
+@router.get("/loans/{loan_id}/inspection-plan", response_model=InspectionPlanOut)
+def get_inspection_plan(loan_id: str, session: SessionDep, caller: Reader) -> InspectionPlanOut:
+    """How the loan is inspected: frequency, template, mode, due dates and the rule that said so.
+    404 while no plan was decided yet (the scheduler decides missing plans)."""
+    plan = plans.get_plan(session, loan_id)
+    loan = session.get(Loan, loan_id)
+    assert loan is not None  # get_plan checked it
+    return InspectionPlanOut(
+        loan_id=plan.loan_id, frequency_months=plan.frequency_months, template=plan.template,
+        mode=plan.mode, first_inspection_days=plan.first_inspection_days,
+        first_inspection_due_on=plans.first_due_on(loan, plan), next_due_on=plan.next_due_on,
+        reason=plan.reason, decision_version=plan.decision_version,
+        computed_at=plan.computed_at,
+    )

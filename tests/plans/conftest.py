@@ -1,0 +1,91 @@
+"""Fixtures of the inspection-plan tests.
+
+The API and the workers evaluate the ``inspection_plan`` decision and start inspections with
+their technical users; the grants below are what ``config/identities.yaml`` must give them
+(DECISION_DEFINITION READ + CREATE_INSTANCE for both; the workers also start processes). They
+are applied here until that file has them, so these tests exercise the real authorization check.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from gateway.engine import EngineGateway
+from gateway.provision import ProvisionReport, _ensure_grant  # noqa: PLC2701
+
+PLAN_GRANTS = {
+    "svc-api": [
+        {"resource": "DECISION_DEFINITION", "id": "*", "permissions": ["READ", "CREATE_INSTANCE"]},
+    ],
+    "svc-workers": [
+        {"resource": "DECISION_DEFINITION", "id": "*", "permissions": ["READ", "CREATE_INSTANCE"]},
+        {"resource": "PROCESS_DEFINITION", "id": "*",
+         "permissions": ["READ", "READ_INSTANCE", "UPDATE_INSTANCE", "CREATE_INSTANCE"]},
+        {"resource": "PROCESS_INSTANCE", "id": "*", "permissions": ["CREATE", "READ", "UPDATE"]},
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def plan_grants(admin: EngineGateway) -> None:
+    report = ProvisionReport()
+    for user, rules in PLAN_GRANTS.items():
+        for rule in rules:
+            _ensure_grant(admin, rule, report, user_id=user)
+
+
+@pytest.fixture(scope="session")
+def api_engine(provisioned, plan_grants) -> EngineGateway:  # noqa: ANN001
+    """The engine as the API's technical user (what the endpoints use)."""
+    return EngineGateway(provisioned.engine_url, provisioned.engine_api_user,
+                         provisioned.engine_api_password.get_secret_value())
+
+
+@pytest.fixture
+def session(database: str):  # noqa: ANN201
+    from postloan.db import get_session_factory
+
+    s = get_session_factory(database)()
+    yield s
+    s.rollback()
+    s.close()
+
+
+def new_customer(api: Any, *, segment: str = "micro", rating: str = "BBB",
+                 branch: str | None = None) -> str:
+    suffix = uuid.uuid4().hex[:8]
+    customer_id = f"CP-{suffix}"
+    r = api.post("/api/v1/customers", json={
+        "id": customer_id, "name": f"Plan Test Co {suffix}", "segment": segment,
+        "industry": "textiles", "branch": branch or f"BR-PLAN-{suffix}",
+        "account_manager": "am_li", "credit_rating": rating,
+    })
+    assert r.status_code == 201, r.text
+    return customer_id
+
+
+def new_plan_loan(api: Any, customer_id: str, *, product: str = "MICRO-OPERATING",
+                  amount: str = "500000.00", disbursed_days_ago: int = 5,
+                  conditions: tuple[str, ...] = ("Funds paid directly to named suppliers",)
+                  ) -> dict:
+    loan_id = f"LP-{uuid.uuid4().hex[:8]}"
+    today = date.today()
+    r = api.post("/api/v1/loans", json={
+        "id": loan_id, "customer_id": customer_id, "product": product, "amount": amount,
+        "currency": "CNY",
+        "disbursed_on": (today - timedelta(days=disbursed_days_ago)).isoformat(),
+        "maturity_on": (today + timedelta(days=365)).isoformat(),
+        "purpose": "purchase of raw materials", "approval_conditions": list(conditions),
+    })
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="session")
+def plan_api(api: Any, plan_grants: None) -> Any:
+    """The API client, once the technical users have the rights the plans need."""
+    return api
