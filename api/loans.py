@@ -6,8 +6,10 @@ from decimal import Decimal
 from fastapi import APIRouter, status
 from pydantic import Field
 
-from api.deps import Integrator, Reader, SessionDep
+from api.deps import EngineDep, Integrator, Reader, SessionDep
 from api.schemas import Currency, Identifier, Money, MoneyOrZero, Name, Strict
+from gateway.classification import deployed_table
+from postloan.classification import service as classification
 from postloan.loans import service
 from postloan.loans.models import Loan
 
@@ -99,9 +101,18 @@ def get_loan(loan_id: str, session: SessionDep, caller: Reader) -> LoanOut:
 @router.post("/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED,
              response_model=RepaymentOut)
 def record_repayment(
-    loan_id: str, body: RepaymentIn, session: SessionDep, caller: Integrator
+    loan_id: str, body: RepaymentIn, session: SessionDep, caller: Integrator, engine: EngineDep
 ) -> RepaymentOut:
+    """Record an instalment or a payment; the loan is reclassified at once in the same transaction.
+
+    A downgrade found here (the days-past-due floor rose) applies immediately with source
+    ``repayment``: that floor is a regulatory minimum computed from the repayment facts, so it
+    needs no credit manager's confirmation (unlike a downgrade proposed by an inspection).
+    """
     service.record_repayment(session, loan_id, service.RepaymentData(**body.model_dump()),
                              actor=caller.actor)
+    # Reclassify at once, in the same transaction, from the table the engine has deployed.
+    classification.reclassify_now(session, loan_id, deployed_table(engine), date.today(),
+                                  caller.actor)
     session.commit()
     return RepaymentOut(loan_id=loan_id, **body.model_dump())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api import customers, errors, health, inspections, loans
+from api import classification, customers, errors, health, inspections, loans
 from api.signals import router as signals_router
 from config.logging import setup_logging
 
@@ -18,7 +18,7 @@ def create_app() -> FastAPI:
         " Errors are `{\"error\": CODE, \"detail\": text}`.",
     )
     v1 = APIRouter(prefix="/api/v1")
-    for module in (health, customers, loans, inspections):
+    for module in (health, customers, loans, classification, inspections):
         v1.include_router(module.router)
     v1.include_router(signals_router)
     app.include_router(v1)

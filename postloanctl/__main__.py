@@ -7,6 +7,7 @@
     setup       migrate, then provision (what a deployment runs before api and workers start)
     demo        load the demo portfolio and demo API keys
     api-key     issue an API key (printed once)
+    scan        nightly five-category classification of the whole portfolio
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -210,6 +212,23 @@ def down(settings: Settings) -> int:
     return 1
 
 
+def run_scan(settings: Settings, as_of: date, chunk: int, signals: bool) -> int:
+    """The nightly classification scan with the table the engine has deployed."""
+    from gateway.classification import deployed_table
+    from postloan.classification.scan import scan
+    from postloan.db import get_engine
+
+    engine = EngineGateway(settings.engine_url, settings.engine_api_user,
+                           settings.engine_api_password.get_secret_value(),
+                           settings.engine_timeout_seconds)
+    result = scan(get_engine(settings.database_url), deployed_table(engine), as_of,
+                  chunk_customers=chunk, raise_signals=signals)
+    print(f"{result.loans} loans, {result.repayment_rows} repayment rows, {result.changes} "
+          f"changes ({result.upgrades} up, {result.downgrades} down, {result.contagion} "
+          f"contagion), {result.signals} signals in {result.seconds:.1f}s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m postloanctl",
                                      description=__doc__,
@@ -223,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("setup", help="migrate the database, then provision the engine")
     demo_cmd = sub.add_parser("demo", help="load demo portfolio and demo API keys")
     demo_cmd.add_argument("--no-inspections", action="store_true")
+    scan_cmd = sub.add_parser("scan", help="nightly five-category classification of the portfolio")
+    scan_cmd.add_argument("--as-of", type=date.fromisoformat, default=None,
+                          help="classification date (default: today)")
+    scan_cmd.add_argument("--chunk", type=int, default=500, help="customers per batch")
+    scan_cmd.add_argument("--no-signals", action="store_true",
+                          help="do not raise repayment signals")
     key = sub.add_parser("api-key", help="issue an API key (shown once)")
     key.add_argument("--name", required=True)
     key.add_argument("--role", required=True,
@@ -244,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         provision(settings, deploy=not args.no_deploy)
     elif args.command == "demo":
         load_demo(settings, start_inspections=not args.no_inspections)
+    elif args.command == "scan":
+        return run_scan(settings, args.as_of or date.today(), args.chunk, not args.no_signals)
     elif args.command == "api-key":
         with unit_of_work(settings.database_url) as session:
             print(access.issue(session, name=args.name, role=args.role, actor="postloanctl"))
