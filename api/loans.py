@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from fastapi import APIRouter, status
 from pydantic import Field
@@ -10,7 +11,7 @@ from api.deps import EngineDep, Integrator, Reader, SessionDep
 from api.schemas import Currency, Identifier, Money, MoneyOrZero, Name, Strict
 from gateway.classification import deployed_table
 from postloan.classification import service as classification
-from postloan.loans import service
+from postloan.loans import buckets, service
 from postloan.loans.models import Loan
 
 router = APIRouter(tags=["loans"])
@@ -76,6 +77,8 @@ class RepaymentIn(Strict):
     due_amount: Money
     paid_on: date | None = None
     paid_amount: MoneyOrZero = Decimal("0")
+    #: instalment (principal and interest), principal or interest
+    kind: Literal["instalment", "principal", "interest"] = "instalment"
 
 
 class RepaymentOut(RepaymentIn):
@@ -116,3 +119,29 @@ def record_repayment(
                                   caller.actor)
     session.commit()
     return RepaymentOut(loan_id=loan_id, **body.model_dump())
+
+
+class BucketChangeOut(Strict):
+    changed_on: date
+    from_bucket: str
+    to_bucket: str
+    days_past_due: int
+    recorded_at: datetime
+
+
+class BucketHistoryOut(Strict):
+    loan_id: str
+    delinquency_bucket: str
+    changes: list[BucketChangeOut]
+
+
+@router.get("/loans/{loan_id}/bucket-history", response_model=BucketHistoryOut)
+def bucket_history(loan_id: str, session: SessionDep, caller: Reader) -> BucketHistoryOut:
+    """The loan's current delinquency bucket and every move between buckets, oldest first."""
+    loan, changes = buckets.history(session, loan_id)
+    return BucketHistoryOut(
+        loan_id=loan.id, delinquency_bucket=loan.delinquency_bucket,
+        changes=[BucketChangeOut(changed_on=c.changed_on, from_bucket=c.from_bucket,
+                                 to_bucket=c.to_bucket, days_past_due=c.days_past_due,
+                                 recorded_at=c.recorded_at) for c in changes],
+    )

@@ -5,6 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from api import classification, customers, errors, health, inspections, loans
+from api.collaterals import router as collaterals_router
+from api.events import router as events_router
+from api.financials import router as financials_router
 from api.signals import router as signals_router
 from config.logging import setup_logging
 
@@ -21,6 +24,8 @@ def create_app() -> FastAPI:
     for module in (health, customers, loans, classification, inspections):
         v1.include_router(module.router)
     v1.include_router(signals_router)
+    for ingestion in (financials_router, collaterals_router, events_router):
+        v1.include_router(ingestion)
     app.include_router(v1)
     errors.install(app)
     return app

@@ -7,6 +7,8 @@
     setup       migrate, then provision (what a deployment runs before api and workers start)
     demo        load the demo portfolio and demo API keys
     api-key     issue an API key (printed once)
+    import      bulk import a CSV / JSON lines file (validated first, all or nothing)
+    generate    write a realistic demo portfolio as import files
     scan        nightly five-category classification of the whole portfolio
 """
 
@@ -36,7 +38,7 @@ from gateway.provision import provision
 from postloan.access import service as access
 from postloan.db import unit_of_work
 from postloan.inspections import service as inspections
-from postloanctl import demo
+from postloanctl import demo, ingest
 from postloanctl.engine_process import EngineProcess, engine_answers
 
 log = logging.getLogger("postloanctl")
@@ -252,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--name", required=True)
     key.add_argument("--role", required=True,
                      help="integrator, vendor:<vendor id>, auditor, viewer or admin")
+    ingest.add_commands(sub)
     args = parser.parse_args(argv)
 
     setup_logging()
@@ -260,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         return up(settings)
     if args.command == "down":
         return down(settings)
+    if args.command in ingest.COMMANDS:
+        return ingest.run(args, settings)
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "setup":

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from postloan import audit
 from postloan.customers.models import Customer
 from postloan.errors import Conflict, InvalidInput, NotFound
+from postloan.loans import buckets
 from postloan.loans.arrears import Arrears, arrears_as_of
 from postloan.loans.models import ApprovalCondition, Collateral, Loan, Repayment
 
@@ -39,12 +40,17 @@ class LoanData:
     collaterals: list[CollateralData] = field(default_factory=list)
 
 
+REPAYMENT_KINDS = ("instalment", "principal", "interest")
+
+
 @dataclass(frozen=True)
 class RepaymentData:
     due_on: date
     due_amount: Decimal
     paid_on: date | None
     paid_amount: Decimal
+    #: ``instalment`` (principal and interest), ``principal`` or ``interest``.
+    kind: str = "instalment"
 
 
 def register(session: Session, data: LoanData, *, actor: str) -> Loan:
@@ -105,8 +111,11 @@ def record_repayment(
     session: Session, loan_id: str, data: RepaymentData, *, actor: str
 ) -> Repayment:
     """Record an instalment, or what was paid on one already known (same due date)."""
-    if session.get(Loan, loan_id) is None:
+    loan = session.get(Loan, loan_id)
+    if loan is None:
         raise NotFound(f"loan {loan_id!r} does not exist")
+    if data.kind not in REPAYMENT_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(REPAYMENT_KINDS)}", field="kind")
     if data.paid_on is None and data.paid_amount > 0:
         raise InvalidInput("paid_amount given without paid_on", field="paid_on")
     repayment = session.scalars(
@@ -118,11 +127,14 @@ def record_repayment(
     repayment.due_amount = data.due_amount
     repayment.paid_on = data.paid_on
     repayment.paid_amount = data.paid_amount
+    repayment.kind = data.kind
     audit.record(
         session, actor=actor, action="repayment.recorded", object_type="loan", object_id=loan_id,
         detail={"due_on": data.due_on.isoformat(), "paid_amount": str(data.paid_amount)},
     )
     session.flush()
+    # Days past due change with every repayment: keep the bucket and its history current.
+    buckets.update_bucket(session, loan, date.today())
     return repayment
 
 

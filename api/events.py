@@ -1,0 +1,76 @@
+"""External events about customers: litigation, enforcement, tax arrears, frozen accounts..."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import Field
+
+from api.deps import Integrator, Reader, SessionDep
+from api.schemas import Identifier, Page, Strict
+from postloan.events import service
+from postloan.events.models import EventKind, ExternalEvent
+
+router = APIRouter(prefix="/external-events", tags=["external events"])
+
+
+class ExternalEventIn(Strict):
+    customer_id: Identifier
+    kind: EventKind
+    occurred_on: date
+    source: Annotated[str, Field(min_length=1, max_length=100)]
+    details: Annotated[str, Field(max_length=10_000)]
+    #: the source's own reference (case number, notice id); part of the duplicate check
+    source_ref: Annotated[str, Field(max_length=100)] = ""
+
+
+class ExternalEventOut(Strict):
+    id: int
+    customer_id: str
+    kind: str
+    occurred_on: date
+    source: str
+    source_ref: str
+    details: str
+    created_at: datetime
+    duplicate: bool = False
+
+    @classmethod
+    def of(cls, e: ExternalEvent, duplicate: bool = False) -> ExternalEventOut:
+        return cls(id=e.id, customer_id=e.customer_id, kind=e.kind, occurred_on=e.occurred_on,
+                   source=e.source, source_ref=e.source_ref, details=e.details,
+                   created_at=e.created_at, duplicate=duplicate)
+
+
+class ExternalEventPage(Page):
+    items: list[ExternalEventOut]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExternalEventOut,
+             responses={200: {"description": "already known: the stored event, duplicate=true"}})
+def record_event(body: ExternalEventIn, response: Response, session: SessionDep,
+                 caller: Integrator) -> ExternalEventOut:
+    """Store an event once: the same customer, kind, date, source and source_ref again answers
+    200 with the stored event and ``"duplicate": true``."""
+    recorded = service.record_event(
+        session, service.EventData(**body.model_dump()), actor=caller.actor)
+    session.commit()
+    if not recorded.created:
+        response.status_code = status.HTTP_200_OK
+    return ExternalEventOut.of(recorded.event, duplicate=not recorded.created)
+
+
+@router.get("", response_model=ExternalEventPage)
+def list_events(
+    session: SessionDep, caller: Reader, customer_id: str | None = None,
+    kind: EventKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ExternalEventPage:
+    """Events, newest first; filter by customer_id and kind."""
+    total, page = service.events(session, customer_id=customer_id, kind=kind, limit=limit,
+                                 offset=offset)
+    return ExternalEventPage(total=total, limit=limit, offset=offset,
+                             items=[ExternalEventOut.of(e) for e in page])

@@ -1,0 +1,192 @@
+"""What each kind of import file becomes: table rows, references to check, keys that must be new.
+
+Rows arrive validated by the API's pydantic input models (duck-typed here: attribute access only),
+so a file row obeys the same rules as a REST call. The business rules the services check beyond
+field types (maturity after disbursement, paid amount needs a paid date) are repeated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Table, select
+from sqlalchemy.orm import Session
+
+from postloan.customers.models import Customer
+from postloan.events.models import ExternalEvent
+from postloan.financials.models import FinancialStatement
+from postloan.loans.models import (
+    ApprovalCondition,
+    Collateral,
+    CollateralValuation,
+    Loan,
+    Repayment,
+)
+
+TableRows = Iterable[tuple[Table, dict[str, Any]]]
+Key = tuple[Any, ...]
+
+CUSTOMER: Table = Customer.__table__  # type: ignore[assignment]
+LOAN: Table = Loan.__table__  # type: ignore[assignment]
+CONDITION: Table = ApprovalCondition.__table__  # type: ignore[assignment]
+COLLATERAL: Table = Collateral.__table__  # type: ignore[assignment]
+REPAYMENT: Table = Repayment.__table__  # type: ignore[assignment]
+STATEMENT: Table = FinancialStatement.__table__  # type: ignore[assignment]
+VALUATION: Table = CollateralValuation.__table__  # type: ignore[assignment]
+EVENT: Table = ExternalEvent.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``field`` of a row names a record of ``column`` that must exist already."""
+
+    field: str
+    column: Column
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    #: Tables in insert order (parents first).
+    tables: tuple[Table, ...]
+    to_rows: Callable[[Any, datetime], TableRows]
+    references: tuple[Reference, ...] = ()
+    #: The row's unique key (for duplicates within the file and against the database).
+    key: Callable[[Any], Key] = lambda _: ()
+    #: Columns of ``key`` in the table of ``tables[0]``; looked up to refuse keys already stored.
+    key_columns: tuple[str, ...] = ()
+    #: (field, message) when a business rule beyond field types fails.
+    check: Callable[[Any], tuple[str, str] | None] = lambda _: None
+    #: Rows whose key is already stored are skipped instead of refused (events are idempotent).
+    skip_existing: bool = False
+    #: Extra unique keys a row brings (collateral ids of a loan): (field, column, values).
+    extra_keys: Callable[[Any], Iterable[tuple[str, Column, Any]]] = field(
+        default=lambda _: ())
+
+
+def _stamped(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    row["created_at"] = now
+    row["modified_at"] = now
+    return row
+
+
+def _customer_rows(m: Any, now: datetime) -> TableRows:
+    yield CUSTOMER, _stamped({"id": m.id, "name": m.name, "segment": m.segment,
+                              "industry": m.industry, "branch": m.branch,
+                              "account_manager": m.account_manager,
+                              "credit_rating": m.credit_rating}, now)
+
+
+def _loan_rows(m: Any, now: datetime) -> TableRows:
+    yield LOAN, _stamped({
+        "id": m.id, "customer_id": m.customer_id, "product": m.product, "amount": m.amount,
+        "currency": m.currency, "disbursed_on": m.disbursed_on, "maturity_on": m.maturity_on,
+        "purpose": m.purpose, "risk_class": "normal",
+        "risk_class_reason": "Not yet classified: new loan", "next_inspection_on": None,
+        "restructured_on": None, "delinquency_bucket": "current"}, now)
+    for seq, text in enumerate(m.approval_conditions, start=1):
+        yield CONDITION, {"loan_id": m.id, "seq": seq, "text": text}
+    for c in m.collaterals:
+        yield COLLATERAL, _stamped({"id": c.id, "loan_id": m.id, "kind": c.kind,
+                                    "description": c.description, "value": c.value,
+                                    "currency": c.currency}, now)
+
+
+def _loan_check(m: Any) -> tuple[str, str] | None:
+    if m.maturity_on < m.disbursed_on:
+        return "maturity_on", "maturity_on is before disbursed_on"
+    ids = [c.id for c in m.collaterals]
+    if len(set(ids)) != len(ids):
+        return "collaterals", "collateral ids repeat"
+    return None
+
+
+def _repayment_rows(m: Any, now: datetime) -> TableRows:
+    yield REPAYMENT, _stamped({"loan_id": m.loan_id, "due_on": m.due_on,
+                               "due_amount": m.due_amount, "paid_on": m.paid_on,
+                               "paid_amount": m.paid_amount, "kind": m.kind}, now)
+
+
+def _repayment_check(m: Any) -> tuple[str, str] | None:
+    if m.paid_on is None and m.paid_amount > 0:
+        return "paid_on", "paid_amount given without paid_on"
+    return None
+
+
+def _statement_rows(m: Any, now: datetime) -> TableRows:
+    yield STATEMENT, _stamped({
+        "customer_id": m.customer_id, "period_end": m.period_end, "revenue": m.revenue,
+        "net_profit": m.net_profit, "total_assets": m.total_assets,
+        "total_liabilities": m.total_liabilities, "operating_cash_flow": m.operating_cash_flow,
+        "utility_consumption": m.utility_consumption}, now)
+
+
+def _valuation_rows(m: Any, now: datetime) -> TableRows:
+    yield VALUATION, _stamped({"collateral_id": m.collateral_id, "valued_on": m.valued_on,
+                               "value": m.value, "valuer": m.valuer}, now)
+
+
+def _event_rows(m: Any, now: datetime) -> TableRows:
+    yield EVENT, _stamped({"customer_id": m.customer_id, "kind": str(m.kind),
+                           "occurred_on": m.occurred_on, "source": m.source,
+                           "source_ref": m.source_ref, "details": m.details}, now)
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (
+        Kind("customers", (CUSTOMER,), _customer_rows, key=lambda m: (m.id,),
+             key_columns=("id",)),
+        Kind("loans", (LOAN, CONDITION, COLLATERAL), _loan_rows,
+             references=(Reference("customer_id", CUSTOMER.c.id),),
+             key=lambda m: (m.id,), key_columns=("id",), check=_loan_check,
+             extra_keys=lambda m: (("collaterals", COLLATERAL.c.id, c.id)
+                                   for c in m.collaterals)),
+        Kind("repayments", (REPAYMENT,), _repayment_rows,
+             references=(Reference("loan_id", LOAN.c.id),),
+             key=lambda m: (m.loan_id, m.due_on), key_columns=("loan_id", "due_on"),
+             check=_repayment_check),
+        Kind("financial-statements", (STATEMENT,), _statement_rows,
+             references=(Reference("customer_id", CUSTOMER.c.id),),
+             key=lambda m: (m.customer_id, m.period_end),
+             key_columns=("customer_id", "period_end")),
+        Kind("valuations", (VALUATION,), _valuation_rows,
+             references=(Reference("collateral_id", COLLATERAL.c.id),),
+             key=lambda m: (m.collateral_id, m.valued_on),
+             key_columns=("collateral_id", "valued_on")),
+        Kind("external-events", (EVENT,), _event_rows,
+             references=(Reference("customer_id", CUSTOMER.c.id),),
+             key=lambda m: (m.customer_id, str(m.kind), m.occurred_on, m.source, m.source_ref),
+             key_columns=("customer_id", "kind", "occurred_on", "source", "source_ref"),
+             skip_existing=True),
+    )
+}
+
+#: The order a whole portfolio must be imported in (references point backwards).
+ORDER = ("customers", "loans", "repayments", "financial-statements", "valuations",
+         "external-events")
+
+
+def existing_ids(session: Session, column: Column, values: Iterable[Any]) -> set[Any]:
+    wanted = set(values)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(column).where(column.in_(wanted))))
+
+
+def existing_keys(session: Session, kind: Kind, keys: Iterable[Key]) -> set[Key]:
+    """Which of ``keys`` are stored already (one query per batch)."""
+    wanted = set(keys)
+    if not wanted or not kind.key_columns:
+        return set()
+    table = kind.tables[0]
+    columns = [table.c[name] for name in kind.key_columns]
+    if len(columns) == 1:
+        return {(v,) for v in session.scalars(
+            select(columns[0]).where(columns[0].in_([k[0] for k in wanted])))}
+    # Narrow by the first column (indexed), compare whole keys in Python.
+    firsts = {k[0] for k in wanted}
+    rows = session.execute(select(*columns).where(columns[0].in_(firsts)))
+    return {tuple(r) for r in rows} & wanted
