@@ -4,6 +4,7 @@ timer process escalates overdue signals; the catalogue follows the deployed DMN.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -160,3 +161,22 @@ def test_catalogue_follows_the_deployed_decision(admin):
     finally:
         _deploy(admin, "catalogue-restore", {"early_warning.dmn": original})
     assert deployed.current().lookup("NEGATIVE_NEWS").severity == "blue"
+
+
+def test_engine_and_python_agree_on_every_catalogue_row(admin):
+    catalogue = EarlyWarningCatalogue.from_file(DMN)
+    codes = re.findall(r'<inputEntry id="UnaryTests_\w+_Code">\s*<text>"(\w+)"</text>',
+                       DMN.read_text())
+    assert len(codes) == len(catalogue.table.rules) >= 20
+    for code in [*codes, "NOT_A_SIGNAL"]:
+        results = admin.call("POST", "/decision-definition/key/early_warning/evaluate",
+                             json={"variables": {"signal_code": {"value": code,
+                                                                 "type": "String"}}})
+        entry = catalogue.lookup(code)
+        if entry is None:
+            assert results == [], code
+            continue
+        (row,) = results
+        assert (row["severity"]["value"], row["owner_role"]["value"],
+                row["response_days"]["value"], row["serious"]["value"]) == (
+            entry.severity, entry.owner_role, entry.response_days, entry.serious), code
