@@ -1,0 +1,182 @@
+"""Benchmark of the nightly classification scan (postloan/classification/scan.py).
+
+Builds a SQLite file with N loans and 10 repayment rows per loan (synthetic, with SQLAlchemy core
+executemany: ~85% of loans current, the rest 1-90, 91-270, 271-360 and 360+ days past due, some
+restructured; customers with 1-3 loans so contagion happens), then runs the scan in a child
+process and prints loans, repayment rows, seconds, rows/s and peak memory: the child's maximum
+resident set size (VmHWM, includes the interpreter and libraries) and, with --tracemalloc,
+the peak of Python allocations during the scan (tracing slows the scan down).
+
+    python benchmarks/portfolio_scan.py --loans 10000 --loans 100000 [--tracemalloc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+AS_OF = date(2026, 6, 30)
+BATCH = 20_000
+
+
+def build(path: Path, loans: int, seed: int = 7) -> tuple[int, int, float]:
+    """A fresh SQLite database with ``loans`` loans and 10 repayment rows each."""
+    from sqlalchemy import create_engine, insert
+
+    import postloan.models  # noqa: F401  (every table)
+    from postloan.customers.models import Customer
+    from postloan.db import Base, utcnow
+    from postloan.loans.models import Loan, Repayment
+
+    path.unlink(missing_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    now = utcnow()
+    customers, loan_rows, repayments = [], [], []
+    n_customers = n_repayments = 0
+    made = 0
+
+    def flush(conn, force: bool = False) -> None:
+        nonlocal customers, loan_rows, repayments
+        if force or len(repayments) >= BATCH * 10:
+            if customers:
+                conn.execute(insert(Customer.__table__), customers)
+            if loan_rows:
+                conn.execute(insert(Loan.__table__), loan_rows)
+            if repayments:
+                conn.execute(insert(Repayment.__table__), repayments)
+            customers, loan_rows, repayments = [], [], []
+
+    with engine.begin() as conn:
+        while made < loans:
+            n_customers += 1
+            cid = f"C{n_customers:08d}"
+            customers.append({"id": cid, "name": f"Bench Co {n_customers}", "segment": "sme",
+                              "industry": "manufacturing", "branch": f"BR-{n_customers % 40:02d}",
+                              "account_manager": "am_li", "credit_rating": "BBB",
+                              "created_at": now, "modified_at": now})
+            for k in range(min(rng.choice((1, 1, 2, 2, 3)), loans - made)):
+                made += 1
+                lid = f"L{n_customers:08d}-{k + 1}"
+                roll = rng.random()
+                dpd = (0 if roll < 0.85 else rng.randint(1, 90) if roll < 0.93
+                       else rng.randint(91, 270) if roll < 0.97
+                       else rng.randint(271, 360) if roll < 0.985 else rng.randint(361, 500))
+                amount = Decimal(rng.randrange(50_000, 5_000_000, 1000))
+                restructured = (AS_OF - timedelta(days=rng.randint(30, 700))
+                                if rng.random() < 0.02 else None)
+                loan_rows.append({
+                    "id": lid, "customer_id": cid, "product": "SME-OPERATING", "amount": amount,
+                    "currency": "CNY", "disbursed_on": AS_OF - timedelta(days=700),
+                    "maturity_on": AS_OF + timedelta(days=400), "purpose": "working capital",
+                    "risk_class": "normal", "risk_class_reason": "Not yet classified: new loan",
+                    "restructured_on": restructured, "delinquency_bucket": "current",
+                    "created_at": now, "modified_at": now})
+                due_amount = (amount / 24).quantize(Decimal("0.01"))
+                # Ten monthly instalments, the newest due 10 days ago; unpaid from ``dpd`` back.
+                for m in range(10):
+                    due = AS_OF - timedelta(days=10 + 30 * m)
+                    if m == 9 and dpd > 280:
+                        due = AS_OF - timedelta(days=dpd)
+                    unpaid = dpd > 0 and (AS_OF - due).days <= dpd
+                    repayments.append({
+                        "loan_id": lid, "due_on": due, "due_amount": due_amount,
+                        "paid_on": None if unpaid else due,
+                        "paid_amount": Decimal(0) if unpaid else due_amount,
+                        "kind": "instalment", "created_at": now, "modified_at": now})
+                    n_repayments += 1
+            flush(conn)
+        flush(conn, force=True)
+    engine.dispose()
+    return made, n_repayments, time.perf_counter() - started
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak resident set size: VmHWM (Linux; reset by exec, unlike ru_maxrss,
+    which a child inherits from the process it was forked from), else getrusage."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_scan(path: Path, trace: bool) -> dict:
+    """In this (child) process: the scan over the database; its measurements as a dict."""
+    import tracemalloc
+
+    from sqlalchemy import create_engine
+
+    from postloan.classification.rules import bundled_table
+    from postloan.classification.scan import scan
+
+    engine = create_engine(f"sqlite:///{path}")
+    table = bundled_table()
+    before_kb = _peak_rss_kb()
+    if trace:
+        tracemalloc.start()
+    result = scan(engine, table, AS_OF, progress=True, raise_signals=False)
+    peak = tracemalloc.get_traced_memory()[1] if trace else None
+    maxrss_kb = _peak_rss_kb()
+    return {"loans": result.loans, "repayment_rows": result.repayment_rows,
+            "seconds": result.seconds, "changes": result.changes,
+            "contagion": result.contagion, "by_class": result.by_class,
+            "tracemalloc_peak_mb": None if peak is None else peak / 2**20,
+            "maxrss_mb": maxrss_kb / 1024, "rss_before_mb": before_kb / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loans", type=int, action="append",
+                        help="portfolio size (repeatable; default 10000 and 100000)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="also measure the peak of Python allocations (slower)")
+    parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_scan(args.child, args.tracemalloc)))
+        return 0
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="portfolio-scan-"))
+    for n in args.loans or [10_000, 100_000]:
+        path = folder / f"portfolio-{n}.db"
+        loans, rows, build_s = build(path, n)
+        print(f"built {loans} loans / {rows} repayment rows in {build_s:.1f}s "
+              f"({rows / build_s:,.0f} rows/s) -> {path}", flush=True)
+        cmd = [sys.executable, __file__, "--child", str(path)]
+        if args.tracemalloc:
+            cmd.append("--tracemalloc")
+        out = subprocess.run(cmd, check=True, capture_output=False, stdout=subprocess.PIPE,
+                             text=True, cwd=str(ROOT), env={**os.environ}).stdout
+        m = json.loads(out.strip().splitlines()[-1])
+        traced = (f", tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MB"
+                  if m["tracemalloc_peak_mb"] is not None else "")
+        print(f"scan: loans {m['loans']}, repayment rows {m['repayment_rows']}, "
+              f"{m['seconds']:.1f} s, {m['repayment_rows'] / m['seconds']:,.0f} rows/s "
+              f"({m['loans'] / m['seconds']:,.0f} loans/s), peak RSS {m['maxrss_mb']:.0f} MB "
+              f"({m['rss_before_mb']:.0f} MB before the scan)"
+              f"{traced}; {m['changes']} changes ({m['contagion']} by contagion), "
+              f"classes {m['by_class']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
