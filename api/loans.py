@@ -10,6 +10,7 @@ from pydantic import Field
 from api.deps import EngineDep, Integrator, Reader, SessionDep
 from api.schemas import Currency, Identifier, Money, MoneyOrZero, Name, Strict
 from gateway.classification import deployed_table
+from gateway.processes import start_first_inspection_or_defer
 from postloan.classification import service as classification
 from postloan.loans import buckets, service
 from postloan.loans.models import Loan
@@ -86,13 +87,18 @@ class RepaymentOut(RepaymentIn):
 
 
 @router.post("/loans", status_code=status.HTTP_201_CREATED, response_model=LoanOut)
-def create_loan(body: LoanIn, session: SessionDep, caller: Integrator) -> LoanOut:
+def create_loan(
+    body: LoanIn, session: SessionDep, caller: Integrator, engine: EngineDep
+) -> LoanOut:
     data = service.LoanData(
         **body.model_dump(exclude={"collaterals"}),
         collaterals=[service.CollateralData(**c.model_dump()) for c in body.collaterals],
     )
     service.register(session, data, actor=caller.actor)
     session.commit()
+    # Plan (DMN inspection_plan) and first inspection; if the engine is down the loan stays
+    # saved and the inspection scheduler starts the first inspection later (logged).
+    start_first_inspection_or_defer(session, engine, body.id, caller.actor)
     return LoanOut.of(service.get(session, body.id))
 
 

@@ -8,6 +8,7 @@ from api import classification, customers, errors, health, inspections, loans
 from api.collaterals import router as collaterals_router
 from api.events import router as events_router
 from api.financials import router as financials_router
+from api.plans import router as plans_router
 from api.signals import router as signals_router
 from config.logging import setup_logging
 
@@ -26,6 +27,7 @@ def create_app() -> FastAPI:
     v1.include_router(signals_router)
     for ingestion in (financials_router, collaterals_router, events_router):
         v1.include_router(ingestion)
+    v1.include_router(plans_router)
     app.include_router(v1)
     errors.install(app)
     return app

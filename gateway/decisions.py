@@ -40,7 +40,8 @@ def single_result_decider(
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A ``decide(facts) -> result`` function for one decision with exactly one result.
 
-    The result gets ``decision_version`` (``<key>:<version>:<definition id>``) added. The
+    The result gets ``decision_version`` (the decision definition id, ``<key>:<version>:<uuid>``)
+    added. The
     definition is looked up before and after the evaluation; if a deployment raced in between,
     the evaluation is repeated so the recorded version is the one that decided.
     """
@@ -56,7 +57,7 @@ def single_result_decider(
             raise DecisionError(
                 f"decision {key} gave {len(results)} results for {sorted(facts)}; expected one")
         result = dict(results[0])
-        result["decision_version"] = f"{key}:{after.get('version')}:{after.get('id')}"
+        result["decision_version"] = str(after.get("id") or f"{key}:{after.get('version')}")
         return result
 
     return decide

@@ -38,3 +38,193 @@ def start_inspection(
     inspections.attach_process(session, inspection.id, pid)
     session.commit()
     return inspection
+
+
+# -- planned inspections: first, routine and special (postloan.plans) ---------------------------
+# Imports are local so this section stays additive to the module above.
+
+def _lock_loan(session: Session, loan_id: str) -> None:
+    """Take the loan's row lock before checking for open inspections (two scheduler runs, or an
+    event and a repayment at once, then cannot both start one): a no-op UPDATE locks the row on
+    PostgreSQL and takes SQLite's write lock before the check reads."""
+    from sqlalchemy import update
+
+    from postloan.loans.models import Loan
+
+    session.execute(update(Loan).where(Loan.id == loan_id)
+                    .values(next_inspection_on=Loan.next_inspection_on))
+
+
+def start_planned_inspection(
+    session: Session, engine: EngineGateway, *, loan_id: str, kind: str, reason: str,
+    actor: str, due_on=None, trigger_ref: str | None = None, mode: str | None = None,  # noqa: ANN001
+) -> Inspection:
+    """Like :func:`start_inspection`, with the plan's template and mode, the due date, the
+    trigger and the inspection items written with the request (all withdrawn if the engine
+    refuses). Commits."""
+    from postloan.plans.items import create_items, delete_items
+    from postloan.plans.models import InspectionPlan
+
+    plan = session.get(InspectionPlan, loan_id)
+    inspection = inspections.request(session, loan_id=loan_id, kind=kind, reason=reason,
+                                     actor=actor)
+    if plan is not None:
+        inspection.template = plan.template
+        inspection.mode = plan.mode
+    else:
+        from postloan.loans.models import Loan
+        from postloan.plans.catalogue import catalogue
+
+        loan = session.get(Loan, loan_id)
+        inspection.template = catalogue().product(loan.product if loan else "").template
+    if mode:
+        inspection.mode = mode
+    inspection.due_on = due_on
+    inspection.trigger_ref = trigger_ref
+    items = create_items(session, inspection, plan)
+    session.commit()
+    try:
+        pid = engine.start_process(INSPECTION_PROCESS, inspection.id, {
+            "inspection_id": inspection.id, "loan_id": loan_id, "kind": kind,
+            "template": inspection.template, "mode": inspection.mode,
+        })
+    except EngineError as exc:
+        delete_items(session, inspection.id)
+        inspections.withdraw(session, inspection.id, f"engine refused: {exc.message}",
+                             actor=actor)
+        session.commit()
+        raise Unavailable(
+            f"the inspection could not be started, nothing was saved: {exc.message}"
+        ) from exc
+    inspections.attach_process(session, inspection.id, pid)
+    session.commit()
+    import logging
+
+    logging.getLogger(__name__).info(
+        "%s inspection %s of loan %s started (%s, %s, %d items, due %s)", kind, inspection.id,
+        loan_id, inspection.template, inspection.mode, len(items), due_on)
+    return inspection
+
+
+def start_first_inspection(
+    session: Session, engine: EngineGateway, loan_id: str, actor: str
+) -> Inspection | None:
+    """Decide the loan's plan (deployed DMN ``inspection_plan``) and start its first inspection,
+    due ``first_inspection_days`` after disbursement, with the template's points, the use of
+    funds and the approval conditions as items. None when the loan already has one.
+
+    Raises :class:`gateway.engine.EngineError` / :class:`Unavailable` when the engine cannot
+    decide or start; nothing is left half-written (the scheduler retries such loans).
+    """
+    from gateway.decisions import single_result_decider
+    from postloan.inspections.models import InspectionKind
+    from postloan.loans import service as loans_service
+    from postloan.plans import service as plans
+
+    plan = plans.compute_plan(session, loan_id, single_result_decider(engine), actor=actor)
+    session.commit()
+    _lock_loan(session, loan_id)
+    if plans.has_first_inspection(session, loan_id):
+        session.rollback()
+        return None
+    loan = loans_service.get(session, loan_id)
+    return start_planned_inspection(
+        session, engine, loan_id=loan_id, kind=InspectionKind.FIRST,
+        reason=f"First inspection after disbursement: {plan.reason}", actor=actor,
+        due_on=plans.first_due_on(loan, plan))
+
+
+def start_first_inspection_or_defer(
+    session: Session, engine: EngineGateway, loan_id: str, actor: str
+) -> Inspection | None:
+    """For loan registration: start the first inspection, or log why not and leave it to the
+    scheduler (``inspection_scheduler`` starts first inspections still missing). Never raises
+    for engine or decision trouble: the loan is already saved."""
+    import logging
+
+    try:
+        return start_first_inspection(session, engine, loan_id, actor)
+    except Exception as exc:  # noqa: BLE001 - any failure defers to the scheduler
+        session.rollback()
+        logging.getLogger(__name__).warning(
+            "first inspection of loan %s not started now (%s); the inspection scheduler will "
+            "start it", loan_id, exc)
+        return None
+
+
+def start_routine_inspection(
+    session: Session, engine: EngineGateway, loan_id: str, actor: str
+) -> Inspection | None:
+    """Start the routine inspection of a loan whose plan is due; None when not due any more
+    or an inspection is open (checked under the loan's lock)."""
+    from datetime import date
+
+    from postloan.inspections.models import InspectionKind
+    from postloan.plans import service as plans
+    from postloan.plans.models import InspectionPlan
+
+    _lock_loan(session, loan_id)
+    plan = session.get(InspectionPlan, loan_id)
+    if plan is None or plan.next_due_on > date.today() or plans.has_open_inspection(
+            session, loan_id):
+        session.rollback()
+        return None
+    return start_planned_inspection(
+        session, engine, loan_id=loan_id, kind=InspectionKind.ROUTINE,
+        reason=f"Routine inspection every {plan.frequency_months} month(s): {plan.reason}",
+        actor=actor, due_on=plan.next_due_on)
+
+
+def start_special_inspection(
+    session: Session, engine: EngineGateway, loan_id: str, reason: str, trigger_ref: str,
+    actor: str,
+) -> Inspection | None:
+    """Start a special (immediate, on-site) inspection; None when the loan already has an open
+    special inspection (dedupe, checked under the loan's lock)."""
+    from datetime import date
+
+    from postloan.inspections.models import InspectionKind
+    from postloan.plans import service as plans
+
+    _lock_loan(session, loan_id)
+    if plans.has_open_inspection(session, loan_id, InspectionKind.SPECIAL):
+        session.rollback()
+        return None
+    return start_planned_inspection(
+        session, engine, loan_id=loan_id, kind=InspectionKind.SPECIAL, reason=reason,
+        actor=actor, due_on=date.today(), trigger_ref=trigger_ref, mode="on_site")
+
+
+def special_inspections_for_event(
+    session: Session, engine: EngineGateway, event, actor: str = "system:special-triggers",  # noqa: ANN001
+) -> list[Inspection]:
+    """Special inspections of every active loan of the event's customer, when the event kind is
+    serious (``config/special_triggers.yaml``). ``event``: a stored ``ExternalEvent``."""
+    from postloan.plans.triggers import active_loans_of, is_serious_event
+
+    if not is_serious_event(event.kind):
+        return []
+    reason = f"Serious external event: {event.kind} reported by {event.source}"
+    if getattr(event, "details", ""):
+        reason += f": {event.details}"
+    started = []
+    for loan_id in active_loans_of(session, event.customer_id):
+        inspection = start_special_inspection(session, engine, loan_id, reason,
+                                              f"event:{event.id}", actor)
+        if inspection is not None:
+            started.append(inspection)
+    return started
+
+
+def special_inspection_for_repayment(
+    session: Session, engine: EngineGateway, loan_id: str, previous_dpd: int, dpd: int,
+    interest_unpaid_days: int, actor: str = "system:special-triggers",
+) -> Inspection | None:
+    """A special inspection when a current loan falls overdue or interest is unpaid too long."""
+    from postloan.plans.triggers import repayment_trigger
+
+    reason = repayment_trigger(previous_dpd, dpd, interest_unpaid_days)
+    if reason is None:
+        return None
+    return start_special_inspection(session, engine, loan_id, reason, f"repayment:{loan_id}",
+                                    actor)

@@ -95,4 +95,8 @@ def finalize(
         },
     )
     inspection = inspections.finalize(session, inspection_id, outcome, actor=WORKER_ACTOR)
+    if inspection.completed_at is not None:  # the next planned inspection moves on
+        from postloan.plans.service import advance_plan
+
+        advance_plan(session, inspection.loan_id, inspection.completed_at.date())
     return {"report_stored": inspection.report is not None}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from workers import checks, classification, inspection
+from workers import checks, classification, inspection, planning
 from workers.runtime import merge_routers
 from workers.runtime.router import TopicHandler
 
 
 def all_handlers() -> dict[str, TopicHandler]:
-    return merge_routers([inspection.router, classification.router, checks.router])
+    return merge_routers([inspection.router, classification.router, checks.router,
+                          planning.router])

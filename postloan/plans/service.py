@@ -73,8 +73,7 @@ def first_due_on(loan: Loan, plan: InspectionPlan) -> date:
     return loan.disbursed_on + timedelta(days=plan.first_inspection_days)
 
 
-def _dates(session: Session, loan: Loan, plan: InspectionPlan) -> None:
-    completed = last_completed_on(session, loan.id)
+def _dates(loan: Loan, plan: InspectionPlan, completed: date | None) -> None:
     plan.next_due_on = add_months(completed or loan.disbursed_on, plan.frequency_months)
     loan.next_inspection_on = plan.next_due_on if completed else min(
         first_due_on(loan, plan), plan.next_due_on)
@@ -110,6 +109,7 @@ def compute_plan(
     except CatalogueError as exc:
         raise PlanDecisionInvalid(f"inspection_plan output template: {exc}") from exc
     reason = str(result.get("reason") or "")
+    completed = last_completed_on(session, loan_id)
     plan = session.get(InspectionPlan, loan_id)
     before = None
     if plan is None:
@@ -125,7 +125,7 @@ def compute_plan(
     plan.reason = reason
     plan.decision_version = str(result.get("decision_version") or "")
     plan.computed_at = utcnow()
-    _dates(session, loan, plan)
+    _dates(loan, plan, completed)
     after = {"frequency_months": frequency, "template": template, "mode": mode,
              "first_inspection_days": first_days}
     if before != after:
