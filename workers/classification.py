@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from config.settings import get_settings
 from gateway.classification import deployed_table
 from gateway.engine import EngineGateway
-from postloan.classification import service as classification
+from postloan.classification import service as classifier
 from postloan.classification.rules import with_facts
 from postloan.decisions import DecisionTable
 from postloan.errors import InvalidInput, NotFound
@@ -42,7 +42,7 @@ def classification_inputs(session: Session, task: ExternalTask, inspection_id: s
         loan_id = inspections.get(session, inspection_id).loan_id
     except NotFound as exc:
         raise BusinessError("INSPECTION_NOT_FOUND", exc.detail) from exc
-    inputs = classification.classification_inputs(session, loan_id, date.today(), _table())
+    inputs = classifier.classification_inputs(session, loan_id, date.today(), _table())
     return {
         "days_past_due": int(inputs["days_past_due"]),
         "debtor_npl_share": float(inputs["debtor_npl_share"]),
@@ -68,7 +68,7 @@ def propose_classification(session: Session, task: ExternalTask, inspection_id: 
     previous = loan.risk_class
     result = with_facts(classification, {"debtor_npl_share": debtor_npl_share or 0.0})
     try:
-        change = classification.propose(session, loan_id, result, "inspection", WORKER_ACTOR,
+        change = classifier.propose(session, loan_id, result, "inspection", WORKER_ACTOR,
                                         table=_table(), as_of=date.today())
     except InvalidInput as exc:
         raise BusinessError("CLASSIFICATION_INVALID", exc.detail) from exc
