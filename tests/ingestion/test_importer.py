@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -217,3 +218,26 @@ class TestGenerator:
         assert set(segments) == {"corporate", "sme", "micro", "retail"}
         assert drops > 20 and kinds["external-events"] > 10 and kinds["valuations"] > 1000
         assert 9 < kinds["repayments"] / 3000 < 14  # about a million rows for 100,000 loans
+
+
+def test_the_demo_loads_two_thousand_generated_loans_in_seconds(tmp_path):
+    from postloan.access import service as access
+    from postloanctl.__main__ import load_demo
+    from postloanctl.demo import DEMO_API_KEYS
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    migrate(settings)
+    started = time.perf_counter()
+    load_demo(settings, start_inspections=False)
+    assert time.perf_counter() - started < 30  # about 3 s on an idle machine
+    assert count(settings.database_url, Loan) == 2000
+    with unit_of_work(settings.database_url) as session:
+        managers = {loan_id: session.get(Customer, session.get(Loan, loan_id).customer_id)
+                    .account_manager for loan_id in ("L00001-1", "L00002-1", "L00003-1",
+                                                     "L00007-1")}
+        assert set(managers.values()) == {"am_li", "am_zhang", "lead_hu"}
+        assert all(access.authenticate(session, key) for _, key in DEMO_API_KEYS.values())
+        assert session.scalar(select(func.count()).select_from(Loan).where(
+            Loan.delinquency_bucket.in_(("91-180", "181-270", "271-360", "360+")))) > 20
+    load_demo(settings, start_inspections=False)  # a second run adds nothing
+    assert count(settings.database_url, Loan) == 2000
