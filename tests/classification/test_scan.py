@@ -38,3 +38,14 @@ def test_scan_classifies_the_portfolio_with_contagion(database, debtor):
     again = scan(get_engine(database), bundled_table(), TODAY, progress=False,
                  raise_signals=False)
     assert again.changes == 0  # nothing moved since: nothing written
+
+
+def test_scan_raises_the_repayment_signal_of_a_loan_it_moves_down(database, debtor):
+    from postloan.signals.models import RiskSignal
+
+    _a, (late,) = debtor({"days_overdue": 40})
+    result = scan(get_engine(database), bundled_table(), TODAY, progress=False)
+    assert result.signals >= 1
+    with unit_of_work(database) as session:
+        codes = session.scalars(select(RiskSignal.code).where(RiskSignal.loan_id == late)).all()
+    assert codes == ["OVERDUE_31_90"]
