@@ -247,3 +247,22 @@ def test_completing_an_inspection_moves_the_next_due_date(plan_api, session):
     assert session.get(Loan, loan_id).next_inspection_on == plan.next_due_on
     r = plan_api.get(f"/api/v1/loans/{loan_id}")
     assert r.json()["next_inspection_on"] == plan.next_due_on.isoformat()
+
+
+def test_engine_and_python_evaluation_of_the_plan_agree(api_engine):
+    """The deployed table and postloan.decisions give the same row for a grid of facts, so a
+    bulk re-plan may evaluate the table in Python."""
+    from itertools import product
+
+    from gateway.decisions import evaluate
+    from postloan.decisions import load_tables
+
+    table = load_tables(DMN.read_bytes())["inspection_plan"]
+    for segment, balance, top, new, simplified in product(
+        ("corporate", "sme", "micro", "retail"), (300_000.0, 1_000_000.0, 2_500_000.0, 3_000_001.0),
+        (False, True), (False, True), (False, True),
+    ):
+        facts = {"segment": segment, "product_template": "sme_standard", "balance": balance,
+                 "is_top_borrower": top, "is_new_customer": new,
+                 "simplified_eligible": simplified, "credit_rating": "BBB"}
+        assert evaluate(api_engine, "inspection_plan", facts) == table.evaluate(facts), facts
