@@ -156,13 +156,24 @@ def start_routine_inspection(
     session: Session, engine: EngineGateway, loan_id: str, actor: str
 ) -> Inspection | None:
     """Start the routine inspection of a loan whose plan is due; None when not due any more
-    or an inspection is open (checked under the loan's lock)."""
+    or an inspection is open (checked under the loan's lock).
+
+    The plan is decided again first (deployed DMN, current customer facts), so a redeployed
+    table or a changed customer applies from this inspection on; a longer frequency may make
+    the loan not due yet.
+    """
     from datetime import date
 
+    from gateway.decisions import single_result_decider
     from postloan.inspections.models import InspectionKind
     from postloan.plans import service as plans
     from postloan.plans.models import InspectionPlan
 
+    if plans.has_open_inspection(session, loan_id):
+        session.rollback()
+        return None
+    plans.compute_plan(session, loan_id, single_result_decider(engine), actor=actor)
+    session.commit()
     _lock_loan(session, loan_id)
     plan = session.get(InspectionPlan, loan_id)
     if plan is None or plan.next_due_on > date.today() or plans.has_open_inspection(
