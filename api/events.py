@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
-from api.deps import Integrator, Reader, SessionDep
+from api.deps import EngineDep, Integrator, Reader, SessionDep
 from api.schemas import Identifier, Page, Strict
+from gateway import processes
+from postloan.errors import DomainError
 from postloan.events import service
 from postloan.events.models import EventKind, ExternalEvent
 
+log = logging.getLogger("api")
 router = APIRouter(prefix="/external-events", tags=["external events"])
 
 
@@ -36,6 +40,8 @@ class ExternalEventOut(Strict):
     details: str
     created_at: datetime
     duplicate: bool = False
+    #: Special inspections this event started (serious kinds only; none for a duplicate).
+    special_inspections: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, e: ExternalEvent, duplicate: bool = False) -> ExternalEventOut:
@@ -51,7 +57,7 @@ class ExternalEventPage(Page):
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExternalEventOut,
              responses={200: {"description": "already known: the stored event, duplicate=true"}})
 def record_event(body: ExternalEventIn, response: Response, session: SessionDep,
-                 caller: Integrator) -> ExternalEventOut:
+                 caller: Integrator, engine: EngineDep) -> ExternalEventOut:
     """Store an event once: the same customer, kind, date, source and source_ref again answers
     200 with the stored event and ``"duplicate": true``."""
     recorded = service.record_event(
@@ -59,7 +65,18 @@ def record_event(body: ExternalEventIn, response: Response, session: SessionDep,
     session.commit()
     if not recorded.created:
         response.status_code = status.HTTP_200_OK
-    return ExternalEventOut.of(recorded.event, duplicate=not recorded.created)
+        return ExternalEventOut.of(recorded.event, duplicate=True)
+    out = ExternalEventOut.of(recorded.event, duplicate=False)
+    # A serious event (config/special_triggers.yaml) starts special inspections of the
+    # customer's active loans at once. The event is stored whatever happens next.
+    try:
+        started = processes.special_inspections_for_event(session, engine, recorded.event,
+                                                          actor=caller.actor)
+    except DomainError as exc:
+        log.error("event %s stored, but its special inspections did not start: %s",
+                  recorded.event.id, exc.detail)
+        started = []
+    return out.model_copy(update={"special_inspections": [i.id for i in started]})
 
 
 @router.get("", response_model=ExternalEventPage)

@@ -10,8 +10,10 @@ from api.deps import EngineDep, Integrator, Reader, SessionDep
 from api.schemas import Identifier, Name, Page, Strict
 from gateway import processes
 from gateway.engine import EngineError, EngineGateway
+from postloan.errors import Conflict
 from postloan.inspections import service
 from postloan.inspections.models import Inspection, InspectionStatus
+from postloan.loans import service as loans
 
 log = logging.getLogger("api")
 router = APIRouter(prefix="/inspections", tags=["inspections"])
@@ -46,6 +48,7 @@ class InspectionOut(Strict):
     risk_class: str | None
     process_instance_id: str | None
     findings: list[FindingOut]
+    items: list[dict[str, Any]]
     signals: list[dict[str, Any]]
     report: dict[str, Any] | None
 
@@ -82,7 +85,8 @@ def _out(
                        evidence=f.evidence)
             for f in service.findings(session, inspection.id)
         ],
-        signals=[],
+        items=service.items_for_form(session, inspection.id),
+        signals=service.open_signals(session, loans.get(session, inspection.loan_id)),
         report=inspection.report,
     )
 
@@ -92,10 +96,17 @@ def _out(
 def start_inspection(
     body: InspectionIn, session: SessionDep, engine: EngineDep, caller: Integrator
 ) -> InspectionOut:
-    inspection = processes.start_inspection(
-        session, engine, loan_id=body.loan_id, kind=body.kind, reason=body.reason,
-        actor=caller.actor,
-    )
+    if body.kind == "special":
+        started = processes.start_special_inspection(
+            session, engine, body.loan_id, body.reason, f"api:{caller.name}", caller.actor)
+        if started is None:
+            raise Conflict(f"loan {body.loan_id} already has an open special inspection",
+                           field="loan_id")
+        inspection = started
+    else:
+        inspection = processes.start_planned_inspection(
+            session, engine, loan_id=body.loan_id, kind=body.kind, reason=body.reason,
+            actor=caller.actor)
     return _out(session, inspection, None)
 
 

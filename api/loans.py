@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -9,12 +10,17 @@ from pydantic import Field
 
 from api.deps import EngineDep, Integrator, Reader, SessionDep
 from api.schemas import Currency, Identifier, Money, MoneyOrZero, Name, Strict
+from gateway import processes
 from gateway.classification import deployed_table
 from gateway.processes import start_first_inspection_or_defer
+from postloan.checks import repayment as repayment_check
+from postloan.checks.config import load_config as load_checks_config
 from postloan.classification import service as classification
+from postloan.errors import DomainError
 from postloan.loans import buckets, service
 from postloan.loans.models import Loan
 
+log = logging.getLogger("api")
 router = APIRouter(tags=["loans"])
 
 
@@ -118,12 +124,24 @@ def record_repayment(
     ``repayment``: that floor is a regulatory minimum computed from the repayment facts, so it
     needs no credit manager's confirmation (unlike a downgrade proposed by an inspection).
     """
+    today = date.today()
+    before, _ = service.arrears(session, loan_id, today)
     service.record_repayment(session, loan_id, service.RepaymentData(**body.model_dump()),
                              actor=caller.actor)
     # Reclassify at once, in the same transaction, from the table the engine has deployed.
-    classification.reclassify_now(session, loan_id, deployed_table(engine), date.today(),
+    classification.reclassify_now(session, loan_id, deployed_table(engine), today,
                                   caller.actor)
+    now = repayment_check.check(session, service.get(session, loan_id), today,
+                                load_checks_config().repayment)
     session.commit()
+    # A loan newly overdue, or interest unpaid too long, is inspected at once (special).
+    try:
+        processes.special_inspection_for_repayment(
+            session, engine, loan_id, before.days_past_due, now.days_past_due,
+            now.interest_unpaid_days, actor=caller.actor)
+    except DomainError as exc:
+        log.error("repayment of %s stored, but its special inspection did not start: %s",
+                  loan_id, exc.detail)
     return RepaymentOut(loan_id=loan_id, **body.model_dump())
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api import classification, customers, errors, health, inspections, loans
-from api.collaterals import router as collaterals_router
-from api.events import router as events_router
-from api.financials import router as financials_router
-from api.plans import router as plans_router
-from api.signals import router as signals_router
+from api import (
+    classification,
+    collaterals,
+    customers,
+    errors,
+    events,
+    financials,
+    health,
+    inspections,
+    loans,
+    plans,
+    reports,
+    signals,
+)
 from config.logging import setup_logging
+
+#: Every area's router, in the order the OpenAPI document lists them.
+AREAS = (health, customers, loans, financials, collaterals, events, plans, classification,
+         inspections, reports, signals)
 
 
 def create_app() -> FastAPI:
@@ -22,12 +34,8 @@ def create_app() -> FastAPI:
         " Errors are `{\"error\": CODE, \"detail\": text}`.",
     )
     v1 = APIRouter(prefix="/api/v1")
-    for module in (health, customers, loans, classification, inspections):
-        v1.include_router(module.router)
-    v1.include_router(signals_router)
-    for ingestion in (financials_router, collaterals_router, events_router):
-        v1.include_router(ingestion)
-    v1.include_router(plans_router)
+    for area in AREAS:
+        v1.include_router(area.router)
     app.include_router(v1)
     errors.install(app)
     return app

@@ -38,7 +38,7 @@ os.environ["POSTLOAN_ENGINE_URL"] = f"http://127.0.0.1:{ENGINE_PORT}/engine-rest
 from config.logging import setup_logging  # noqa: E402
 from config.settings import get_settings  # noqa: E402
 from gateway.engine import EngineGateway  # noqa: E402
-from gateway.processes import start_inspection  # noqa: E402
+from gateway.processes import start_planned_inspection as start_inspection  # noqa: E402
 from gateway.provision import provision  # noqa: E402
 from gateway.variables import parse_date  # noqa: E402
 from postloan.customers import service as customers  # noqa: E402

@@ -186,7 +186,9 @@ class EngineGateway:
         return list(self.call("GET", "/task", params=filters) or [])
 
     def task_variables(self, task_id: str) -> dict[str, Any]:
-        return from_engine_all(self.call("GET", f"/task/{task_id}/variables"))
+        # Serialized values, decoded by gateway.variables: deserialized ones come back untyped.
+        return from_engine_all(self.call("GET", f"/task/{task_id}/variables",
+                                         params={"deserializeValues": "false"}))
 
     def claim(self, task_id: str, user_id: str) -> None:
         self.call("POST", f"/task/{task_id}/claim", json={"userId": user_id})

@@ -1,55 +1,41 @@
-"""Starting processes for business objects: the database row and its process instance together."""
+"""Starting inspections: the database row, its checklist and its process instance together.
+
+Every starter commits the session it is given: the inspection (with its items) is committed
+before its process starts, because the first worker may run within milliseconds and must find it;
+if the engine refuses, the request is withdrawn again, so nothing is left half-written.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import date
+
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from gateway.decisions import single_result_decider
 from gateway.engine import EngineError, EngineGateway
 from postloan.errors import Unavailable
+from postloan.events.models import ExternalEvent
 from postloan.inspections import service as inspections
-from postloan.inspections.models import Inspection
+from postloan.inspections.models import Inspection, InspectionKind
+from postloan.loans import service as loans_service
+from postloan.loans.models import Loan
+from postloan.plans import service as plans
+from postloan.plans.items import create_items, delete_items
+from postloan.plans.models import InspectionPlan
+from postloan.plans.triggers import active_loans_of, is_serious_event, repayment_trigger
+
+log = logging.getLogger(__name__)
 
 INSPECTION_PROCESS = "post_loan_inspection"
 
-
-def start_inspection(
-    session: Session, engine: EngineGateway, *, loan_id: str, kind: str, reason: str, actor: str
-) -> Inspection:
-    """Record an inspection and start its ``post_loan_inspection`` instance (business key: its id).
-
-    The row is committed before the process starts, because the first worker may run within
-    milliseconds and must find it. If the engine refuses, the request is withdrawn again, so
-    nothing is left half-written.
-    """
-    inspection = inspections.request(session, loan_id=loan_id, kind=kind, reason=reason,
-                                     actor=actor)
-    session.commit()
-    try:
-        pid = engine.start_process(INSPECTION_PROCESS, inspection.id, {
-            "inspection_id": inspection.id, "loan_id": loan_id, "kind": kind,
-        })
-    except EngineError as exc:
-        inspections.withdraw(session, inspection.id, f"engine refused: {exc.message}",
-                             actor=actor)
-        session.commit()
-        raise Unavailable(
-            f"the inspection could not be started, nothing was saved: {exc.message}"
-        ) from exc
-    inspections.attach_process(session, inspection.id, pid)
-    session.commit()
-    return inspection
-
-
-# -- planned inspections: first, routine and special (postloan.plans) ---------------------------
-# Imports are local so this section stays additive to the module above.
 
 def _lock_loan(session: Session, loan_id: str) -> None:
     """Take the loan's row lock before checking for open inspections (two scheduler runs, or an
     event and a repayment at once, then cannot both start one): a no-op UPDATE locks the row on
     PostgreSQL and takes SQLite's write lock before the check reads."""
-    from sqlalchemy import update
 
-    from postloan.loans.models import Loan
 
     session.execute(update(Loan).where(Loan.id == loan_id)
                     .values(next_inspection_on=Loan.next_inspection_on))
@@ -57,13 +43,12 @@ def _lock_loan(session: Session, loan_id: str) -> None:
 
 def start_planned_inspection(
     session: Session, engine: EngineGateway, *, loan_id: str, kind: str, reason: str,
-    actor: str, due_on=None, trigger_ref: str | None = None, mode: str | None = None,  # noqa: ANN001
+    actor: str, due_on: date | None = None, trigger_ref: str | None = None,
+    mode: str | None = None,
 ) -> Inspection:
     """Like :func:`start_inspection`, with the plan's template and mode, the due date, the
     trigger and the inspection items written with the request (all withdrawn if the engine
     refuses). Commits."""
-    from postloan.plans.items import create_items, delete_items
-    from postloan.plans.models import InspectionPlan
 
     plan = session.get(InspectionPlan, loan_id)
     inspection = inspections.request(session, loan_id=loan_id, kind=kind, reason=reason,
@@ -98,9 +83,8 @@ def start_planned_inspection(
         ) from exc
     inspections.attach_process(session, inspection.id, pid)
     session.commit()
-    import logging
 
-    logging.getLogger(__name__).info(
+    log.info(
         "%s inspection %s of loan %s started (%s, %s, %d items, due %s)", kind, inspection.id,
         loan_id, inspection.template, inspection.mode, len(items), due_on)
     return inspection
@@ -116,10 +100,6 @@ def start_first_inspection(
     Raises :class:`gateway.engine.EngineError` / :class:`Unavailable` when the engine cannot
     decide or start; nothing is left half-written (the scheduler retries such loans).
     """
-    from gateway.decisions import single_result_decider
-    from postloan.inspections.models import InspectionKind
-    from postloan.loans import service as loans_service
-    from postloan.plans import service as plans
 
     plan = plans.compute_plan(session, loan_id, single_result_decider(engine), actor=actor)
     session.commit()
@@ -140,13 +120,12 @@ def start_first_inspection_or_defer(
     """For loan registration: start the first inspection, or log why not and leave it to the
     scheduler (``inspection_scheduler`` starts first inspections still missing). Never raises
     for engine or decision trouble: the loan is already saved."""
-    import logging
 
     try:
         return start_first_inspection(session, engine, loan_id, actor)
     except Exception as exc:  # noqa: BLE001 - any failure defers to the scheduler
         session.rollback()
-        logging.getLogger(__name__).warning(
+        log.warning(
             "first inspection of loan %s not started now (%s); the inspection scheduler will "
             "start it", loan_id, exc)
         return None
@@ -162,12 +141,7 @@ def start_routine_inspection(
     table or a changed customer applies from this inspection on; a longer frequency may make
     the loan not due yet.
     """
-    from datetime import date
 
-    from gateway.decisions import single_result_decider
-    from postloan.inspections.models import InspectionKind
-    from postloan.plans import service as plans
-    from postloan.plans.models import InspectionPlan
 
     if plans.has_open_inspection(session, loan_id):
         session.rollback()
@@ -192,10 +166,7 @@ def start_special_inspection(
 ) -> Inspection | None:
     """Start a special (immediate, on-site) inspection; None when the loan already has an open
     special inspection (dedupe, checked under the loan's lock)."""
-    from datetime import date
 
-    from postloan.inspections.models import InspectionKind
-    from postloan.plans import service as plans
 
     _lock_loan(session, loan_id)
     if plans.has_open_inspection(session, loan_id, InspectionKind.SPECIAL):
@@ -207,11 +178,11 @@ def start_special_inspection(
 
 
 def special_inspections_for_event(
-    session: Session, engine: EngineGateway, event, actor: str = "system:special-triggers",  # noqa: ANN001
+    session: Session, engine: EngineGateway, event: ExternalEvent,
+    actor: str = "system:special-triggers",
 ) -> list[Inspection]:
     """Special inspections of every active loan of the event's customer, when the event kind is
     serious (``config/special_triggers.yaml``). ``event``: a stored ``ExternalEvent``."""
-    from postloan.plans.triggers import active_loans_of, is_serious_event
 
     if not is_serious_event(event.kind):
         return []
@@ -232,7 +203,6 @@ def special_inspection_for_repayment(
     interest_unpaid_days: int, actor: str = "system:special-triggers",
 ) -> Inspection | None:
     """A special inspection when a current loan falls overdue or interest is unpaid too long."""
-    from postloan.plans.triggers import repayment_trigger
 
     reason = repayment_trigger(previous_dpd, dpd, interest_unpaid_days)
     if reason is None:

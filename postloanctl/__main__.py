@@ -33,7 +33,7 @@ from alembic.config import Config
 from config.logging import setup_logging
 from config.settings import ROOT, Settings, get_settings
 from gateway.engine import EngineGateway
-from gateway.processes import start_inspection
+from gateway.processes import start_planned_inspection
 from gateway.provision import provision
 from postloan.access import service as access
 from postloan.db import unit_of_work
@@ -42,6 +42,9 @@ from postloanctl import demo, ingest
 from postloanctl.engine_process import EngineProcess, engine_answers
 
 log = logging.getLogger("postloanctl")
+
+#: Loans of the demo portfolio with an inspection waiting (am_zhang, lead_hu, am_li, am_zhang).
+DEMO_INSPECTED_LOANS = ("L00001-1", "L00002-1", "L00003-1", "L00007-1")
 
 
 def migrate(settings: Settings) -> None:
@@ -56,12 +59,16 @@ def migrate(settings: Settings) -> None:
 
 
 def load_demo(settings: Settings, start_inspections: bool = True) -> None:
+    """Demo keys and portfolio, classified by the nightly scan, and four inspections waiting."""
     if settings.env == "production":
         raise SystemExit("refusing to load demo data with POSTLOAN_ENV=production")
     with unit_of_work(settings.database_url) as session:
         keys = demo.install_api_keys(session)
         loans = demo.load_portfolio(session)
     log.info("demo portfolio: %d loans created, %d API keys installed", loans, len(keys))
+    if loans:
+        # Imported loans are classified the way the nightly scan does it for the whole book.
+        run_scan(settings, date.today(), chunk=500, signals=True)
     if not start_inspections:
         return
     api = EngineGateway(settings.engine_url, settings.engine_api_user,
@@ -71,9 +78,9 @@ def load_demo(settings: Settings, start_inspections: bool = True) -> None:
         _, existing = inspections.search(session, limit=1)
         if existing:
             return
-        for loan_id in ("L00001-1", "L00002-1", "L00003-1", "L00007-1"):
-            start_inspection(session, api, loan_id=loan_id, kind="routine",
-                             reason="Demo: quarterly routine inspection", actor="demo")
+        for loan_id in DEMO_INSPECTED_LOANS:
+            start_planned_inspection(session, api, loan_id=loan_id, kind="routine",
+                                     reason="Demo: quarterly routine inspection", actor="demo")
     log.info("demo inspections started for am_li, am_zhang and lead_hu")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from postloan.classification import service as classifications
 from postloan.errors import NotFound
 from postloan.inspections import service as inspections
 from workers.runtime import BusinessError, ExternalTask, TopicRouter
@@ -30,6 +31,7 @@ def load_context(session: Session, task: ExternalTask, inspection_id: str | None
         "template": context.template,
         "mode": context.mode,
         "inspection_items": inspections.items_for_form(session, context.inspection_id),
+        "inspection_item_options": inspections.item_options(session, context.inspection_id),
     }
 
 
@@ -42,19 +44,21 @@ def record_work(
     session: Session,
     task: ExternalTask,
     inspection_id: str,
-    inspection_items: list | None,
+    items_in_order: list | None,
+    items_not_applicable: list | None,
+    item_notes: str | None,
     inspector: str | None,
 ) -> dict:
-    """Store the inspector's result for each point as soon as it is submitted.
+    """Store the inspector's result for each point as soon as the work is submitted.
 
-    The reviewer's form shows ``recorded_items`` (read from the database), so nothing the review
-    form hands back can change what the inspector recorded.
+    The reviewer sees ``recorded_items`` (read back from the database), not what a form sent.
     """
-    unanswered = inspections.record_item_results(session, inspection_id, inspection_items)
+    not_in_order = inspections.record_item_results(
+        session, inspection_id, items_in_order, items_not_applicable, item_notes)
     inspections.record_inspector(session, inspection_id, inspector or "", actor=WORKER_ACTOR)
     return {
         "recorded_items": inspections.items_for_form(session, inspection_id),
-        "items_unanswered": len(unanswered),
+        "items_not_in_order": len(not_in_order),
     }
 
 
@@ -75,9 +79,20 @@ def finalize(
     business_operating_normally: bool | None,
     collateral_intact: bool | None,
     approval_conditions_met: bool | None,
+    previous_class: str | None,
+    classification_change_id: int | None,
+    classification_downgrade: bool | None,
+    classification_decision: str | None,
+    classification_note: str | None,
+    classification_decided_by: str | None,
 ) -> dict:
-    """Store the report: checks, the inspector's findings, the review and the classification."""
+    """Settle the classification, then store the report: checks, signals, the checklist, the
+    inspector's findings, the review and the classification with who decided it."""
     classification = classification or {}
+    decision = classification_decision if classification_downgrade else None
+    classifications.settle_inspection_classification(
+        session, classification_change_id, decision,
+        actor=classification_decided_by or WORKER_ACTOR, note=classification_note or "")
     outcome = inspections.InspectionOutcome(
         inspector=inspector or "",
         reviewer=reviewer or "",
@@ -93,6 +108,9 @@ def finalize(
             "collateral_intact": collateral_intact,
             "approval_conditions_met": approval_conditions_met,
         },
+        previous_class=previous_class,
+        classification_decision=decision,
+        classification_decided_by=classification_decided_by if decision else None,
     )
     inspection = inspections.finalize(session, inspection_id, outcome, actor=WORKER_ACTOR)
     if inspection.completed_at is not None:  # the next planned inspection moves on

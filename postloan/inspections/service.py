@@ -23,6 +23,7 @@ from postloan.inspections.models import (
 )
 from postloan.loans import service as loans
 from postloan.loans.models import Loan
+from postloan.signals.models import RiskSignal, SignalStatus
 
 #: Checklist items of the slice's inspection form; the template catalogue replaces this later.
 CHECKLIST_ITEMS = (
@@ -112,9 +113,6 @@ def findings(session: Session, inspection_id: str) -> list[InspectionFinding]:
     )
 
 
-ITEM_RESULTS = ("ok", "not_ok", "not_applicable")
-
-
 def items(session: Session, inspection_id: str) -> list[InspectionItem]:
     """The checklist of an inspection, in order."""
     return list(
@@ -135,31 +133,38 @@ def items_for_form(session: Session, inspection_id: str) -> list[dict[str, Any]]
     ]
 
 
-def record_item_results(
-    session: Session, inspection_id: str, results: list[dict[str, Any]] | None
-) -> list[str]:
-    """Store the inspector's result for each checklist item; returns the codes left unanswered.
+def item_options(session: Session, inspection_id: str) -> list[dict[str, str]]:
+    """The checklist as options of the form's checklists (value = the item's code)."""
+    return [
+        {"label": f"{i.label} — evidence: {i.evidence_required}" if i.evidence_required
+         else i.label, "value": i.code}
+        for i in items(session, inspection_id)
+    ]
 
-    Entries are matched by ``code``, or by position when the form hands back only the fields it
-    shows (form-js submits just the keys of a dynamic list's fields). Results for codes the
-    checklist does not have are ignored: the form cannot add items.
+
+def record_item_results(
+    session: Session, inspection_id: str, in_order: list[str] | None,
+    not_applicable: list[str] | None, notes: str | None = None,
+) -> list[str]:
+    """Store the inspector's result for every checklist item; returns the codes not in order.
+
+    A point ticked as in order is ``ok``; ticked as not applicable, ``not_applicable`` (in order
+    wins if both are ticked); neither, ``not_ok`` — an unverified point counts against the work.
+    Codes the checklist does not have are ignored: the form cannot add items.
     """
-    checklist = items(session, inspection_id)
-    by_code = {i.code: i for i in checklist}
-    for position, entry in enumerate(results or []):
-        if not isinstance(entry, dict):
-            continue
-        if "code" in entry:
-            item = by_code.get(str(entry["code"]))
+    ok, na = set(in_order or []), set(not_applicable or [])
+    not_in_order = []
+    for item in items(session, inspection_id):
+        if item.code in ok:
+            item.result = "ok"
+        elif item.code in na:
+            item.result = "not_applicable"
         else:
-            item = checklist[position] if position < len(checklist) else None
-        if item is None:
-            continue
-        result = entry.get("result")
-        item.result = result if result in ITEM_RESULTS else None
-        item.note = (entry.get("note") or "").strip() or None
+            item.result = "not_ok"
+            not_in_order.append(item.code)
+        item.note = ((notes or "").strip() or None) if item.result == "not_ok" else None
     session.flush()
-    return [code for code, item in by_code.items() if item.result is None]
+    return not_in_order
 
 
 def record_inspector(session: Session, inspection_id: str, inspector: str, *, actor: str) -> None:
@@ -295,12 +300,35 @@ class InspectionOutcome:
     risk_class: str
     risk_class_reason: str
     checklist: dict[str, bool | None] = field(default_factory=dict)
+    previous_class: str | None = None
+    classification_decision: str | None = None
+    classification_decided_by: str | None = None
+
+
+def open_signals(session: Session, loan: Loan) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(RiskSignal)
+        .where(RiskSignal.customer_id == loan.customer_id,
+               RiskSignal.status != SignalStatus.RESOLVED,
+               (RiskSignal.loan_id == loan.id) | RiskSignal.loan_id.is_(None))
+        .order_by(RiskSignal.respond_by, RiskSignal.id)
+    )
+    return [
+        {"id": r.id, "code": r.code, "severity": r.severity, "summary": r.summary,
+         "status": r.status, "owner_role": r.owner_role, "respond_by": r.respond_by.isoformat()}
+        for r in rows
+    ]
 
 
 def finalize(
     session: Session, inspection_id: str, outcome: InspectionOutcome, *, actor: str
 ) -> Inspection:
-    """Store the report and the loan's class. Finalizing twice keeps the first report."""
+    """Store the report once. Finalizing twice keeps the first report.
+
+    The loan's class is not set here: the classification service applied or settled it before
+    (an upgrade at once, a downgrade after a credit manager's confirmation); the report states the
+    class the loan has now, the one the rules proposed, and who decided.
+    """
     inspection = get(session, inspection_id)
     if inspection.status == InspectionStatus.COMPLETED:
         return inspection
@@ -316,6 +344,9 @@ def finalize(
             "id": inspection.id,
             "kind": inspection.kind,
             "reason": inspection.reason,
+            "template": inspection.template,
+            "mode": inspection.mode,
+            "due_on": inspection.due_on.isoformat() if inspection.due_on else None,
             "requested_by": inspection.requested_by,
             "requested_at": inspection.created_at.isoformat() if inspection.created_at else None,
         },
@@ -338,6 +369,8 @@ def finalize(
             }
             for f in findings(session, inspection_id)
         ],
+        "signals": open_signals(session, loan),
+        "items": items_for_form(session, inspection_id),
         "inspector": {
             "user": outcome.inspector,
             "checklist": {item: outcome.checklist.get(item) for item in CHECKLIST_ITEMS},
@@ -349,29 +382,29 @@ def finalize(
             "decision": outcome.review_decision,
             "comment": outcome.review_comment,
         },
-        "classification": {"risk_class": outcome.risk_class, "reason": outcome.risk_class_reason},
+        "classification": {
+            "risk_class": loan.risk_class,
+            "reason": loan.risk_class_reason,
+            "proposed_class": outcome.risk_class,
+            "proposed_reason": outcome.risk_class_reason,
+            "previous_class": outcome.previous_class,
+            "decision": outcome.classification_decision,
+            "decided_by": outcome.classification_decided_by,
+        },
         "completed_at": now.isoformat(),
     }
     inspection.status = InspectionStatus.COMPLETED
     inspection.inspector = outcome.inspector
     inspection.reviewer = outcome.reviewer
     inspection.conclusion = outcome.conclusion
-    inspection.risk_class = outcome.risk_class
+    inspection.risk_class = loan.risk_class
     inspection.completed_at = now
     inspection.report = report
-    if (loan.risk_class, loan.risk_class_reason) != (outcome.risk_class, outcome.risk_class_reason):
-        audit.record(
-            session, actor=actor, action="loan.classified", object_type="loan", object_id=loan.id,
-            detail={"from": loan.risk_class, "to": outcome.risk_class,
-                    "reason": outcome.risk_class_reason, "inspection_id": inspection_id},
-        )
-        loan.risk_class = outcome.risk_class
-        loan.risk_class_reason = outcome.risk_class_reason
     audit.record(
         session, actor=actor, action="inspection.completed", object_type="inspection",
         object_id=inspection_id,
         detail={"inspector": outcome.inspector, "reviewer": outcome.reviewer,
-                "conclusion": outcome.conclusion},
+                "conclusion": outcome.conclusion, "risk_class": loan.risk_class},
     )
     session.flush()
     return inspection

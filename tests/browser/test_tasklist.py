@@ -65,7 +65,15 @@ def perform_inspection_in_tasklist(page: Any, task_id: str, inspection_id: str) 
     findings = form.get_by_label("Findings")
     expect(findings).to_be_editable()
     findings.fill(FINDINGS)
-    select = form.locator(".fjs-form-field-select")
+    # Every inspection point of the checklist (template, use of funds, approval conditions).
+    in_order = form.locator(".fjs-form-field-checklist").filter(
+        has_text="Points verified and found in order")
+    boxes = in_order.get_by_role("checkbox")
+    expect(boxes.first).to_be_visible()
+    for index in range(boxes.count()):
+        boxes.nth(index).check()
+    form.get_by_label("Notes on the points").fill("photos 1-4 in the file")
+    select = form.locator(".fjs-form-field-select").filter(has_text="Conclusion")
     expect(select).to_contain_text("Conclusion")
     select.locator(".fjs-select-display").click()
     select.locator(".fjs-dropdownlist-item").filter(has_text=re.compile(r"^Concerns$")).click()
@@ -97,7 +105,12 @@ def test_account_manager_performs_the_inspection_in_tasklist(
     assert variables["collateral_intact"] is True
     assert variables["approval_conditions_met"] is False
     assert variables["inspector"] == "am_li"
+    codes = [o["value"] for o in variables["inspection_item_options"]]
+    assert codes and sorted(variables["items_in_order"]) == sorted(codes)
     task_of(admin, inspection_id, "review_inspection")
+    stored = api.get(f"/api/v1/inspections/{inspection_id}").json()["items"]
+    assert stored and all(i["result"] == "ok" for i in stored)
+    assert "template" in {i["source"] for i in stored}
 
 
 def test_four_eyes_refusal_is_shown_in_tasklist(workers, api, as_user, admin, tasklist) -> None:
