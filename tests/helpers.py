@@ -60,7 +60,13 @@ def new_loan(api: Any, *, account_manager: str, days_overdue: int = 0) -> str:
 
 
 def start_inspection(api: Any, loan_id: str) -> str:
+    """A special inspection of the loan through the API. A loan posted with an overdue
+    instalment already got one from the repayment trigger: that one is returned then."""
     r = api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "flow test"})
+    if r.status_code == 409:
+        found = api.get("/api/v1/inspections", params={"loan_id": loan_id}).json()["items"]
+        return next(i["id"] for i in found
+                    if i["kind"] == "special" and i["status"] in ("requested", "in_progress"))
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
