@@ -21,3 +21,4 @@ lint:
 bench:
 	@./scripts/bootstrap
 	@.venv/bin/python benchmarks/inspection_throughput.py
+	@.venv/bin/python benchmarks/portfolio_scan.py
