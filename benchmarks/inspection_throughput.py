@@ -99,15 +99,22 @@ def waiting_in_perform(admin: EngineGateway) -> int:
 
 
 def latencies(admin: EngineGateway, pids: set[str]) -> list[float]:
+    """Pickup latency of every external task these instances ran before perform_inspection."""
     out = []
-    for activity in ("load_context", "check_repayment"):
-        rows = admin.historic_activities(activityId=activity, maxResults=100000)
-        for row in rows:
-            key = (row["processInstanceId"], activity)
-            if row["processInstanceId"] in pids and key in PICKED:
-                created = parse_date(row["startTime"]).timestamp()
-                out.append((PICKED[key] - created) * 1000)
+    rows = admin.historic_activities(activityType="serviceTask", maxResults=1_000_000)
+    for row in rows:
+        key = (row["processInstanceId"], row["activityId"])
+        if row["processInstanceId"] in pids and key in PICKED:
+            created = parse_date(row["startTime"]).timestamp()
+            out.append((PICKED[key] - created) * 1000)
     return out
+
+
+def automated_tasks_per_inspection() -> int:
+    """External tasks before perform_inspection in the deployed diagram (read from bpmn/)."""
+    xml = (ROOT / "bpmn" / "post_loan_inspection.bpmn").read_text(encoding="utf-8")
+    body = xml[:xml.index('id="perform_inspection"')]
+    return body.count('camunda:type="external"')
 
 
 def pct(values: list[float], p: float) -> float:
@@ -191,13 +198,15 @@ def main() -> None:
         worker.stop()
         thread.join(timeout=30)
 
+        per = automated_tasks_per_inspection()
         print(f"workers: one process, max_in_flight={settings.worker_max_in_flight}, "
-              f"long_poll_ms={settings.worker_long_poll_ms}; per inspection 2 external tasks "
-              "and 1 DMN decision before perform_inspection")
+              f"long_poll_ms={settings.worker_long_poll_ms}; per inspection {per} external "
+              "tasks and 1 DMN decision before perform_inspection")
         print(f"pickup latency, idle workers ({len(idle)} tasks): median "
               f"{statistics.median(idle):.1f} ms, p99 {pct(idle, 99):.1f} ms")
         print(f"automated part, backlog of {len(backlog_ids)} drained in {drain_seconds:.2f}s: "
-              f"{len(backlog_ids) / drain_seconds:.1f} inspections/s")
+              f"{len(backlog_ids) / drain_seconds:.1f} inspections/s "
+              f"({len(backlog_ids) * per / drain_seconds:.0f} external tasks/s)")
         print(f"burst of {len(burst_ids)} while running: started at "
               f"{len(burst_ids) / start_seconds:.1f}/s, all through the automated part after "
               f"{total_seconds:.2f}s ({len(burst_ids) / total_seconds:.1f} inspections/s)")

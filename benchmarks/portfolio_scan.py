@@ -142,6 +142,29 @@ def run_scan(path: Path, trace: bool) -> dict:
             "maxrss_mb": maxrss_kb / 1024, "rss_before_mb": before_kb / 1024}
 
 
+def build_generated(path: Path, loans: int) -> tuple[int, int, float]:
+    """The realistic generated portfolio (postloanctl.generator) loaded by the bulk importer."""
+    from sqlalchemy import func, select
+
+    from api.import_rows import ROW_MODELS
+    from config.settings import Settings
+    from postloan.db import unit_of_work
+    from postloan.importer import Importer
+    from postloan.loans.models import Repayment
+    from postloanctl.__main__ import migrate
+    from postloanctl.generator import generate_portfolio
+
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    migrate(Settings(database_url=url))
+    started = time.perf_counter()
+    with unit_of_work(url) as session:
+        counts = Importer(session, ROW_MODELS, actor="bench", as_of=AS_OF).import_portfolio(
+            generate_portfolio(loans, seed=7, today=AS_OF))
+        rows = session.scalar(select(func.count()).select_from(Repayment)) or 0
+    return counts["loans"], rows, time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -150,6 +173,9 @@ def main() -> int:
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also measure the peak of Python allocations (slower)")
     parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
+    parser.add_argument("--source", choices=["synthetic", "generator"], default="synthetic",
+                        help="synthetic: fast core inserts with a controlled class mix; "
+                        "generator: the demo generator's portfolio through the bulk importer")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -158,7 +184,8 @@ def main() -> int:
     folder = args.dir or Path(tempfile.mkdtemp(prefix="portfolio-scan-"))
     for n in args.loans or [10_000, 100_000]:
         path = folder / f"portfolio-{n}.db"
-        loans, rows, build_s = build(path, n)
+        loans, rows, build_s = (build_generated if args.source == "generator" else build)(
+            path, n)
         print(f"built {loans} loans / {rows} repayment rows in {build_s:.1f}s "
               f"({rows / build_s:,.0f} rows/s) -> {path}", flush=True)
         cmd = [sys.executable, __file__, "--child", str(path)]
