@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -242,49 +241,6 @@ def record_finding(
     finding.evidence = evidence
     session.flush()
     return finding
-
-
-@dataclass(frozen=True)
-class RepaymentCheckResult:
-    days_past_due: int
-    overdue_amount: float
-
-
-def check_repayment(session: Session, inspection_id: str, as_of: date) -> RepaymentCheckResult:
-    """Repayment behaviour: days past due and arrears, with the schedule rows as evidence."""
-    inspection = get(session, inspection_id)
-    result, schedule = loans.arrears(session, inspection.loan_id, as_of)
-    evidence = {
-        "as_of": as_of.isoformat(),
-        "instalments": [
-            {
-                "due_on": r.due_on.isoformat(),
-                "due_amount": str(r.due_amount),
-                "paid_on": r.paid_on.isoformat() if r.paid_on else None,
-                "paid_amount": str(r.paid_amount),
-            }
-            for r in schedule
-        ],
-        "oldest_unpaid_due_on": (
-            result.oldest_unpaid_due_on.isoformat() if result.oldest_unpaid_due_on else None
-        ),
-    }
-    if result.days_past_due > 0:
-        record_finding(
-            session, inspection_id, source="repayment_check", code="REPAYMENT_OVERDUE",
-            severity="red" if result.days_past_due > 90 else "orange",
-            summary=(
-                f"{result.overdue_instalments} instalment(s) overdue, {result.overdue_amount} "
-                f"outstanding, {result.days_past_due} days past due"
-            ),
-            evidence=evidence,
-        )
-    else:
-        record_finding(
-            session, inspection_id, source="repayment_check", code="REPAYMENT_CURRENT",
-            severity="none", summary="All instalments due so far are paid", evidence=evidence,
-        )
-    return RepaymentCheckResult(result.days_past_due, float(result.overdue_amount))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from sqlalchemy import inspect
 from config.settings import Settings
 from gateway.engine import EngineGateway
 from gateway.provision import provision
+from postloan.checks import repayment
+from postloan.checks.config import load_config as load_checks_config
 from postloan.customers import service as customers
 from postloan.db import get_engine, unit_of_work
 from postloan.inspections import service as inspections
@@ -44,11 +46,16 @@ def test_migrations_build_the_models_schema_and_the_domain_works(postgres_server
             paid_amount=Decimal("0")), actor="test")
         inspection = inspections.request(session, loan_id="L1", kind="special",
                                          reason="pg", actor="test")
-        result = inspections.check_repayment(session, inspection.id, today)
+        result = repayment.check(session, loans.get(session, "L1"), today,
+                                 load_checks_config().repayment)
+        for finding in result.findings:
+            inspections.record_finding(session, inspection.id, source="repayment",
+                                       code=finding.code, severity=finding.severity,
+                                       summary=finding.summary, evidence=finding.evidence)
     assert result.days_past_due == 95
     with unit_of_work(url) as session:
-        found = inspections.findings(session, inspection.id)
-    assert [f.code for f in found] == ["REPAYMENT_OVERDUE"]
+        found = {f.code for f in inspections.findings(session, inspection.id)}
+    assert {"REPAYMENT_OVERDUE", "OVERDUE_90_PLUS"} <= found
 
 
 def test_engine_runs_on_postgresql_and_takes_the_deployment(postgres_server, tmp_path):
