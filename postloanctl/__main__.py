@@ -67,8 +67,9 @@ def load_demo(settings: Settings, start_inspections: bool = True) -> None:
         loans = demo.load_portfolio(session)
     log.info("demo portfolio: %d loans created, %d API keys installed", loans, len(keys))
     if loans:
-        # Imported loans are classified the way the nightly scan does it for the whole book.
-        run_scan(settings, date.today(), chunk=500, signals=True)
+        # Imported loans are classified the way the nightly scan does it for the whole book
+        # (without a special inspection for every late loan of the made-up history).
+        run_scan(settings, date.today(), chunk=500, signals=True, specials=False)
     if not start_inspections:
         return
     api = EngineGateway(settings.engine_url, settings.engine_api_user,
@@ -221,8 +222,10 @@ def down(settings: Settings) -> int:
     return 1
 
 
-def run_scan(settings: Settings, as_of: date, chunk: int, signals: bool) -> int:
-    """The nightly classification scan with the table the engine has deployed."""
+def run_scan(settings: Settings, as_of: date, chunk: int, signals: bool,
+             specials: bool = True) -> int:
+    """The nightly classification scan with the table the engine has deployed; new serious
+    signals start special inspections unless ``specials`` is off."""
     from gateway.classification import deployed_table
     from postloan.classification.scan import scan
     from postloan.db import get_engine
@@ -235,7 +238,35 @@ def run_scan(settings: Settings, as_of: date, chunk: int, signals: bool) -> int:
     print(f"{result.loans} loans, {result.repayment_rows} repayment rows, {result.changes} "
           f"changes ({result.upgrades} up, {result.downgrades} down, {result.contagion} "
           f"contagion), {result.signals} signals in {result.seconds:.1f}s")
+    if not specials:
+        return 0
+    started = start_specials_for_signals(settings, engine, result.serious_new_signals)
+    if result.serious_new_signals:
+        print(f"{len(result.serious_new_signals)} new serious signals: {started} special "
+              f"inspections started")
     return 0
+
+
+def start_specials_for_signals(
+    settings: Settings, engine: EngineGateway, serious: list[tuple[str, int]],
+) -> int:
+    """A special inspection for every loan a new serious signal names (one open per loan)."""
+    from gateway.processes import start_special_inspection
+    from postloan.errors import DomainError
+
+    started = 0
+    for loan_id, signal_id in serious:
+        with unit_of_work(settings.database_url) as session:
+            try:
+                inspection = start_special_inspection(
+                    session, engine, loan_id, f"Serious early-warning signal {signal_id} "
+                    "(nightly scan)", f"signal:{signal_id}", "system:nightly-scan")
+            except DomainError as exc:
+                log.error("special inspection for signal %s not started: %s", signal_id,
+                          exc.detail)
+                continue
+            started += inspection is not None
+    return started
 
 
 def main(argv: list[str] | None = None) -> int:

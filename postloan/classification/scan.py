@@ -51,6 +51,9 @@ class ScanResult:
     signals: int = 0
     seconds: float = 0.0
     by_class: dict[str, int] = field(default_factory=dict)
+    #: (loan id, signal id) of serious signals this scan raised for the first time: each warrants
+    #: a special inspection (started by the caller, which can reach the engine).
+    serious_new_signals: list[tuple[str, int]] = field(default_factory=list)
 
 
 class _MemoTable:
@@ -85,7 +88,9 @@ def _customer_chunks(session: Session, size: int) -> Iterator[tuple[str | None, 
         last = ids[-1]
 
 
-def _signal_raiser(session: Session) -> Callable[[str, str, int], bool] | None:
+def _signal_raiser(
+    session: Session, serious: list[tuple[str, int]] | None = None,
+) -> Callable[[str, str, int], bool] | None:
     """raise(customer_id, loan_id, dpd) if the signals service is installed, else None."""
     try:
         from pathlib import Path
@@ -109,11 +114,14 @@ def _signal_raiser(session: Session) -> Callable[[str, str, int], bool] | None:
                 code = band["code"]
         if code is None or code not in catalogue:
             return False
-        signals.raise_signal(
+        signal, created = signals.raise_signal(
             session, code=code, customer_id=customer_id, loan_id=loan_id,
             summary=f"{dpd} days past due (nightly classification scan)",
             evidence={"days_past_due": dpd}, source="classification-scan",
             catalogue=catalogue, now=datetime.now(UTC), actor=ACTOR)
+        entry = catalogue.lookup(code)
+        if created and serious is not None and entry is not None and entry.serious:
+            serious.append((loan_id, signal.id))
         return True
 
     return raise_one
@@ -130,7 +138,7 @@ def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: 
                  .values(risk_class=bindparam("b_class"), risk_class_reason=bindparam("b_reason")))
     with Session(engine) as session:
         total = session.scalar(select(func.count()).select_from(loan_t)) or 0
-        raiser = _signal_raiser(session) if raise_signals else None
+        raiser = _signal_raiser(session, result.serious_new_signals) if raise_signals else None
         bar = _progress(total, progress)
         for low, high in _customer_chunks(session, chunk_customers):
             bounds = [loan_t.c.customer_id <= high]

@@ -49,3 +49,11 @@ def test_scan_raises_the_repayment_signal_of_a_loan_it_moves_down(database, debt
     with unit_of_work(database) as session:
         codes = session.scalars(select(RiskSignal.code).where(RiskSignal.loan_id == late)).all()
     assert codes == ["OVERDUE_31_90"]
+
+
+def test_scan_lists_the_new_serious_signals_that_warrant_a_special_inspection(database, debtor):
+    _a, (late,) = debtor({"days_overdue": 100})
+    result = scan(get_engine(database), bundled_table(), TODAY, progress=False)
+    assert late in [loan_id for loan_id, _signal in result.serious_new_signals]
+    again = scan(get_engine(database), bundled_table(), TODAY, progress=False)
+    assert late not in [loan_id for loan_id, _signal in again.serious_new_signals]

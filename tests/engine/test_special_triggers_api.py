@@ -61,3 +61,17 @@ def test_a_new_overdue_starts_a_special_inspection_and_reclassifies(workers, api
     assert loan["classification"]["risk_class"] == "special_mention"
     history = api.get(f"/api/v1/loans/{loan_id}/bucket-history").json()
     assert history["delinquency_bucket"] == "1-30"
+
+
+def test_a_serious_signal_from_the_nightly_scan_starts_one_special_inspection(
+        workers, api, provisioned):
+    from gateway.engine import EngineGateway
+    from postloanctl.__main__ import start_specials_for_signals
+
+    loan_id = new_loan(api, account_manager="am_li")
+    engine = EngineGateway(provisioned.engine_url, provisioned.engine_api_user,
+                           provisioned.engine_api_password.get_secret_value())
+    assert start_specials_for_signals(provisioned, engine, [(loan_id, 4242)]) == 1
+    assert start_specials_for_signals(provisioned, engine, [(loan_id, 4243)]) == 0
+    specials = open_specials(api, loan_id)
+    assert len(specials) == 1 and "signal 4242" in specials[0]["reason"]
