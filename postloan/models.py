@@ -2,6 +2,7 @@
 
 from postloan.access.models import ApiKey
 from postloan.audit import AuditEvent
+from postloan.credit.models import CreditApplication, WebhookDelivery
 from postloan.customers.models import Customer
 from postloan.db import Base
 from postloan.events.models import ExternalEvent
@@ -18,11 +19,13 @@ from postloan.loans.models import (
 )
 from postloan.plans.models import InspectionPlan
 from postloan.processed_task import ProcessedTask
+from postloan.rectifications.models import Rectification, RectificationEvidence, Restriction
 from postloan.signals.models import RiskSignal
 
 __all__ = [
     "ApiKey", "ApprovalCondition", "AuditEvent", "Base", "ClassificationChange", "Collateral",
     "CollateralValuation", "Customer", "DelinquencyBucketChange", "ExternalEvent",
     "FinancialStatement", "Inspection", "InspectionFinding", "InspectionItem", "InspectionPlan",
-    "Loan", "ProcessedTask", "Repayment", "RiskSignal",
+    "Loan", "ProcessedTask", "Rectification", "RectificationEvidence", "Repayment", "Restriction",
+    "RiskSignal", "CreditApplication", "WebhookDelivery",
 ]
