@@ -8,7 +8,7 @@ if the engine refuses, the request is withdrawn again, so nothing is left half-w
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -209,3 +209,62 @@ def special_inspection_for_repayment(
         return None
     return start_special_inspection(session, engine, loan_id, reason, f"repayment:{loan_id}",
                                     actor)
+
+
+# -- rectification ----------------------------------------------------------------------------
+
+RECTIFICATION_PROCESS = "rectification"
+
+
+def start_rectification(
+    session: Session, engine: EngineGateway, rectification, *,
+    deadline_at: datetime | None = None, reminder_at: datetime | None = None,
+):
+    """Start the ``rectification`` process of a raised (flushed) item; commits the item first
+    and withdraws it again if the engine refuses (503, nothing saved). ``deadline_at`` /
+    ``reminder_at`` default to the end of the deadline day and the reminder day (UTC)."""
+    from postloan.rectifications import service as rectifications
+
+    deadline_day = datetime.combine(rectification.deadline, time.min, tzinfo=UTC)
+    deadline_at = deadline_at or deadline_day + timedelta(days=1)
+    reminder_at = reminder_at or datetime.combine(
+        rectifications.reminder_for(rectification.deadline), time.min, tzinfo=UTC)
+    rectification_id, actor = rectification.id, rectification.raised_by
+    variables = {
+        "rectification_id": rectification_id, "customer_id": rectification.customer_id,
+        "severity": rectification.severity, "source": rectification.source,
+        "raised_by": actor, "owner": rectification.owner, "deadline_at": deadline_at,
+        "reminder_at": reminder_at,
+    }
+    session.commit()
+    try:
+        pid = engine.start_process(RECTIFICATION_PROCESS, rectification_id, variables)
+    except EngineError as exc:
+        rectifications.withdraw(session, rectification_id, f"engine refused: {exc.message}",
+                                actor=actor)
+        session.commit()
+        raise Unavailable(
+            f"the rectification could not be started, nothing was saved: {exc.message}"
+        ) from exc
+    rectifications.attach_process(session, rectification_id, pid)
+    session.commit()
+    log.info("rectification %s started (process %s, deadline %s)", rectification_id, pid,
+             deadline_at)
+    return rectifications.get(session, rectification_id)
+
+
+def open_rectification(
+    session: Session, engine: EngineGateway, *, customer_id: str, loan_id: str | None,
+    source: str, source_ref: str, title: str, description: str, severity: str, owner: str,
+    raised_by: str, deadline_at: datetime | None = None, reminder_at: datetime | None = None,
+):
+    """Raise a rectification item and start its process (commits). Raises InvalidInput for bad
+    fields, Unavailable when the engine refuses (nothing saved)."""
+    from postloan.rectifications import service as rectifications
+
+    item = rectifications.raise_rectification(
+        session, customer_id=customer_id, loan_id=loan_id, source=source,
+        source_ref=source_ref, title=title, description=description, severity=severity,
+        owner=owner, raised_by=raised_by, today=date.today())
+    return start_rectification(session, engine, item, deadline_at=deadline_at,
+                               reminder_at=reminder_at)
