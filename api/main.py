@@ -15,6 +15,7 @@ from api import (
     inspections,
     loans,
     plans,
+    rectifications,
     reports,
     signals,
 )
@@ -22,7 +23,7 @@ from config.logging import setup_logging
 
 #: Every area's router, in the order the OpenAPI document lists them.
 AREAS = (health, customers, loans, financials, collaterals, events, plans, classification,
-         inspections, reports, signals)
+         inspections, reports, signals, rectifications)
 
 
 def create_app() -> FastAPI:

@@ -1,0 +1,239 @@
+"""Rectification items (audit findings, evidence) and the customer's credit status.
+
+``GET /customers/{id}/credit-status`` is what core banking calls before every disbursement: two
+indexed queries on the project database, no engine call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import Field
+
+from api.deps import EngineDep, Integrator, Reader, SessionDep, require
+from api.schemas import Identifier, Name, Page, Strict
+from gateway import processes
+from gateway.engine import EngineError
+from postloan.errors import Conflict, Unavailable
+from postloan.rectifications import restrictions, service
+from postloan.rectifications.models import Rectification, RectificationEvidence, Restriction
+
+log = logging.getLogger("api")
+router = APIRouter(tags=["rectifications"])
+
+Auditor = Annotated[Any, Depends(require("auditor"))]
+EVIDENCE_MESSAGE = "rectification_evidence_submitted"
+#: How long evidence waits for its process to reach the evidence wait (just started items).
+CORRELATION_PATIENCE_S = 10.0
+
+
+class RectificationIn(Strict):
+    customer_id: Identifier
+    loan_id: Identifier | None = None
+    title: Name
+    description: Annotated[str, Field(min_length=1, max_length=10000)]
+    severity: Literal["minor", "major", "serious", "critical"]
+    owner: Name
+    source: Literal["inspection", "review", "audit", "approval_rating"] = "audit"
+    source_ref: Annotated[str, Field(max_length=100)] = ""
+
+
+class EvidenceIn(Strict):
+    description: Annotated[str, Field(min_length=1, max_length=10000)]
+    documents: list[str] = Field(default_factory=list, max_length=100)
+    submitted_by: Annotated[str, Field(max_length=100)] | None = None
+
+
+class EvidenceOut(Strict):
+    id: int
+    submitted_by: str
+    submitted_at: datetime
+    description: str
+    documents: list[Any]
+
+
+class RestrictionOut(Strict):
+    id: int
+    customer_id: str
+    kind: str
+    reason: str
+    rectification_id: str | None
+    status: str
+    started_at: datetime
+    started_by: str
+    lift_requested_by: str | None
+    lifted_at: datetime | None
+    lift_approved_by: str | None
+
+
+class RectificationOut(Strict):
+    id: str
+    customer_id: str
+    loan_id: str | None
+    source: str
+    source_ref: str
+    title: str
+    description: str
+    severity: str
+    owner: str
+    raised_by: str
+    deadline: date
+    status: str
+    verified_by: str | None
+    closed_at: datetime | None
+    escalated_at: datetime | None
+    reopen_count: int
+    process_instance_id: str | None
+    created_at: datetime
+    evidence: list[EvidenceOut]
+    restrictions: list[RestrictionOut]
+
+
+class RectificationList(Page):
+    items: list[RectificationOut]
+
+
+class CreditStatusOut(Strict):
+    customer_id: str
+    disbursement_allowed: bool
+    new_business_allowed: bool
+    restrictions: list[dict[str, Any]]
+    open_rectifications: list[dict[str, Any]]
+
+
+class RestrictionHistory(Strict):
+    customer_id: str
+    items: list[RestrictionOut]
+
+
+def _evidence(row: RectificationEvidence) -> EvidenceOut:
+    return EvidenceOut(id=row.id, submitted_by=row.submitted_by, submitted_at=row.submitted_at,
+                       description=row.description, documents=list(row.documents or []))
+
+
+def _restriction(row: Restriction) -> RestrictionOut:
+    return RestrictionOut(
+        id=row.id, customer_id=row.customer_id, kind=row.kind, reason=row.reason,
+        rectification_id=row.rectification_id, status=row.status, started_at=row.started_at,
+        started_by=row.started_by, lift_requested_by=row.lift_requested_by,
+        lifted_at=row.lifted_at, lift_approved_by=row.lift_approved_by)
+
+
+def _out(session: SessionDep, item: Rectification, details: bool = True) -> RectificationOut:
+    return RectificationOut(
+        id=item.id, customer_id=item.customer_id, loan_id=item.loan_id, source=item.source,
+        source_ref=item.source_ref, title=item.title, description=item.description,
+        severity=item.severity, owner=item.owner, raised_by=item.raised_by,
+        deadline=item.deadline, status=item.status, verified_by=item.verified_by,
+        closed_at=item.closed_at, escalated_at=item.escalated_at,
+        reopen_count=item.reopen_count or 0, process_instance_id=item.process_instance_id,
+        created_at=item.created_at,
+        evidence=[_evidence(e) for e in service.evidence_of(session, item.id)] if details else [],
+        restrictions=[_restriction(r) for r in restrictions.of_rectification(session, item.id)]
+        if details else [],
+    )
+
+
+@router.post("/rectifications", status_code=status.HTTP_201_CREATED,
+             response_model=RectificationOut,
+             summary="Raise a rectification item (an audit finding by default) and start its "
+                     "process")
+def raise_rectification(
+    body: RectificationIn, session: SessionDep, engine: EngineDep, caller: Auditor
+) -> RectificationOut:
+    item = processes.open_rectification(
+        session, engine, customer_id=body.customer_id, loan_id=body.loan_id,
+        source=body.source, source_ref=body.source_ref, title=body.title,
+        description=body.description, severity=body.severity, owner=body.owner,
+        raised_by=caller.actor)
+    return _out(session, item)
+
+
+@router.get("/rectifications/{rectification_id}", response_model=RectificationOut)
+def get_rectification(
+    rectification_id: str, session: SessionDep, caller: Reader
+) -> RectificationOut:
+    return _out(session, service.get(session, rectification_id))
+
+
+@router.get("/rectifications", response_model=RectificationList)
+def list_rectifications(
+    session: SessionDep,
+    caller: Reader,
+    customer_id: str | None = None,
+    status: Literal["open", "evidence_submitted", "closed", "reopened", "escalated"]
+    | None = None,
+    source: Literal["inspection", "review", "audit", "approval_rating"] | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> RectificationList:
+    rows = service.search(session, customer_id=customer_id, status=status, source=source,
+                          limit=limit, offset=offset)
+    return RectificationList(total=offset + len(rows), limit=limit, offset=offset,
+                             items=[_out(session, r) for r in rows])
+
+
+@router.post("/rectifications/{rectification_id}/evidence", status_code=status.HTTP_201_CREATED,
+             response_model=RectificationOut,
+             summary="Submit evidence of rectification; the process moves on to verification")
+def submit_evidence(
+    rectification_id: str, body: EvidenceIn, session: SessionDep, engine: EngineDep,
+    caller: Integrator,
+) -> RectificationOut:
+    item = service.get(session, rectification_id)
+    previous_status = item.status
+    evidence = service.submit_evidence(
+        session, rectification_id, submitted_by=body.submitted_by or caller.actor,
+        description=body.description, documents=body.documents)
+    summary = service.evidence_summary(session, rectification_id)
+    session.commit()
+    evidence_id = evidence.id
+    if previous_status == "evidence_submitted":
+        # Already with the verifier: the additional evidence is stored and listed.
+        return _out(session, service.get(session, rectification_id))
+    error = _correlate(engine, rectification_id, summary)
+    if error is not None:
+        session.delete(session.get(RectificationEvidence, evidence_id))
+        service.get(session, rectification_id).status = previous_status
+        session.commit()
+        raise Conflict(f"rectification {rectification_id} is not waiting for evidence "
+                       f"({error}); nothing was saved")
+    return _out(session, service.get(session, rectification_id))
+
+
+def _correlate(engine: EngineDep, rectification_id: str, summary: str) -> str | None:
+    """Deliver the evidence message; a just-started item may still be on its way to the wait,
+    so a "no match" is retried for a few seconds. Returns the engine's refusal, or None."""
+    deadline = time.monotonic() + CORRELATION_PATIENCE_S
+    while True:
+        try:
+            engine.correlate_message(EVIDENCE_MESSAGE, rectification_id,
+                                     {"evidence_summary": summary})
+            return None
+        except EngineError as exc:
+            if exc.status not in (400, 404, 500):
+                raise Unavailable(f"the engine cannot be reached: {exc.message}") from exc
+            if time.monotonic() > deadline:
+                log.warning("evidence for %s not delivered: %s", rectification_id, exc.message)
+                return exc.message
+            time.sleep(0.5)
+
+
+@router.get("/customers/{customer_id}/credit-status", response_model=CreditStatusOut,
+            summary="May the customer draw down or take new business? (called before every "
+                    "disbursement)")
+def credit_status(customer_id: str, session: SessionDep, caller: Reader) -> dict[str, Any]:
+    return restrictions.credit_status(session, customer_id)
+
+
+@router.get("/customers/{customer_id}/restrictions", response_model=RestrictionHistory,
+            summary="Every restriction the customer ever had, lifted ones included")
+def restriction_history(
+    customer_id: str, session: SessionDep, caller: Reader
+) -> RestrictionHistory:
+    return RestrictionHistory(customer_id=customer_id, items=[
+        _restriction(r) for r in restrictions.history(session, customer_id)])

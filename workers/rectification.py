@@ -1,0 +1,92 @@
+"""Handlers of the ``rectification`` process (business key = the rectification id)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from postloan.errors import NotFound
+from postloan.rectifications import restrictions
+from postloan.rectifications import service as rectifications
+from workers.runtime import BusinessError, ExternalTask, TopicRouter
+from workers.support import WORKER_ACTOR, in_transaction
+
+router = TopicRouter()
+
+
+def _item(session: Session, task: ExternalTask, rectification_id: str | None):
+    try:
+        return rectifications.get(session, rectification_id or task.business_key or "")
+    except NotFound as exc:
+        raise BusinessError("RECTIFICATION_NOT_FOUND", exc.detail) from exc
+
+
+@router.topic("rectification.notify-customer")
+@in_transaction
+def notify_customer(session: Session, task: ExternalTask, rectification_id: str | None) -> dict:
+    item = _item(session, task, rectification_id)
+    notice = rectifications.notify_customer(session, item.id, actor=WORKER_ACTOR)
+    return {"rectification_title": item.title, "rectification_description": item.description,
+            "customer_notice": notice}
+
+
+@router.topic("rectification.apply-restrictions")
+@in_transaction
+def apply_restrictions(session: Session, task: ExternalTask, rectification_id: str | None,
+                       restriction_policy: dict | None) -> dict:
+    item = _item(session, task, rectification_id)
+    rows = restrictions.apply_restrictions(session, item, restriction_policy or {},
+                                           actor=WORKER_ACTOR)
+    return {"restrictions_applied": bool(rows),
+            "restrictions_summary": _summary(rows)}
+
+
+def _summary(rows) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(f"{r.kind}: {r.reason}" for r in rows) or "None"
+
+
+@router.topic("rectification.remind")
+@in_transaction
+def remind(session: Session, task: ExternalTask, rectification_id: str | None) -> dict:
+    item = _item(session, task, rectification_id)
+    return {"reminder_text": rectifications.remind(session, item.id, actor=WORKER_ACTOR)}
+
+
+@router.topic("rectification.escalate")
+@in_transaction
+def escalate(session: Session, task: ExternalTask, rectification_id: str | None) -> dict:
+    item = _item(session, task, rectification_id)
+    item = rectifications.escalate(session, item.id, actor=WORKER_ACTOR)
+    return {"escalated": item.escalated_at is not None}
+
+
+@router.topic("rectification.record-verification")
+@in_transaction
+def record_verification(session: Session, task: ExternalTask, rectification_id: str | None,
+                        verification_decision: str | None, verification_comment: str | None,
+                        verified_by: str | None) -> dict:
+    item = _item(session, task, rectification_id)
+    accepted = verification_decision == "accept"
+    if verification_decision not in ("accept", "reject"):
+        raise ValueError(f"verification_decision must be accept or reject, "
+                         f"not {verification_decision!r}")
+    item = rectifications.verify(session, item.id, verifier=verified_by or WORKER_ACTOR,
+                                 accepted=accepted, comment=verification_comment or "")
+    rows = []
+    if accepted:
+        rows = restrictions.request_lift(session, item.id, actor=verified_by or WORKER_ACTOR)
+    return {"verification_accepted": accepted, "restrictions_applied": bool(rows),
+            "restrictions_summary": _summary(rows)}
+
+
+@router.topic("rectification.lift-restrictions")
+@in_transaction
+def lift_restrictions(session: Session, task: ExternalTask, rectification_id: str | None,
+                      lift_decision: str | None, lift_comment: str | None,
+                      lift_approved_by: str | None) -> dict:
+    item = _item(session, task, rectification_id)
+    approver = lift_approved_by or WORKER_ACTOR
+    if lift_decision == "approve":
+        rows = restrictions.approve_lift(session, item.id, approver)
+        return {"restrictions_lifted": len(rows)}
+    restrictions.keep(session, item.id, approver, lift_comment or "")
+    return {"restrictions_lifted": 0}
