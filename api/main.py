@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from api import (
     classification,
     collaterals,
+    credit,
     customers,
     errors,
     events,
@@ -23,7 +24,7 @@ from config.logging import setup_logging
 
 #: Every area's router, in the order the OpenAPI document lists them.
 AREAS = (health, customers, loans, financials, collaterals, events, plans, classification,
-         inspections, reports, signals, rectifications)
+         inspections, reports, signals, credit, rectifications)
 
 
 def create_app() -> FastAPI:

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Secrets that ship with the embedded demo. Refused when ``POSTLOAN_ENV=production``.
-DEV_ONLY_SECRETS = {"admin-dev-only", "workers-dev-only", "api-dev-only"}
+DEV_ONLY_SECRETS = {"admin-dev-only", "workers-dev-only", "api-dev-only", "webhook-dev-only"}
 
 
 class Settings(BaseSettings):
@@ -56,12 +56,19 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_engine_url: str = ""
 
+    # Signed webhook push of credit-application results to the origination system (empty URL:
+    # deliveries are recorded as skipped). Body signed with HMAC-SHA256 of the secret.
+    origination_webhook_url: str = ""
+    origination_webhook_secret: SecretStr = SecretStr("webhook-dev-only")
+    origination_webhook_timeout_seconds: float = Field(10.0, gt=0)
+
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'postloan.db'}"
         if self.env == "production":
-            for name in ("engine_admin_password", "engine_worker_password", "engine_api_password"):
+            for name in ("engine_admin_password", "engine_worker_password", "engine_api_password",
+                         "origination_webhook_secret"):
                 if getattr(self, name).get_secret_value() in DEV_ONLY_SECRETS:
                     raise ValueError(
                         f"POSTLOAN_{name.upper()} still has its development value; "

@@ -268,3 +268,32 @@ def open_rectification(
         owner=owner, raised_by=raised_by, today=date.today())
     return start_rectification(session, engine, item, deadline_at=deadline_at,
                                reminder_at=reminder_at)
+
+
+# -- credit approval linkage ------------------------------------------------------------------
+
+CREDIT_PROCESS = "credit_approval_linkage"
+
+
+def start_credit_application(session: Session, engine: EngineGateway, application):
+    """Start the ``credit_approval_linkage`` process of a new (flushed) credit application,
+    business key = its id. Commits the row first (the first worker needs it) and withdraws it
+    again if the engine refuses (503, nothing saved)."""
+    from postloan.credit import service as credit
+
+    application_id, customer_id = application.id, application.customer_id
+    session.commit()
+    try:
+        pid = engine.start_process(CREDIT_PROCESS, application_id, {
+            "application_id": application_id, "customer_id": customer_id})
+    except EngineError as exc:
+        credit.withdraw(session, application_id)
+        session.commit()
+        raise Unavailable(
+            f"the credit application could not be started, nothing was saved: {exc.message}"
+        ) from exc
+    credit.attach_process(session, application_id, pid)
+    session.commit()
+    log.info("credit application %s of customer %s started (process %s)", application_id,
+             customer_id, pid)
+    return credit.get(session, application_id)
