@@ -204,3 +204,40 @@ def test_auditor_finding_is_raised_over_rest_and_its_closure_visible_to_the_audi
 def test_credit_status_of_an_unknown_customer_is_404(api):
     r = api.get("/api/v1/customers/C-NOBODY-XYZ/credit-status")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_past_dates_escalate_at_once_and_a_kept_restriction_stays(
+        workers, api, admin, as_user, api_engine, database, customer_loan):
+    customer_id, loan_id = customer_loan
+    past = datetime.now(UTC) - timedelta(days=1)
+    rec_id, pid = open_item(database, api_engine, customer_id, loan_id, severity="critical",
+                            reminder_at=past, deadline_at=past)
+    wait_for(lambda: api.get(f"/api/v1/rectifications/{rec_id}").json()["status"]
+             == "escalated", timeout=60, what="escalation")
+    wait_for(lambda: "rectification.reminded" in audit_actions(database, rec_id),
+             what="reminder")
+    assert admin.incidents(processInstanceId=pid) == []
+    submit_evidence(api, admin, rec_id, pid)
+    verify = task(admin, rec_id, "verify_rectification")
+    as_user("po_wang").submit_form(verify["id"], {"verification_decision": "accept",
+                                                  "verification_comment": "done"})
+    lift = task(admin, rec_id, "approve_restriction_lift")
+    with pytest.raises(EngineError) as err:  # the verifier may not approve the lift
+        as_user("po_wang").submit_form(lift["id"], {"lift_decision": "approve"})
+    assert err.value.status in (403, 404), err.value
+    as_user("cm_liu").submit_form(lift["id"], {"lift_decision": "keep",
+                                               "lift_comment": "wait for next audit"})
+    wait_for(lambda: not admin.historic_process_instances(processInstanceId=pid,
+                                                          active="true"), what="process ended")
+    kept = status_of(api, customer_id)
+    assert (kept["disbursement_allowed"], kept["new_business_allowed"]) == (False, False)
+    assert {r["status"] for r in kept["restrictions"]} == {"active"}
+    assert "restriction.lift_refused" in [
+        a for a in _customer_actions(database, customer_id)]
+
+
+def _customer_actions(database, customer_id):
+    with unit_of_work(database) as session:
+        return [e.action for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == "customer",
+                                     AuditEvent.object_id == customer_id))]
