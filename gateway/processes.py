@@ -287,7 +287,8 @@ def start_credit_application(session: Session, engine: EngineGateway, applicatio
         pid = engine.start_process(CREDIT_PROCESS, application_id, {
             "application_id": application_id, "customer_id": customer_id})
     except EngineError as exc:
-        credit.withdraw(session, application_id)
+        credit.withdraw(session, application_id, f"engine refused: {exc.message}",
+                        actor=application.requested_by)
         session.commit()
         raise Unavailable(
             f"the credit application could not be started, nothing was saved: {exc.message}"

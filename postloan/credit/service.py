@@ -52,11 +52,14 @@ def get(session: Session, application_id: str) -> CreditApplication:
     return application
 
 
-def withdraw(session: Session, application_id: str) -> None:
+def withdraw(session: Session, application_id: str, why: str, *, actor: str) -> None:
     """Remove an application whose process could not be started (nothing half-written)."""
     application = session.get(CreditApplication, application_id)
     if application is not None:
         session.delete(application)
+        audit.record(session, actor=actor, action="credit_application.start_failed",
+                     object_type=OBJECT, object_id=application_id,
+                     detail={"customer_id": application.customer_id, "why": why})
         session.flush()
 
 

@@ -244,3 +244,30 @@ def test_without_a_url_the_push_is_recorded_as_skipped(workers, api, admin, data
         assert row.last_error == webhook.SKIPPED and row.delivered_at is None
 
 
+
+
+def test_orange_signal_makes_it_conditional_and_the_approver_sees_why(
+        workers, api, as_user, database, pushed_to) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from postloan.signals.models import RiskSignal
+
+    customer_id = _customer_of(api, new_loan(api, account_manager="am_li"))
+    with unit_of_work(database) as session:
+        session.add(RiskSignal(code="TAX_ARREARS", customer_id=customer_id, severity="orange",
+                               owner_role="account_manager", status="open",
+                               summary="Tax arrears reported", source="external",
+                               dedupe_key=f"TAX_ARREARS:{customer_id}:test",
+                               respond_by=date.today() + timedelta(days=10),
+                               last_seen_at=datetime.now(UTC)))
+    application_id = _apply(api, customer_id)
+    ca_zhao = as_user("ca_zhao")
+    task = _approve_task(ca_zhao, application_id)
+    variables = ca_zhao.task_variables(task["id"])
+    assert variables["gate_decision"] == "conditional"
+    assert variables["gate_reason"] == "Open orange early-warning signal"
+    assert "Open orange signal TAX_ARREARS: Tax arrears reported" in variables["gate_reasons_text"]
+    waiting = api.get(f"/api/v1/credit-applications/{application_id}").json()
+    assert waiting["status"] == "awaiting_approval"
+    assert waiting["gate_decision"] == "conditional"
+    assert waiting["dossier"]["signals"][0]["code"] == "TAX_ARREARS"
