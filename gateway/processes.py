@@ -234,7 +234,7 @@ def start_rectification(
         "rectification_id": rectification_id, "customer_id": rectification.customer_id,
         "severity": rectification.severity, "source": rectification.source,
         "raised_by": actor, "owner": rectification.owner, "deadline_at": deadline_at,
-        "reminder_at": reminder_at,
+        "reminder_at": reminder_at, "deadline": rectification.deadline.isoformat(),
     }
     session.commit()
     try:

@@ -59,6 +59,20 @@ def escalate(session: Session, task: ExternalTask, rectification_id: str | None)
     return {"escalated": item.escalated_at is not None}
 
 
+@router.topic("rectification.record-evidence")
+@in_transaction
+def record_evidence(session: Session, task: ExternalTask, rectification_id: str | None,
+                    evidence_description: str | None, evidence_documents: str | None,
+                    evidence_submitted_by: str | None) -> dict:
+    """Evidence submitted in Tasklist, stored as POST /rectifications/{id}/evidence stores it."""
+    item = _item(session, task, rectification_id)
+    documents = [d.strip() for d in (evidence_documents or "").split(",") if d.strip()]
+    rectifications.submit_evidence(session, item.id,
+                                   submitted_by=evidence_submitted_by or WORKER_ACTOR,
+                                   description=evidence_description or "", documents=documents)
+    return {"evidence_summary": rectifications.evidence_summary(session, item.id)}
+
+
 @router.topic("rectification.record-verification")
 @in_transaction
 def record_verification(session: Session, task: ExternalTask, rectification_id: str | None,

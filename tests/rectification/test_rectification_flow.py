@@ -141,7 +141,7 @@ def test_rejected_evidence_reopens_and_resubmitted_evidence_closes(
 
 
 def test_reminder_and_deadline_fire_while_waiting_for_evidence(
-        workers, api, admin, api_engine, database, customer_loan):
+        workers, api, admin, as_user, api_engine, database, customer_loan):
     customer_id, loan_id = customer_loan
     now = datetime.now(UTC)
     rec_id, pid = open_item(database, api_engine, customer_id, loan_id, severity="major",
@@ -152,7 +152,15 @@ def test_reminder_and_deadline_fire_while_waiting_for_evidence(
     wait_for(lambda: "rectification.reminded" in audit_actions(database, rec_id),
              what="reminder")
     assert "rectification.escalated" in audit_actions(database, rec_id)
-    assert admin.active_activities(pid) == ["awaiting_evidence"]  # still waiting
+    # The escalation reaches the credit managers; the wait for evidence goes on.
+    escalation = task(admin, rec_id, "handle_escalation")
+    assert sorted(admin.active_activities(pid)) == ["awaiting_evidence", "handle_escalation"]
+    assert as_user("cm_liu").tasks(processInstanceBusinessKey=rec_id,
+                                   taskDefinitionKey="handle_escalation")
+    assert as_user("am_li").tasks(processInstanceBusinessKey=rec_id,
+                                  taskDefinitionKey="handle_escalation") == []
+    as_user("cm_liu").submit_form(escalation["id"], {
+        "escalation_action": "chase_owner", "escalation_comment": "call the owner today"})
     body = api.get(f"/api/v1/rectifications/{rec_id}").json()
     assert body["escalated_at"]
     # evidence still arrives after the escalation and moves the item on
@@ -227,6 +235,9 @@ def test_past_dates_escalate_at_once_and_a_kept_restriction_stays(
     assert err.value.status in (403, 404), err.value
     as_user("cm_liu").submit_form(lift["id"], {"lift_decision": "keep",
                                                "lift_comment": "wait for next audit"})
+    escalation = task(admin, rec_id, "handle_escalation")
+    as_user("cm_liu").submit_form(escalation["id"], {"escalation_action": "enforce",
+                                                     "escalation_comment": "branch head told"})
     wait_for(lambda: not admin.historic_process_instances(processInstanceId=pid,
                                                           active="true"), what="process ended")
     kept = status_of(api, customer_id)
@@ -241,3 +252,26 @@ def _customer_actions(database, customer_id):
         return [e.action for e in session.scalars(
             select(AuditEvent).where(AuditEvent.object_type == "customer",
                                      AuditEvent.object_id == customer_id))]
+
+
+def test_the_owner_submits_evidence_in_tasklist(
+        workers, api, admin, as_user, api_engine, database, customer_loan):
+    """The same evidence path as POST /evidence, through the owner's task and its form."""
+    customer_id, loan_id = customer_loan
+    rec_id, pid = open_item(database, api_engine, customer_id, loan_id, severity="minor")
+    am_li = as_user("am_li")
+    evidence_task = task(am_li, rec_id, "awaiting_evidence")
+    assert evidence_task["assignee"] == "am_li"
+    am_li.submit_form(evidence_task["id"], {
+        "evidence_description": "Insurance renewed with the same insurer for 2027",
+        "evidence_documents": "policy-2027.pdf, receipt-88.pdf"})
+    verify = task(admin, rec_id, "verify_rectification")
+    assert "Insurance renewed" in admin.task_variables(verify["id"])["evidence_summary"]
+    body = api.get(f"/api/v1/rectifications/{rec_id}").json()
+    assert body["status"] == "evidence_submitted"
+    assert body["evidence"][0]["submitted_by"] == "am_li"
+    assert body["evidence"][0]["documents"] == ["policy-2027.pdf", "receipt-88.pdf"]
+    as_user("po_wang").submit_form(verify["id"], {"verification_decision": "accept",
+                                                  "verification_comment": "seen"})
+    wait_for(lambda: api.get(f"/api/v1/rectifications/{rec_id}").json()["status"] == "closed",
+             what="closed")
