@@ -6,6 +6,8 @@ import logging
 from datetime import date
 from functools import lru_cache
 
+from sqlalchemy.exc import IntegrityError
+
 from config.settings import get_settings
 from gateway import processes
 from gateway.engine import EngineError, EngineGateway
@@ -73,6 +75,12 @@ def _start(session, task: ExternalTask, loan_id: str, *, first: bool) -> str:  #
         else:
             started = processes.start_routine_inspection(session, engine(), loan_id,
                                                          SCHEDULER_ACTOR)
+    except IntegrityError as exc:
+        # Another run decided this loan's plan at the same moment: that run goes on with it.
+        session.rollback()
+        log.info("scheduler run %s: loan %s handled by a concurrent run (%s)", task.id,
+                 loan_id, type(exc).__name__)
+        return "skipped"
     except (EngineError, DomainError, ValueError) as exc:
         session.rollback()
         log.warning("scheduler run %s: loan %s not started (%s); next run retries", task.id,

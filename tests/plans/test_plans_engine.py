@@ -146,7 +146,12 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
         session.get(InspectionPlan, loan_id).next_due_on = date.today() - timedelta(days=1)
         session.commit()
 
-    run_scheduler(admin, runs=2)  # two overlapping runs
+    run_scheduler(admin, runs=2)  # two overlapping runs: never a loan started twice
+    for loan_id in loan_ids:
+        assert len(inspections_of(session, loan_id, "routine")) <= 1, loan_id
+    # A loan the two runs deferred to each other under contention is taken by the next run:
+    # after it, every due loan has exactly one routine inspection.
+    run_scheduler(admin)
 
     for loan_id in loan_ids:
         routine = inspections_of(session, loan_id, "routine")
