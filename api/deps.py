@@ -79,3 +79,15 @@ def require(*roles: str) -> Callable[..., Caller]:
 
 Reader = Annotated[Caller, Depends(require("integrator", "auditor", "viewer"))]
 Integrator = Annotated[Caller, Depends(require("integrator"))]
+
+
+def require_vendor(vendor_id: str, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """Admits the vendor ``vendor_id`` itself (role ``vendor:<vendor_id>``) or an admin; any
+    other role, another vendor or an integrator, gets 403. ``vendor_id`` is the path parameter."""
+    if caller.role not in ("admin", f"vendor:{vendor_id}"):
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not act for vendor "
+                       f"{vendor_id}")
+    return caller
+
+
+VendorSelf = Annotated[Caller, Depends(require_vendor)]

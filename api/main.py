@@ -19,12 +19,13 @@ from api import (
     rectifications,
     reports,
     signals,
+    vendors,
 )
 from config.logging import setup_logging
 
 #: Every area's router, in the order the OpenAPI document lists them.
 AREAS = (health, customers, loans, financials, collaterals, events, plans, classification,
-         inspections, reports, signals, credit, rectifications)
+         inspections, reports, signals, credit, rectifications, vendors)
 
 
 def create_app() -> FastAPI:

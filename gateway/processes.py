@@ -298,3 +298,31 @@ def start_credit_application(session: Session, engine: EngineGateway, applicatio
     log.info("credit application %s of customer %s started (process %s)", application_id,
              customer_id, pid)
     return credit.get(session, application_id)
+
+
+# -- outsourced visit batches -----------------------------------------------------------------
+
+VISIT_BATCH_PROCESS = "outsourced_visit_batch"
+
+
+def start_visit_batch(session: Session, engine: EngineGateway, batch):
+    """Start the ``outsourced_visit_batch`` process of a submitted (flushed) visit batch,
+    business key = batch id. Commits the batch first (the authenticity worker needs it) and
+    withdraws it again if the engine refuses (503, nothing saved)."""
+    from postloan.vendors import service as vendors
+
+    batch_id, vendor_id, actor = batch.id, batch.vendor_id, batch.submitted_by
+    session.commit()
+    try:
+        pid = engine.start_process(VISIT_BATCH_PROCESS, batch_id, {
+            "batch_id": batch_id, "vendor_id": vendor_id})
+    except EngineError as exc:
+        vendors.withdraw_batch(session, batch_id, f"engine refused: {exc.message}", actor=actor)
+        session.commit()
+        raise Unavailable(
+            f"the visit batch could not be started, nothing was saved: {exc.message}"
+        ) from exc
+    vendors.attach_process(session, batch_id, pid)
+    session.commit()
+    log.info("visit batch %s of vendor %s started (process %s)", batch_id, vendor_id, pid)
+    return vendors.get_batch(session, batch_id)

@@ -21,6 +21,13 @@ from postloan.plans.models import InspectionPlan
 from postloan.processed_task import ProcessedTask
 from postloan.rectifications.models import Rectification, RectificationEvidence, Restriction
 from postloan.signals.models import RiskSignal
+from postloan.vendors.models import (  # noqa: F401 - registered for metadata
+    PhotoHash,
+    Vendor,
+    VisitAssignment,
+    VisitBatch,
+    VisitReport,
+)
 
 __all__ = [
     "ApiKey", "ApprovalCondition", "AuditEvent", "Base", "ClassificationChange", "Collateral",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postloan.db import Base, Timestamped
@@ -32,3 +32,6 @@ class Customer(Timestamped, Base):
     branch: Mapped[str] = mapped_column(String(64), index=True)
     account_manager: Mapped[str] = mapped_column(String(64), index=True)
     credit_rating: Mapped[str] = mapped_column(String(10))
+    #: Registered address coordinates (WGS84), for checking outsourced visit GPS fixes.
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,0 +1,191 @@
+"""Vendors (outsourced visits): registry, their assignments and visit batches.
+
+A vendor authenticates with its own API key (role ``vendor:<vendor id>``) and sees and submits
+only its own assignments; another vendor's paths answer 403.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import Field
+
+from api.deps import Caller, EngineDep, SessionDep, VendorSelf, get_caller, require
+from api.errors import ApiError
+from api.schemas import Identifier, Name, Strict
+from gateway import processes
+from postloan.vendors import quality
+from postloan.vendors import service as vendors
+from postloan.vendors.models import VisitAssignment, VisitBatch, VisitReport
+
+log = logging.getLogger("api")
+router = APIRouter(tags=["vendors"])
+
+Admin = Annotated[Caller, Depends(require("admin"))]
+Staff = Annotated[Caller, Depends(require("integrator", "auditor", "viewer"))]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class VendorIn(Strict):
+    id: Identifier
+    name: Name
+    active: bool = True
+
+
+class VendorOut(Strict):
+    id: str
+    name: str
+    active: bool
+    quality_score: float
+    quality: dict[str, Any] | None = None
+
+
+class AssignmentOut(Strict):
+    id: int
+    inspection_id: str
+    vendor_id: str
+    loan_id: str
+    customer_id: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+
+
+class AssignmentList(Strict):
+    vendor_id: str
+    items: list[AssignmentOut]
+
+
+class VisitIn(Strict):
+    inspection_id: Identifier
+    visited_at: datetime
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+    photo_sha256: list[Sha256] = Field(default_factory=list, max_length=50)
+    notes: Annotated[str, Field(max_length=10000)] = ""
+    checklist_answers: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchIn(Strict):
+    visits: list[VisitIn] = Field(min_length=1, max_length=200)
+
+
+class VisitOut(Strict):
+    id: int
+    inspection_id: str
+    visited_at: datetime
+    latitude: float
+    longitude: float
+    photo_sha256: list[str]
+    notes: str
+    checklist_answers: dict[str, Any]
+    checked: bool
+    flags: list[dict[str, Any]]
+    decision: str | None
+    decision_reason: str | None
+    supervision_result: str | None
+
+
+class BatchOut(Strict):
+    id: str
+    vendor_id: str
+    status: str
+    process_instance_id: str | None
+    submitted_at: datetime
+    visits: list[VisitOut]
+
+
+def _vendor(row, details: bool = False, session=None) -> VendorOut:  # type: ignore[no-untyped-def]
+    return VendorOut(id=row.id, name=row.name, active=row.active,
+                     quality_score=row.quality_score,
+                     quality=quality.components(session, row.id) if details else None)
+
+
+def _assignment(row: VisitAssignment) -> AssignmentOut:
+    return AssignmentOut(id=row.id, inspection_id=row.inspection_id, vendor_id=row.vendor_id,
+                         loan_id=row.loan_id, customer_id=row.customer_id,
+                         window_start=row.window_start, window_end=row.window_end,
+                         status=row.status)
+
+
+def _visit(row: VisitReport) -> VisitOut:
+    return VisitOut(id=row.id, inspection_id=row.inspection_id, visited_at=row.visited_at,
+                    latitude=row.latitude, longitude=row.longitude,
+                    photo_sha256=list(row.photo_sha256 or []), notes=row.notes,
+                    checklist_answers=dict(row.checklist_answers or {}),
+                    checked=bool(row.checked), flags=list(row.flags or []),
+                    decision=row.decision, decision_reason=row.decision_reason,
+                    supervision_result=row.supervision_result)
+
+
+def _batch(session: SessionDep, batch: VisitBatch) -> BatchOut:
+    return BatchOut(id=batch.id, vendor_id=batch.vendor_id, status=batch.status,
+                    process_instance_id=batch.process_instance_id,
+                    submitted_at=batch.submitted_at,
+                    visits=[_visit(r) for r in vendors.reports_of(session, batch.id)])
+
+
+@router.post("/vendors", status_code=status.HTTP_201_CREATED, response_model=VendorOut,
+             summary="Register a vendor (admin)")
+def register_vendor(body: VendorIn, session: SessionDep, caller: Admin) -> VendorOut:
+    vendor = vendors.register(session, vendor_id=body.id, name=body.name, active=body.active,
+                              actor=caller.actor)
+    session.commit()
+    return _vendor(vendor)
+
+
+@router.get("/vendors", response_model=list[VendorOut], summary="Vendors and their scores")
+def list_vendors(session: SessionDep, caller: Staff) -> list[VendorOut]:
+    out = [_vendor(v) for v in vendors.list_vendors(session)]
+    session.commit()
+    return out
+
+
+@router.get("/vendors/{vendor_id}", response_model=VendorOut,
+            summary="A vendor with its quality score and the score's components")
+def get_vendor(vendor_id: str, session: SessionDep,
+               caller: Annotated[Caller, Depends(get_caller)]) -> VendorOut:
+    if caller.role.startswith("vendor:") and caller.role != f"vendor:{vendor_id}":
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendor {vendor_id}")
+    if not caller.role.startswith("vendor:") and caller.role not in (
+            "admin", "integrator", "auditor", "viewer"):
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendors")
+    out = _vendor(vendors.get_vendor(session, vendor_id), details=True, session=session)
+    session.commit()
+    return out
+
+
+@router.get("/vendors/{vendor_id}/assignments", response_model=AssignmentList,
+            summary="The vendor's visit assignments (the vendor itself or admin)")
+def list_assignments(vendor_id: str, session: SessionDep, caller: VendorSelf,
+                     status: str | None = None) -> AssignmentList:
+    vendors.get_vendor(session, vendor_id)
+    return AssignmentList(vendor_id=vendor_id, items=[
+        _assignment(a) for a in vendors.assignments_of(session, vendor_id, status)])
+
+
+@router.post("/vendors/{vendor_id}/visit-batches", status_code=status.HTTP_201_CREATED,
+             response_model=BatchOut,
+             summary="Submit a batch of visits; starts its outsourced_visit_batch review")
+def submit_batch(vendor_id: str, body: BatchIn, session: SessionDep, engine: EngineDep,
+                 caller: VendorSelf) -> BatchOut:
+    batch = vendors.submit_batch(session, vendor_id, [v.model_dump() for v in body.visits],
+                                 actor=caller.actor)
+    batch = processes.start_visit_batch(session, engine, batch)
+    log.info("vendor %s submitted visit batch %s (%d visits)", vendor_id, batch.id,
+             len(body.visits))
+    return _batch(session, batch)
+
+
+@router.get("/visit-batches/{batch_id}", response_model=BatchOut,
+            summary="A visit batch with its visits, flags and decisions (its vendor or readers)")
+def get_batch(batch_id: str, session: SessionDep,
+              caller: Annotated[Caller, Depends(get_caller)]) -> BatchOut:
+    batch = vendors.get_batch(session, batch_id)
+    if caller.role not in ("admin", "integrator", "auditor", "viewer",
+                           f"vendor:{batch.vendor_id}"):
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not read batch {batch_id}")
+    return _batch(session, batch)

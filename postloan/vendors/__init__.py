@@ -1,0 +1,1 @@
+"""Outsourced visits for small and micro enterprises: vendors, assignments, visit batches."""
