@@ -39,6 +39,7 @@ class InspectionOut(Strict):
     reason: str
     status: str
     stage: str
+    rework_count: int
     template: str
     requested_by: str
     requested_at: datetime
@@ -57,6 +58,13 @@ class InspectionList(Page):
     items: list[InspectionOut]
 
 
+#: The review and the unannounced on-site verification look the same to callers ("under_review"),
+#: so nothing reveals the visit before it is done.
+HIDDEN_STAGES = {"review_inspection": "under_review", "onsite_verification": "under_review",
+                 "record_onsite_result": "under_review", "decide_onsite": "under_review"}
+HIDDEN_FINDING_SOURCES = {"onsite_verification"}
+
+
 def _stage(inspection: Inspection, engine: EngineGateway | None) -> str:
     if inspection.status != InspectionStatus.IN_PROGRESS and inspection.status != "requested":
         return inspection.status
@@ -67,7 +75,7 @@ def _stage(inspection: Inspection, engine: EngineGateway | None) -> str:
     except EngineError as exc:
         log.warning("stage of %s unknown: %s", inspection.id, exc)
         return "unknown"
-    return ",".join(sorted(activities)) or inspection.status
+    return ",".join(sorted({HIDDEN_STAGES.get(a, a) for a in activities})) or inspection.status
 
 
 def _out(
@@ -76,6 +84,7 @@ def _out(
     return InspectionOut(
         id=inspection.id, loan_id=inspection.loan_id, kind=inspection.kind,
         reason=inspection.reason, status=inspection.status, stage=_stage(inspection, engine),
+        rework_count=inspection.rework_count or 0,
         template="standard", requested_by=inspection.requested_by,
         requested_at=inspection.created_at, completed_at=inspection.completed_at,
         inspector=inspection.inspector, reviewer=inspection.reviewer,
@@ -84,6 +93,9 @@ def _out(
             FindingOut(source=f.source, code=f.code, severity=f.severity, summary=f.summary,
                        evidence=f.evidence)
             for f in service.findings(session, inspection.id)
+            # the on-site result shows once the inspection is completed (then in the report too)
+            if inspection.status == InspectionStatus.COMPLETED
+            or f.source not in HIDDEN_FINDING_SOURCES
         ],
         items=service.items_for_form(session, inspection.id),
         signals=service.open_signals(session, loans.get(session, inspection.loan_id)),

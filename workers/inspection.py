@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from postloan.classification import service as classifications
 from postloan.errors import NotFound
+from postloan.inspections import onsite
 from postloan.inspections import service as inspections
 from workers.runtime import BusinessError, ExternalTask, TopicRouter
 from workers.support import WORKER_ACTOR, in_transaction
 
 router = TopicRouter()
+log = logging.getLogger("workers.inspection")
 
 
 @router.topic("inspection.load-context")
@@ -48,18 +52,64 @@ def record_work(
     items_not_applicable: list | None,
     item_notes: str | None,
     inspector: str | None,
+    rework_count: int | None = None,
 ) -> dict:
     """Store the inspector's result for each point as soon as the work is submitted.
 
-    The reviewer sees ``recorded_items`` (read back from the database), not what a form sent.
+    The reviewer sees ``recorded_items`` (read back from the database), not what a form sent, and
+    whether every prescribed action was done (``prescribed_actions_complete``, with a summary of
+    the points not in order and the missing evidence notes).
     """
     not_in_order = inspections.record_item_results(
         session, inspection_id, items_in_order, items_not_applicable, item_notes)
     inspections.record_inspector(session, inspection_id, inspector or "", actor=WORKER_ACTOR)
+    inspections.record_rework_count(session, inspection_id, rework_count or 0)
+    complete, summary = inspections.prescribed_actions(session, inspection_id, item_notes)
     return {
         "recorded_items": inspections.items_for_form(session, inspection_id),
         "items_not_in_order": len(not_in_order),
+        "prescribed_actions_complete": complete,
+        "prescribed_actions_summary": summary,
+        "rework_count": rework_count or 0,
     }
+
+
+@router.topic("inspection.decide-onsite")
+@in_transaction
+def decide_onsite(
+    session: Session, task: ExternalTask, inspection_id: str, classification: dict | None,
+) -> dict:
+    """After the review approval: an unannounced on-site verification always for a high-risk
+    loan, else by a deterministic sample (config/onsite.yaml)."""
+    decision = onsite.decide(session, inspection_id,
+                             proposed_class=(classification or {}).get("risk_class"))
+    log.info("inspection %s: on-site verification %s (%s)", inspection_id,
+             "required" if decision.required else "not required", decision.reason)
+    return {"onsite_required": decision.required, "onsite_reason": decision.reason}
+
+
+@router.topic("inspection.record-onsite")
+@in_transaction
+def record_onsite(
+    session: Session,
+    task: ExternalTask,
+    inspection_id: str,
+    onsite_result: str | None,
+    onsite_findings: str | None,
+    onsite_verifier: str | None,
+    onsite_reason: str | None,
+    review_decision: str | None,
+) -> dict:
+    """Store the on-site verification's result; discrepancies send the work back for rework."""
+    ordered = onsite_reason or ("ordered by the reviewer" if review_decision == "onsite" else "")
+    # The form requires both fields; anything else is an incident for an operator, not a route.
+    onsite.record_result(session, inspection_id, result=onsite_result or "",
+                         findings=onsite_findings or "", verifier=onsite_verifier or "",
+                         ordered_because=ordered, actor=WORKER_ACTOR)
+    out: dict = {"onsite_recorded": True}
+    if onsite_result == "discrepancies":
+        out["rework_reason"] = f"On-site verification found discrepancies: {onsite_findings}"
+    return out
 
 
 @router.topic("inspection.finalize")

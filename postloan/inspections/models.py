@@ -69,6 +69,8 @@ class Inspection(Timestamped, Base):
     mode: Mapped[str] = mapped_column(String(20), default="on_site")
     #: What started a special inspection (e.g. ``signal:12``, ``event:7``, ``repayment:L1``).
     trigger_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: How often a post-loan officer (or an on-site verification) returned the work for rework.
+    rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class InspectionItem(Base):

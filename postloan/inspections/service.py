@@ -166,6 +166,36 @@ def record_item_results(
     return not_in_order
 
 
+def prescribed_actions(
+    session: Session, inspection_id: str, notes: str | None = None
+) -> tuple[bool, str]:
+    """Whether every prescribed action of the template was done, and a summary for the reviewer.
+
+    Complete means: every point is in order or does not apply, and where a point demands
+    evidence, the inspector wrote evidence notes. The summary names the points not in order and
+    the points whose evidence notes are missing.
+    """
+    checklist = items(session, inspection_id)
+    not_in_order = [i.label for i in checklist if i.result not in ("ok", "not_applicable")]
+    has_notes = bool((notes or "").strip()) or any((i.note or "").strip() for i in checklist)
+    missing_evidence = [] if has_notes else [
+        i.label for i in checklist if i.result == "ok" and (i.evidence_required or "").strip()]
+    lines = []
+    if not_in_order:
+        lines.append("Not in order: " + "; ".join(not_in_order))
+    if missing_evidence:
+        lines.append("Missing evidence notes: " + "; ".join(missing_evidence))
+    complete = not not_in_order and not missing_evidence
+    return complete, "\n".join(lines) or "All prescribed actions done, with evidence notes."
+
+
+def record_rework_count(session: Session, inspection_id: str, rework_count: int) -> None:
+    """How often the work was returned (the process counts; the inspection keeps the number)."""
+    inspection = get(session, inspection_id)
+    inspection.rework_count = max(int(rework_count or 0), inspection.rework_count or 0)
+    session.flush()
+
+
 def record_inspector(session: Session, inspection_id: str, inspector: str, *, actor: str) -> None:
     """Note who performed the inspection (each submission, including after a rework)."""
     inspection = get(session, inspection_id)
@@ -261,6 +291,17 @@ class InspectionOutcome:
     classification_decided_by: str | None = None
 
 
+def onsite_result(session: Session, inspection_id: str) -> dict[str, Any] | None:
+    """The unannounced on-site verification's result (None when there was none)."""
+    finding = session.scalars(
+        select(InspectionFinding).where(
+            InspectionFinding.inspection_id == inspection_id,
+            InspectionFinding.source == "onsite_verification",
+        )
+    ).first()
+    return dict(finding.evidence) if finding is not None else None
+
+
 def open_signals(session: Session, loan: Loan) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(RiskSignal)
@@ -338,6 +379,8 @@ def finalize(
             "decision": outcome.review_decision,
             "comment": outcome.review_comment,
         },
+        "rework_count": inspection.rework_count or 0,
+        "onsite_verification": onsite_result(session, inspection_id),
         "classification": {
             "risk_class": loan.risk_class,
             "reason": loan.risk_class_reason,

@@ -76,6 +76,13 @@ def test_inspection_from_start_to_stored_report(workers, api, as_user, admin, da
     po_chen.submit_form(review["id"], {"review_decision": "approve",
                                        "review_comment": "Records complete"})
 
+    # A red signal makes the loan high-risk: an unannounced on-site verification follows.
+    po_wang = as_user("po_wang")
+    visit = task_of(po_wang, inspection_id, "onsite_verification")
+    po_wang.claim(visit["id"], "po_wang")
+    po_wang.submit_form(visit["id"], {"onsite_result": "confirmed",
+                                      "onsite_findings": "Workshop and stock as recorded"})
+
     # normal -> substandard is a downgrade: a credit manager confirms it.
     confirm = task_of(cm_liu, inspection_id, "confirm_classification")
     cm_liu.claim(confirm["id"], "cm_liu")
