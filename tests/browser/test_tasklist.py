@@ -183,3 +183,80 @@ def test_post_loan_officer_reviews_in_tasklist(workers, api, as_user, admin, tas
     assert inspection["report"]["review"] == {
         "reviewer": "po_chen", "decision": "approve",
         "comment": "Records complete, conclusion sound"}
+
+
+def review_in_tasklist(page: Any, admin: Any, task_id: str, user: str, decide: Any) -> None:
+    """Open the review as a post-loan officer, claim it, let ``decide`` fill it, complete it."""
+    form = open_task(page, "My groups' tasks", task_id)
+    page.locator("button.claim").click()
+    assert wait_for(lambda: admin.tasks(taskId=task_id)[0]["assignee"] == user,
+                    what=f"{user} to be the assignee")
+    decide(form)
+    expect(complete_button(page)).to_be_enabled()
+    complete_button(page).click()
+    expect(page.locator(f'ol.tasks-list a[href="#/?task={task_id}"]')).to_have_count(0)
+
+
+def test_officer_returns_for_rework_then_approves_in_tasklist(
+        workers, api, as_user, admin, tasklist) -> None:
+    inspection_id = start_inspection(api, "am_li")
+    am_li, po_chen = as_user("am_li"), as_user("po_chen")
+    perform = task_of(am_li, inspection_id, "perform_inspection")
+    am_li.submit_form(perform["id"], {
+        "funds_used_as_agreed": True, "business_operating_normally": True,
+        "collateral_intact": True, "approval_conditions_met": True,
+        "inspection_findings": FINDINGS, "inspection_conclusion": "satisfactory",
+    })
+    review = task_of(po_chen, inspection_id, "review_inspection")
+    officer = tasklist("po_chen", PASSWORDS["po_chen"])
+
+    def rework(form: Any) -> None:
+        # Nothing ticked as in order: the worker computed that prescribed actions are missing.
+        expect(form.get_by_label("Points not in order / missing evidence notes")).to_have_value(
+            re.compile(r"^Not in order: "))
+        expect(form.get_by_label("Every prescribed action done, with evidence notes")
+               ).not_to_be_checked()
+        form.get_by_label("Return for rework", exact=True).check()
+        form.get_by_label("Review comment").fill("The points of the template are not verified")
+        form.get_by_label("Reason for rework").fill("Verify every point and note the evidence")
+
+    review_in_tasklist(officer, admin, review["id"], "po_chen", rework)
+
+    # The account manager performs again in Tasklist, with the reviewer's reason on the form.
+    again = task_of(am_li, inspection_id, "perform_inspection")
+    assert am_li.task_variables(again["id"])["rework_count"] == 1
+    manager = tasklist("am_li", PASSWORDS["am_li"])
+    form = open_task(manager, "My tasks", again["id"])
+    expect(form.get_by_label("Returned for rework — reason given by the reviewer")).to_have_value(
+        "Verify every point and note the evidence")
+    in_order = form.locator(".fjs-form-field-checklist").filter(
+        has_text="Points verified and found in order")
+    boxes = in_order.get_by_role("checkbox")
+    expect(boxes.first).to_be_visible()
+    for index in range(boxes.count()):
+        boxes.nth(index).check()
+    form.get_by_label("Notes on the points").fill("photos 1-4 in the file")
+    expect(complete_button(manager)).to_be_enabled()
+    complete_button(manager).click()
+    expect(manager.locator(f'ol.tasks-list a[href="#/?task={again["id"]}"]')).to_have_count(0)
+
+    review = task_of(po_chen, inspection_id, "review_inspection")
+
+    def approve(form: Any) -> None:
+        expect(form.get_by_label("Every prescribed action done, with evidence notes")
+               ).to_be_checked()
+        form.get_by_label("Approve", exact=True).check()
+        expect(form.get_by_label("Reason for rework")).to_have_count(0)
+        form.get_by_label("Review comment").fill("All points verified now")
+
+    officer.reload()
+    review_in_tasklist(officer, admin, review["id"], "po_chen", approve)
+
+    def completed() -> dict | None:
+        body = api.get(f"/api/v1/inspections/{inspection_id}").json()
+        return body if body["status"] == "completed" else None
+
+    inspection = wait_for(completed, what="the inspection to complete")
+    assert inspection["rework_count"] == 1 and inspection["report"]["rework_count"] == 1
+    assert inspection["report"]["review"]["decision"] == "approve"
+    assert all(i["result"] == "ok" for i in inspection["report"]["items"])

@@ -206,3 +206,55 @@ def test_inspector_can_never_do_the_onsite_verification(workers, api, as_user, a
     report = completed(api, inspection_id)["report"]
     assert report["onsite_verification"]["verifier"] == "po_wang"
     assert report["inspector"]["user"] == "lead_hu"
+
+
+def refused_to(user: str, action) -> None:
+    with pytest.raises(EngineError) as err:
+        action()
+    assert err.value.status == 403, err.value
+    assert "Four-eyes rule" in err.value.message and user in err.value.message, err.value.message
+
+
+def test_rectification_verification_and_lift_refuse_who_did_the_work(
+    workers, api, as_user, admin, provisioned, database
+) -> None:
+    """bpmn/rectification.bpmn: the raiser never verifies; neither the raiser nor the verifier
+    approves the lift — whichever way they try (claim, assignment by an admin, completion)."""
+    from gateway import processes
+    from gateway.engine import EngineGateway
+
+    api_engine = EngineGateway(provisioned.engine_url, provisioned.engine_api_user,
+                               provisioned.engine_api_password.get_secret_value())
+    loan_id = new_loan(api, account_manager="am_li")
+    customer_id = api.get(f"/api/v1/loans/{loan_id}").json()["customer_id"]
+    with unit_of_work(database) as session:
+        item = processes.open_rectification(
+            session, api_engine, customer_id=customer_id, loan_id=loan_id, source="inspection",
+            source_ref="INS-FOUR-EYES", title="serious finding", description="Insurance lapsed",
+            severity="serious", owner="am_li", raised_by="lead_hu")
+        rec_id, pid = item.id, item.process_instance_id
+    wait_for(lambda: "awaiting_evidence" in admin.active_activities(pid), what="evidence wait")
+    r = api.post(f"/api/v1/rectifications/{rec_id}/evidence",
+                 json={"description": "Insurance renewed", "documents": ["policy.pdf"]})
+    assert r.status_code == 201, r.text
+
+    lead_hu, po_wang, cm_liu = as_user("lead_hu"), as_user("po_wang"), as_user("cm_liu")
+    verify = task_of(admin, rec_id, "verify_rectification")
+    accept = {"verification_decision": "accept", "verification_comment": "self-check"}
+    refused_to("lead_hu", lambda: lead_hu.claim(verify["id"], "lead_hu"))
+    refused_to("lead_hu", lambda: admin.set_assignee(verify["id"], "lead_hu"))
+    refused_to("lead_hu", lambda: lead_hu.complete_task(verify["id"], accept))
+    refused_to("lead_hu", lambda: lead_hu.submit_form(verify["id"], accept))
+    po_wang.claim(verify["id"], "po_wang")
+    po_wang.submit_form(verify["id"], {"verification_decision": "accept",
+                                       "verification_comment": "policy seen"})
+
+    lift = task_of(admin, rec_id, "approve_restriction_lift")
+    refused_to("po_wang", lambda: admin.set_assignee(lift["id"], "po_wang"))
+    refused_to("lead_hu", lambda: admin.set_assignee(lift["id"], "lead_hu"))
+    assert admin.tasks(taskId=lift["id"])[0]["assignee"] is None
+    cm_liu.claim(lift["id"], "cm_liu")
+    cm_liu.submit_form(lift["id"], {"lift_decision": "approve", "lift_comment": "ok"})
+    body = wait_for(lambda: (b := api.get(f"/api/v1/rectifications/{rec_id}").json())
+                    ["status"] == "closed" and b, what="rectification closed")
+    assert (body["raised_by"], body["verified_by"]) == ("lead_hu", "po_wang")
