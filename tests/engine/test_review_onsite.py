@@ -104,6 +104,15 @@ def test_review_rework_counted_onsite_ordered_hidden_then_discrepancies_rework(
     body = inspection(api, inspection_id)
     assert body["stage"] == "under_review" and "onsite" not in body["stage"]
     assert po_wang.task_variables(visit["id"])["onsite_instructions"].startswith("Count")
+    try:  # nor over the engine's history or the instance's variables
+        seen = am_li.historic_tasks(processInstanceBusinessKey=inspection_id)
+    except EngineError as exc:
+        assert exc.status in (403, 404)
+    else:
+        assert all(t["taskDefinitionKey"] != "onsite_verification" for t in seen), seen
+    with pytest.raises(EngineError) as err:
+        am_li.process_variables(visit["processInstanceId"])
+    assert err.value.status in (403, 404)
 
     po_wang.claim(visit["id"], "po_wang")
     po_wang.submit_form(visit["id"], {"onsite_result": "discrepancies",
