@@ -35,9 +35,16 @@ def start_inspection(api: Any, account_manager: str) -> str:
 
 def open_task(page: Any, filter_name: str, task_id: str) -> Any:
     """Select the filter, find the task in the list (newest first), open it; returns its form."""
-    page.get_by_role("link", name=re.compile(re.escape(filter_name))).click()
     link = page.locator(f'ol.tasks-list a[href="#/?task={task_id}"]')
-    expect(link).to_be_visible()
+    for attempt in range(3):
+        # Selecting the filter (again) reloads its list, as a person would to refresh it.
+        page.get_by_role("link", name=re.compile(re.escape(filter_name))).click()
+        try:
+            expect(link).to_be_visible(timeout=5000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     link.click()
     form = page.locator(".fjs-form")
     expect(form).to_be_visible()
