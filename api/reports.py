@@ -38,6 +38,7 @@ def render(report: dict[str, Any]) -> str:
     ins, loan = report["inspection"], report["loan"]
     inspector, review = report.get("inspector", {}), report.get("review", {})
     classification = report.get("classification", {})
+    onsite = report.get("onsite_verification") or {}
     checks = "".join(
         f'<tr><td class="sev-{_e(c.get("severity"))}">{_e(c.get("severity"))}</td>'
         f'<td>{_e(c.get("source"))}</td><td>{_e(c.get("code"))}</td><td>{_e(c.get("summary"))}</td></tr>'
@@ -82,7 +83,12 @@ def render(report: dict[str, Any]) -> str:
 <h2>Review (four eyes)</h2><table>{_rows([
     ("Reviewer", review.get("reviewer")), ("Decision", review.get("decision")),
     ("Conclusion", review.get("comment")),
+    ("Returned for rework", report.get("rework_count", 0)),
 ])}</table>
+<h2>Unannounced on-site verification</h2><table>{_rows([
+    ("Result", onsite.get("result")), ("Findings", onsite.get("findings")),
+    ("Verified by", onsite.get("verifier")), ("Why", onsite.get("ordered_because")),
+]) if onsite else '<tr><td class="muted">None</td></tr>'}</table>
 <h2>Five-category classification</h2><table>{_rows([
     ("Class", classification.get("risk_class")), ("Reason", classification.get("reason")),
     ("Previous class", classification.get("previous_class")),
