@@ -22,6 +22,8 @@ from gateway.variables import from_engine_all, to_engine
 log = logging.getLogger(__name__)
 
 DEPLOYABLE_SUFFIXES = (".bpmn", ".dmn", ".form")
+OPTIMISTIC_LOCKING = "ENGINE-03005"
+OPTIMISTIC_LOCKING_ATTEMPTS = 3
 
 
 class EngineError(Exception):
@@ -73,7 +75,24 @@ class EngineGateway:
             raise EngineError(status, str(exc)) from exc
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """A direct REST call; returns the decoded JSON body, or None for an empty answer."""
+        """A direct REST call; returns the decoded JSON body, or None for an empty answer.
+
+        A call that lost an optimistic-locking race (another transaction changed the same
+        process instance at the same moment, ENGINE-03005) was rolled back whole by the engine,
+        so it is sent again, up to three times.
+        """
+        for attempt in range(1, OPTIMISTIC_LOCKING_ATTEMPTS + 1):
+            try:
+                return self._call_once(method, path, **kwargs)
+            except EngineError as exc:
+                if exc.status != 500 or OPTIMISTIC_LOCKING not in exc.message or (
+                        attempt == OPTIMISTIC_LOCKING_ATTEMPTS):
+                    raise
+                log.info("%s %s lost a concurrent update; sending it again", method, path)
+                time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
+
+    def _call_once(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self.session.request(method, self.base_url + path, **kwargs)
         except requests.RequestException as exc:
