@@ -8,7 +8,9 @@ if the engine refuses, the request is withdrawn again, so nothing is left half-w
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -41,6 +43,27 @@ def _lock_loan(session: Session, loan_id: str) -> None:
                     .values(next_inspection_on=Loan.next_inspection_on))
 
 
+def _start_committed(
+    session: Session, engine: EngineGateway, *, process_key: str, business_key: str,
+    variables: dict[str, Any], what: str, withdraw: Callable[[str], None],
+    attach: Callable[[str], None],
+) -> str:
+    """Commit the business row, start its process (business key = the row's id), record the
+    process instance. If the engine refuses, ``withdraw`` removes the row again (committed) and
+    :class:`Unavailable` says nothing was saved. Returns the process instance id."""
+    session.commit()
+    try:
+        pid = engine.start_process(process_key, business_key, variables)
+    except EngineError as exc:
+        withdraw(f"engine refused: {exc.message}")
+        session.commit()
+        raise Unavailable(
+            f"the {what} could not be started, nothing was saved: {exc.message}") from exc
+    attach(pid)
+    session.commit()
+    return pid
+
+
 def start_planned_inspection(
     session: Session, engine: EngineGateway, *, loan_id: str, kind: str, reason: str,
     actor: str, due_on: date | None = None, trigger_ref: str | None = None,
@@ -67,23 +90,17 @@ def start_planned_inspection(
     inspection.due_on = due_on
     inspection.trigger_ref = trigger_ref
     items = create_items(session, inspection, plan)
-    session.commit()
-    try:
-        pid = engine.start_process(INSPECTION_PROCESS, inspection.id, {
-            "inspection_id": inspection.id, "loan_id": loan_id, "kind": kind,
-            "template": inspection.template, "mode": inspection.mode,
-        })
-    except EngineError as exc:
-        delete_items(session, inspection.id)
-        inspections.withdraw(session, inspection.id, f"engine refused: {exc.message}",
-                             actor=actor)
-        session.commit()
-        raise Unavailable(
-            f"the inspection could not be started, nothing was saved: {exc.message}"
-        ) from exc
-    inspections.attach_process(session, inspection.id, pid)
-    session.commit()
 
+    def withdraw(why: str) -> None:
+        delete_items(session, inspection.id)
+        inspections.withdraw(session, inspection.id, why, actor=actor)
+
+    _start_committed(
+        session, engine, process_key=INSPECTION_PROCESS, business_key=inspection.id,
+        variables={"inspection_id": inspection.id, "loan_id": loan_id, "kind": kind,
+                   "template": inspection.template, "mode": inspection.mode},
+        what="inspection", withdraw=withdraw,
+        attach=lambda pid: inspections.attach_process(session, inspection.id, pid))
     log.info(
         "%s inspection %s of loan %s started (%s, %s, %d items, due %s)", kind, inspection.id,
         loan_id, inspection.template, inspection.mode, len(items), due_on)
@@ -236,18 +253,12 @@ def start_rectification(
         "raised_by": actor, "owner": rectification.owner, "deadline_at": deadline_at,
         "reminder_at": reminder_at, "deadline": rectification.deadline.isoformat(),
     }
-    session.commit()
-    try:
-        pid = engine.start_process(RECTIFICATION_PROCESS, rectification_id, variables)
-    except EngineError as exc:
-        rectifications.withdraw(session, rectification_id, f"engine refused: {exc.message}",
-                                actor=actor)
-        session.commit()
-        raise Unavailable(
-            f"the rectification could not be started, nothing was saved: {exc.message}"
-        ) from exc
-    rectifications.attach_process(session, rectification_id, pid)
-    session.commit()
+    pid = _start_committed(
+        session, engine, process_key=RECTIFICATION_PROCESS, business_key=rectification_id,
+        variables=variables, what="rectification",
+        withdraw=lambda why: rectifications.withdraw(session, rectification_id, why,
+                                                     actor=actor),
+        attach=lambda pid: rectifications.attach_process(session, rectification_id, pid))
     log.info("rectification %s started (process %s, deadline %s)", rectification_id, pid,
              deadline_at)
     return rectifications.get(session, rectification_id)
@@ -282,19 +293,13 @@ def start_credit_application(session: Session, engine: EngineGateway, applicatio
     from postloan.credit import service as credit
 
     application_id, customer_id = application.id, application.customer_id
-    session.commit()
-    try:
-        pid = engine.start_process(CREDIT_PROCESS, application_id, {
-            "application_id": application_id, "customer_id": customer_id})
-    except EngineError as exc:
-        credit.withdraw(session, application_id, f"engine refused: {exc.message}",
-                        actor=application.requested_by)
-        session.commit()
-        raise Unavailable(
-            f"the credit application could not be started, nothing was saved: {exc.message}"
-        ) from exc
-    credit.attach_process(session, application_id, pid)
-    session.commit()
+    pid = _start_committed(
+        session, engine, process_key=CREDIT_PROCESS, business_key=application_id,
+        variables={"application_id": application_id, "customer_id": customer_id},
+        what="credit application",
+        withdraw=lambda why: credit.withdraw(session, application_id, why,
+                                             actor=application.requested_by),
+        attach=lambda pid: credit.attach_process(session, application_id, pid))
     log.info("credit application %s of customer %s started (process %s)", application_id,
              customer_id, pid)
     return credit.get(session, application_id)
@@ -312,17 +317,10 @@ def start_visit_batch(session: Session, engine: EngineGateway, batch):
     from postloan.vendors import service as vendors
 
     batch_id, vendor_id, actor = batch.id, batch.vendor_id, batch.submitted_by
-    session.commit()
-    try:
-        pid = engine.start_process(VISIT_BATCH_PROCESS, batch_id, {
-            "batch_id": batch_id, "vendor_id": vendor_id})
-    except EngineError as exc:
-        vendors.withdraw_batch(session, batch_id, f"engine refused: {exc.message}", actor=actor)
-        session.commit()
-        raise Unavailable(
-            f"the visit batch could not be started, nothing was saved: {exc.message}"
-        ) from exc
-    vendors.attach_process(session, batch_id, pid)
-    session.commit()
+    pid = _start_committed(
+        session, engine, process_key=VISIT_BATCH_PROCESS, business_key=batch_id,
+        variables={"batch_id": batch_id, "vendor_id": vendor_id}, what="visit batch",
+        withdraw=lambda why: vendors.withdraw_batch(session, batch_id, why, actor=actor),
+        attach=lambda pid: vendors.attach_process(session, batch_id, pid))
     log.info("visit batch %s of vendor %s started (process %s)", batch_id, vendor_id, pid)
     return vendors.get_batch(session, batch_id)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import new_loan, start_inspection, wait_for
+from helpers import new_loan, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Registered address of every test customer (Shanghai, People's Square).
@@ -58,15 +58,18 @@ def outsourced(workers: Any, api: Any, admin: Any, database: str, wait_process: 
     the ``inspection.assign-vendor`` worker and waiting for ``vendor_visit_accepted``."""
     from postloan.customers.models import Customer
     from postloan.db import unit_of_work
-    from postloan.inspections.models import Inspection
+    from postloan.inspections import service as inspections
     from postloan.vendors.models import VisitAssignment
 
     def make() -> dict[str, Any]:
         loan_id = new_loan(api, account_manager="am_li")
-        inspection_id = start_inspection(api, loan_id)
+        # An inspection with no post_loan_inspection instance of its own: only the test's
+        # wait process (same business key) takes part, so nothing else races for the message.
         with unit_of_work(database) as session:
-            inspection = session.get(Inspection, inspection_id)
+            inspection = inspections.request(session, loan_id=loan_id, kind="special",
+                                             reason="outsourced visit test", actor="tests")
             inspection.mode = "outsourced"
+            inspection_id = inspection.id
             customer = session.get(Customer, api.get(f"/api/v1/loans/{loan_id}").json()
                                    ["customer_id"])
             customer.latitude, customer.longitude = HOME
