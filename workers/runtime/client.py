@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import requests
@@ -92,17 +93,33 @@ class TaskClient:
         return list(self._guard(self._library.fetch_and_lock, topics) or [])
 
     def complete(self, task_id: str, variables: dict[str, Any] | None) -> None:
-        self._guard(self._library.complete, task_id, to_engine_all(variables))
+        self._outcome(self._library.complete, task_id, to_engine_all(variables))
 
     def failure(
         self, task_id: str, message: str, details: str, retries: int, retry_timeout_ms: int
     ) -> None:
-        self._guard(self._library.failure, task_id, message, details, retries, retry_timeout_ms)
+        self._outcome(self._library.failure, task_id, message, details, retries,
+                      retry_timeout_ms)
 
     def bpmn_error(
         self, task_id: str, code: str, message: str, variables: dict[str, Any] | None
     ) -> None:
-        self._guard(self._library.bpmn_failure, task_id, code, message, to_engine_all(variables))
+        self._outcome(self._library.bpmn_failure, task_id, code, message,
+                      to_engine_all(variables))
+
+    def _outcome(self, func: Any, *args: Any) -> None:
+        """Report an outcome; one that lost an optimistic-locking race in the engine (another
+        transaction touched the same process instance; rolled back whole) is sent again."""
+        for attempt in range(1, 4):
+            try:
+                self._guard(func, *args)
+                return
+            except TaskClientError as exc:
+                if "ENGINE-03005" not in str(exc) or attempt == 3:
+                    raise
+                log.info("outcome of task %s lost a concurrent update; sending it again",
+                         args[0])
+                time.sleep(0.2 * attempt)
 
     def extend_lock(self, task_id: str, duration_ms: int) -> None:
         self._post(f"/external-task/{task_id}/extendLock",

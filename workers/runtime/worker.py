@@ -29,6 +29,10 @@ class _InFlight:
     locked_until: float
     thread: threading.Thread | None = None
     abandoned: bool = False
+    #: Set once the handler returned: the lock is no longer extended, so extending and
+    #: reporting the outcome never race for the same task in the engine.
+    finishing: bool = False
+    guard: threading.Lock = field(default_factory=threading.Lock)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -165,14 +169,17 @@ class Worker:
             try:
                 output = handler(task)
             except BusinessError as error:
+                self._finishing(entry)
                 if not entry.abandoned:
                     self.client.bpmn_error(task.id, error.code, error.message, error.variables)
                 log.info("%s: business error %s: %s", where, error.code, error.message)
                 return
             except Exception as exc:  # noqa: BLE001 — every handler failure is reported
+                self._finishing(entry)
                 if not entry.abandoned:
                     self._report_failure(task, exc)
                 return
+            self._finishing(entry)
             if entry.abandoned:
                 log.warning("%s finished after shutdown gave it back; result dropped", where)
                 return
@@ -205,9 +212,18 @@ class Worker:
 
     # -- locks ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _finishing(entry: _InFlight) -> None:
+        """No more lock extensions: wait for one under way, then let the outcome go out."""
+        with entry.guard:
+            entry.finishing = True
+
     def _extend(self, entry: _InFlight, duration_ms: int) -> None:
-        self.client.extend_lock(entry.task.id, duration_ms)
-        entry.locked_until = time.monotonic() + duration_ms / 1000
+        with entry.guard:
+            if entry.finishing:
+                return
+            self.client.extend_lock(entry.task.id, duration_ms)
+            entry.locked_until = time.monotonic() + duration_ms / 1000
 
     def _extend_locks(self) -> None:
         """Extend the lock of every task whose handler has used half of it."""
@@ -217,7 +233,8 @@ class Worker:
                 entries = list(self._in_flight.values())
             now = time.monotonic()
             for entry in entries:
-                if entry.abandoned or entry.locked_until - now > entry.lock_ms / 2000:
+                if (entry.abandoned or entry.finishing
+                        or entry.locked_until - now > entry.lock_ms / 2000):
                     continue
                 try:
                     self._extend(entry, entry.lock_ms)
