@@ -142,6 +142,12 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
         loan_ids.append(new_plan_loan(plan_api, customer, product="SME-WORKING-CAPITAL",
                                       disbursed_days_ago=120)["id"])
     for loan_id in loan_ids:
+        # Let each first inspection's automated checks finish first: the signals they raise
+        # are facts of the plan (simplified eligibility), so the plan must not change under us.
+        first = inspections_of(session, loan_id, "first")[0]
+        wait_for(lambda first=first: admin.tasks(processInstanceBusinessKey=first.id,
+                                                 taskDefinitionKey="perform_inspection"),
+                 timeout=60, what=f"the first inspection of {loan_id} to reach the inspector")
         complete_first_inspection(session, loan_id, days_ago=100)
         session.get(InspectionPlan, loan_id).next_due_on = date.today() - timedelta(days=1)
         session.commit()
@@ -155,7 +161,11 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
 
     for loan_id in loan_ids:
         routine = inspections_of(session, loan_id, "routine")
-        assert len(routine) == 1, loan_id
+        session.expire_all()
+        plan = session.get(InspectionPlan, loan_id)
+        assert len(routine) == 1, (loan_id, plan.next_due_on, plan.reason, [
+            (i.kind, i.status) for i in session.scalars(select(Inspection).where(
+                Inspection.loan_id == loan_id))])
         assert routine[0].process_instance_id and routine[0].template == "sme_standard"
         # decided again at the start: 3 months after the first inspection, 100 days ago
         completed = (utcnow() - timedelta(days=100)).date()
