@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +242,3 @@ class EngineGateway:
     def historic_tasks(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self.call("GET", "/history/task", params=filters) or [])
 
-
-def joined(values: Iterable[str]) -> str:
-    """List query parameters: the engine reads a comma-joined value, not repeated keys."""
-    return ",".join(values)

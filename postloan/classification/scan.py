@@ -93,16 +93,12 @@ def _signal_raiser(
 ) -> Callable[[str, str, int], bool] | None:
     """raise(customer_id, loan_id, dpd) if the signals service is installed, else None."""
     try:
-        from pathlib import Path
-
-        import yaml
-
+        from postloan.checks.config import load_config
         from postloan.signals import service as signals
         from postloan.signals.catalogue import EarlyWarningCatalogue
         catalogue = EarlyWarningCatalogue.from_file()
-        checks = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "checks.yaml")
-                                .read_text(encoding="utf-8"))
-        bands = sorted(checks["repayment"]["overdue_bands"], key=lambda b: b["from_days"])
+        # The repayment check's own bands: the scan names overdues exactly as the check does.
+        bands = sorted(load_config().repayment.overdue_bands, key=lambda b: b.from_days)
     except Exception as exc:  # noqa: BLE001 - optional collaborator: scan without signals
         log.info("repayment signals not raised by the scan (signals service unavailable: %s)", exc)
         return None
@@ -110,8 +106,8 @@ def _signal_raiser(
     def raise_one(customer_id: str, loan_id: str, dpd: int) -> bool:
         code = None
         for band in bands:
-            if dpd >= band["from_days"]:
-                code = band["code"]
+            if dpd >= band.from_days:
+                code = band.code
         if code is None or code not in catalogue:
             return False
         signal, created = signals.raise_signal(
