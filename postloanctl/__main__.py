@@ -36,7 +36,7 @@ from gateway.engine import EngineGateway
 from gateway.processes import start_planned_inspection
 from gateway.provision import provision
 from postloan.access import service as access
-from postloan.db import unit_of_work
+from postloan.db import get_engine, unit_of_work
 from postloan.inspections import service as inspections
 from postloanctl import demo, ingest
 from postloanctl.engine_process import EngineProcess, engine_answers
@@ -54,8 +54,26 @@ def migrate(settings: Settings) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = settings.database_url
     config.attributes["configure_logger"] = False
-    command.upgrade(config, "heads")
+    _forget_merged_branch(settings.database_url)
+    command.upgrade(config, "head")
     log.info("database schema up to date (%s)", _safe_url(settings.database_url))
+
+
+def _forget_merged_branch(database_url: str) -> None:
+    """0006 and 0007 once both revised 0003; the history is linear now (0007 revises 0006).
+
+    A database migrated before holds both in ``alembic_version``; 0006 is then an ancestor of
+    0007 and must go, or Alembic refuses the overlap.
+    """
+    from sqlalchemy import inspect, text
+
+    engine = get_engine(database_url)
+    with engine.begin() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return
+        rows = {r[0] for r in connection.execute(text("SELECT version_num FROM alembic_version"))}
+        if {"0006", "0007"} <= rows:
+            connection.execute(text("DELETE FROM alembic_version WHERE version_num = '0006'"))
 
 
 def load_demo(settings: Settings, start_inspections: bool = True) -> None:

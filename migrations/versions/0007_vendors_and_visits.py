@@ -2,7 +2,7 @@
 """vendors and visits
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-28 17:27:55.686240
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007'
-down_revision: str | None = '0003'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
