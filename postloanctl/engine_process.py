@@ -60,6 +60,12 @@ class EngineProcess:
         return f"http://127.0.0.1:{self.port}/engine-rest"
 
     def start(self, timeout: float = 180.0) -> None:
+        """Launch the engine and wait until its REST API answers."""
+        self.launch()
+        self.wait_until_up(timeout)
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the engine process without waiting for it (what a supervisor restarts)."""
         jar = build_engine()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +78,10 @@ class EngineProcess:
                 stdin=subprocess.DEVNULL, env=env, cwd=str(ROOT),
                 start_new_session=True,
             )
+        return self.process
+
+    def wait_until_up(self, timeout: float = 180.0) -> None:
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while not engine_answers(self.url):
             if self.process.poll() is not None:
