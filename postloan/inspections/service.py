@@ -403,7 +403,9 @@ def finalize(
         session, actor=actor, action="inspection.completed", object_type="inspection",
         object_id=inspection_id,
         detail={"inspector": outcome.inspector, "reviewer": outcome.reviewer,
-                "conclusion": outcome.conclusion, "risk_class": loan.risk_class},
+                "conclusion": outcome.conclusion, "risk_class": loan.risk_class,
+                # Proves the stored report: ``postloanctl audit verify`` re-computes it.
+                "report_sha256": audit.sha256_of(report)},
     )
     session.flush()
     return inspection
