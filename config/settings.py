@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(20.0, ge=0)
     worker_topics_file: Path = ROOT / "config" / "topics.yaml"
 
+    # `postloanctl up` restarts a component that dies: after `initial` seconds, doubling up to
+    # `max`; back to `initial` once it had stayed up `reset` seconds.
+    restart_backoff_initial_seconds: float = Field(1.0, gt=0)
+    restart_backoff_max_seconds: float = Field(60.0, gt=0)
+    restart_backoff_reset_seconds: float = Field(60.0, ge=0)
+
     # Diagrams and identities provisioned into the engine.
     bpmn_dir: Path = ROOT / "bpmn"
     identities_file: Path = ROOT / "config" / "identities.yaml"

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
@@ -40,6 +41,7 @@ from postloan.db import get_engine, unit_of_work
 from postloan.inspections import service as inspections
 from postloanctl import demo, ingest
 from postloanctl.engine_process import EngineProcess, engine_answers
+from postloanctl.supervisor import Backoff, Supervisor
 
 log = logging.getLogger("postloanctl")
 
@@ -139,23 +141,29 @@ def _banner(settings: Settings) -> str:
 
 
 def up(settings: Settings) -> int:
-    """Start engine, workers and API on the embedded default; supervise until stopped."""
+    """Start engine, workers and API on the embedded default; supervise until stopped.
+
+    A component that dies is restarted with backoff (see ``postloanctl/supervisor.py``); the
+    others keep serving. State for operators: ``<data dir>/postloan.status.json``.
+    """
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     pid_file = settings.data_dir / "postloan.pid"
     pid_file.write_text(str(os.getpid()))
-    stopping = False
+    status_file = settings.data_dir / "postloan.status.json"
+    supervisor = Supervisor(
+        Backoff(settings.restart_backoff_initial_seconds, settings.restart_backoff_max_seconds,
+                settings.restart_backoff_reset_seconds),
+        status_file=status_file,
+    )
 
     def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        supervisor.request_stop()
         log.info("received %s: stopping", signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    engine: EngineProcess | None = None
-    children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         migrate(settings)
         if engine_answers(settings.engine_url):
@@ -165,6 +173,9 @@ def up(settings: Settings) -> int:
             log.info("starting the engine on port %d (log: %s)", port, logs / "engine.log")
             engine = EngineProcess(port, settings.data_dir / "engine", logs / "engine.log")
             engine.start()
+            # Restarted without waiting, so a slow engine start never holds up the others.
+            supervisor.adopt("engine", engine.process, engine.launch, logs / "engine.log",
+                             grace=30, stop_last=True)
         provision(settings)
         load_demo(settings)
         commands = {
@@ -173,50 +184,49 @@ def up(settings: Settings) -> int:
                     settings.api_host, "--port", str(settings.api_port), "--no-access-log"],
         }
         for name, argv in commands.items():
-            handle = (logs / f"{name}.log").open("ab")
-            children[name] = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT,
-                                              stdin=subprocess.DEVNULL, cwd=str(ROOT))
-            log.info("started %s (pid %d, log: %s)", name, children[name].pid,
-                     logs / f"{name}.log")
-        _wait_for_api(settings, children["api"])
-        print(_banner(settings), flush=True)
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    log.error("%s exited with code %s; see %s", name, child.returncode,
-                              logs / f"{name}.log")
-                    stopping = True
-            time.sleep(0.5)
-        return 0 if all(c.poll() in (None, 0) for c in children.values()) else 1
+            if supervisor.stopping:
+                break
+            supervisor.add(name, _spawner(argv, logs / f"{name}.log"), logs / f"{name}.log",
+                           grace=settings.worker_shutdown_grace_seconds + 15)
+        if not supervisor.stopping:
+            _wait_for_api(settings, supervisor)
+            print(_banner(settings), flush=True)
+        supervisor.run()
+        return 0
     finally:
-        for _name, child in children.items():
-            if child.poll() is None:
-                child.terminate()
-        for _name, child in children.items():
-            try:
-                child.wait(timeout=settings.worker_shutdown_grace_seconds + 15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if engine is not None:
-            log.info("stopping the engine")
-            engine.stop()
+        supervisor.stop()
+        status_file.unlink(missing_ok=True)
         pid_file.unlink(missing_ok=True)
         log.info("stopped")
 
 
-def _wait_for_api(settings: Settings, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _spawner(argv: list[str], log_file: Path) -> Callable[[], subprocess.Popen[bytes]]:
+    """Start ``argv`` from the repository root, appending its output to ``log_file``."""
+    def spawn() -> subprocess.Popen[bytes]:
+        with log_file.open("ab") as handle:
+            return subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, cwd=str(ROOT))
+    return spawn
+
+
+def _wait_for_api(settings: Settings, supervisor: Supervisor, timeout: float = 60) -> None:
+    """Wait for the API's health (supervising meanwhile); its first start failing is fatal."""
     url = f"http://{settings.api_host}:{settings.api_port}/api/v1/health"
+    first = supervisor.process("api")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise SystemExit(f"the API exited with code {child.returncode}")
+    while time.monotonic() < deadline and not supervisor.stopping:
+        if first is not None and first.poll() is not None:
+            raise SystemExit(f"the API exited with code {first.returncode}; see "
+                             f"{settings.data_dir / 'logs' / 'api.log'}")
+        supervisor.poll()
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"the API did not become healthy at {url}")
+    if not supervisor.stopping:
+        raise SystemExit(f"the API did not become healthy at {url}")
 
 
 def down(settings: Settings) -> int:
