@@ -10,6 +10,7 @@
     import      bulk import a CSV / JSON lines file (validated first, all or nothing)
     generate    write a realistic demo portfolio as import files
     scan        nightly five-category classification of the whole portfolio
+    audit       verify the hash-chained audit trail and the stored reports
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from gateway.provision import provision
 from postloan.access import service as access
 from postloan.db import get_engine, unit_of_work
 from postloan.inspections import service as inspections
-from postloanctl import demo, ingest
+from postloanctl import audit_cmd, demo, ingest
 from postloanctl.engine_process import EngineProcess, engine_answers
 from postloanctl.supervisor import Backoff, Supervisor
 
@@ -321,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--role", required=True,
                      help="integrator, vendor:<vendor id>, auditor, viewer or admin")
     ingest.add_commands(sub)
+    audit_cmd.add_commands(sub)
     args = parser.parse_args(argv)
 
     setup_logging()
@@ -331,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         return down(settings)
     if args.command in ingest.COMMANDS:
         return ingest.run(args, settings)
+    if args.command in audit_cmd.COMMANDS:
+        return audit_cmd.run(args, settings)
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "setup":
