@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from api import (
+    audit,
     classification,
     collaterals,
     credit,
@@ -25,7 +26,7 @@ from config.logging import setup_logging
 
 #: Every area's router, in the order the OpenAPI document lists them.
 AREAS = (health, customers, loans, financials, collaterals, events, plans, classification,
-         inspections, reports, signals, credit, rectifications, vendors)
+         inspections, reports, signals, credit, rectifications, vendors, audit)
 
 
 def create_app() -> FastAPI:
