@@ -1,0 +1,70 @@
+"""The same guarantees on PostgreSQL: triggers, one chain under concurrency, tampering found."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from postloan.db import get_engine, get_session_factory, unit_of_work
+
+from .conftest import completed_inspection, create_database, migrated
+from .test_chain import append, concurrent_appenders, entries, verified
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_url(postgres_server, request):
+    name = "audit_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    url = migrated(create_database(postgres_server, name))
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit_event SET actor = 'x' WHERE seq = 1",
+                                 "DELETE FROM audit_event WHERE seq = 1",
+                                 "TRUNCATE audit_event",
+                                 "UPDATE audit_chain_head SET seq = 0",
+                                 "DELETE FROM audit_chain_head",
+                                 "TRUNCATE audit_chain_head"])
+def test_the_triggers_refuse_changes(pg_url, sql):
+    append(pg_url, 2)
+    with pytest.raises(Exception, match="append-only|only moves forward"):
+        with unit_of_work(pg_url) as session:
+            session.execute(text(sql))
+    assert [(e.seq, e.actor) for e in entries(pg_url)] == [(1, "tests"), (2, "tests")]
+    assert verified(pg_url).intact
+
+
+def test_concurrent_appenders_on_postgresql_give_one_chain(pg_url):
+    threads, transactions, per = 8, 15, 3
+    errors = concurrent_appenders(pg_url, threads, transactions, per, business=True)
+    assert errors == []
+    rows = entries(pg_url)
+    assert [e.seq for e in rows] == list(range(1, threads * transactions * per + 1))
+    result = verified(pg_url)
+    assert result.intact, result.findings[:5]
+    assert result.entries == len(rows)
+
+
+def test_tampering_on_postgresql_is_found(pg_url):
+    inspection_id = completed_inspection(pg_url)
+    append(pg_url, 20 - len(entries(pg_url)))
+    result = verified(pg_url)
+    assert result.intact and (result.entries, result.reports) == (20, 1)
+    with get_engine(pg_url).begin() as connection:  # the insider DBA
+        connection.execute(text("DROP TRIGGER audit_event_append_only ON audit_event"))
+        connection.execute(text("UPDATE audit_event SET actor = 'someone else' WHERE seq = 4"))
+        connection.execute(text("DELETE FROM audit_event WHERE seq = 12"))
+        connection.execute(text("UPDATE inspection SET report = (report::jsonb || "
+                                "'{\"rework_count\": 0, \"forged\": true}')::json "
+                                "WHERE id = :id"), {"id": inspection_id})
+    session = get_session_factory(pg_url)()
+    try:
+        from postloan import audit
+
+        found = {(f.kind, f.seq) for f in audit.verify(session).findings}
+    finally:
+        session.close()
+    assert ("altered", 4) in found and ("missing", 13) in found and ("broken_link", 13) in found
+    assert any(kind == "report_altered" for kind, _ in found)
