@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import Reader, SessionDep
-from api.schemas import Strict
+from api.schemas import Limit1000, Offset, PathId, Strict
 from postloan.classification import service
 
 router = APIRouter(tags=["classification"])
@@ -34,7 +34,7 @@ class ClassificationChangeOut(Strict):
 
 @router.get("/loans/{loan_id}/classification-history",
             response_model=list[ClassificationChangeOut])
-def classification_history(loan_id: str, session: SessionDep,
+def classification_history(loan_id: PathId, session: SessionDep,
                            caller: Reader) -> list[ClassificationChangeOut]:
     """Every move of the loan's class, oldest first: proposed, applied and rejected."""
     return [ClassificationChangeOut.of(c) for c in service.history(session, loan_id)]
@@ -44,7 +44,7 @@ def classification_history(loan_id: str, session: SessionDep,
 def classification_changes(
     session: SessionDep, caller: Reader,
     status: Literal["applied", "proposed", "rejected"] | None = None,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: Limit1000 = 100, offset: Offset = 0,
 ) -> list[ClassificationChangeOut]:
     """Classification changes, e.g. ``?status=proposed``: downgrades awaiting confirmation."""
     return [ClassificationChangeOut.of(c)

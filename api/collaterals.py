@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from fastapi import APIRouter, Response, status
 
 from api.deps import Integrator, Reader, SessionDep
-from api.schemas import MoneyOrZero, Name, Strict
+from api.schemas import CollateralValue, FactDate, Name, PathId, Strict
 from postloan.loans import valuations as service
 from postloan.loans.models import CollateralValuation
 
@@ -15,13 +16,16 @@ router = APIRouter(tags=["collaterals"])
 
 
 class ValuationIn(Strict):
-    valued_on: date
-    value: MoneyOrZero
+    valued_on: FactDate
+    value: CollateralValue
     valuer: Name
 
 
-class ValuationOut(ValuationIn):
+class ValuationOut(Strict):
     id: int
+    valued_on: date
+    value: Decimal
+    valuer: str
     collateral_id: str
     replaced: bool = False
 
@@ -34,7 +38,7 @@ class ValuationOut(ValuationIn):
 @router.post("/collaterals/{collateral_id}/valuations", status_code=status.HTTP_201_CREATED,
              response_model=ValuationOut,
              responses={200: {"description": "a valuation of that date existed: replaced"}})
-def record_valuation(collateral_id: str, body: ValuationIn, response: Response,
+def record_valuation(collateral_id: PathId, body: ValuationIn, response: Response,
                      session: SessionDep, caller: Integrator) -> ValuationOut:
     """Store a valuation; the same valued_on twice replaces the first (answer 200)."""
     valuation, replaced = service.record_valuation(
@@ -46,6 +50,7 @@ def record_valuation(collateral_id: str, body: ValuationIn, response: Response,
 
 
 @router.get("/collaterals/{collateral_id}/valuations", response_model=list[ValuationOut])
-def list_valuations(collateral_id: str, session: SessionDep, caller: Reader) -> list[ValuationOut]:
+def list_valuations(collateral_id: PathId, session: SessionDep,
+                    caller: Reader) -> list[ValuationOut]:
     """The collateral's valuations, newest first."""
     return [ValuationOut.of(v) for v in service.valuations(session, collateral_id)]

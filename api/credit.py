@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from api.deps import EngineDep, Integrator, Reader, SessionDep
-from api.schemas import Currency, Identifier, Money, Name, Strict
+from api.schemas import Currency, Identifier, LoanAmount, PathId, Strict, text
 from gateway import processes
 from postloan.credit import service
 from postloan.credit.models import CreditApplication
@@ -17,10 +17,13 @@ from postloan.credit.models import CreditApplication
 router = APIRouter(prefix="/credit-applications", tags=["credit applications"])
 
 
+Product = text(64, min_length=1)
+
+
 class CreditApplicationIn(Strict):
     customer_id: Identifier
-    product: Name
-    amount: Money
+    product: Product
+    amount: LoanAmount
     currency: Currency = "CNY"
 
 
@@ -68,6 +71,6 @@ def create_application(
 
 @router.get("/{application_id}", response_model=CreditApplicationOut,
             summary="Status, gate decision with its reasons, dossier and the approver's decision")
-def get_application(application_id: str, session: SessionDep,
+def get_application(application_id: PathId, session: SessionDep,
                     caller: Reader) -> CreditApplicationOut:
     return _out(service.get(session, application_id))

@@ -5,21 +5,25 @@ from typing import Literal
 from fastapi import APIRouter, status
 
 from api.deps import Integrator, Reader, SessionDep
-from api.schemas import Identifier, Name, Strict
+from api.schemas import Identifier, Name, PathId, Strict, text
 from postloan.customers import service
 from postloan.customers.models import Customer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
+
+Industry = text(100, min_length=1)
+#: the bank's internal rating grade, e.g. ``BBB`` or ``A-``
+Rating = text(10, min_length=1)
 
 
 class CustomerIn(Strict):
     id: Identifier
     name: Name
     segment: Literal["corporate", "sme", "micro", "retail"]
-    industry: Name
+    industry: Industry
     branch: Identifier
     account_manager: Identifier
-    credit_rating: str
+    credit_rating: Rating
 
 
 class CustomerOut(Strict):
@@ -46,5 +50,5 @@ def create_customer(body: CustomerIn, session: SessionDep, caller: Integrator) -
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)
-def get_customer(customer_id: str, session: SessionDep, caller: Reader) -> CustomerOut:
+def get_customer(customer_id: PathId, session: SessionDep, caller: Reader) -> CustomerOut:
     return CustomerOut.of(service.get(session, customer_id))

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import Field
 
 from api.deps import EngineDep, Integrator, Reader, SessionDep
-from api.schemas import Identifier, Page, Strict
+from api.schemas import (
+    FactDate,
+    Identifier,
+    Limit500,
+    LongText,
+    Offset,
+    Page,
+    QueryId,
+    Strict,
+    text,
+)
 from gateway import processes
 from postloan.errors import DomainError
 from postloan.events import service
@@ -20,14 +29,18 @@ log = logging.getLogger("api")
 router = APIRouter(prefix="/external-events", tags=["external events"])
 
 
+Source = text(100, min_length=1)
+SourceRef = text(100)
+
+
 class ExternalEventIn(Strict):
     customer_id: Identifier
     kind: EventKind
-    occurred_on: date
-    source: Annotated[str, Field(min_length=1, max_length=100)]
-    details: Annotated[str, Field(max_length=10_000)]
+    occurred_on: FactDate
+    source: Source
+    details: LongText
     #: the source's own reference (case number, notice id); part of the duplicate check
-    source_ref: Annotated[str, Field(max_length=100)] = ""
+    source_ref: SourceRef = ""
 
 
 class ExternalEventOut(Strict):
@@ -81,10 +94,10 @@ def record_event(body: ExternalEventIn, response: Response, session: SessionDep,
 
 @router.get("", response_model=ExternalEventPage)
 def list_events(
-    session: SessionDep, caller: Reader, customer_id: str | None = None,
+    session: SessionDep, caller: Reader, customer_id: QueryId = None,
     kind: EventKind | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit500 = 100,
+    offset: Offset = 0,
 ) -> ExternalEventPage:
     """Events, newest first; filter by customer_id and kind."""
     total, page = service.events(session, customer_id=customer_id, kind=kind, limit=limit,

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
 from fastapi import APIRouter, Response, status
-from pydantic import Field
 
 from api.deps import Integrator, Reader, SessionDep
-from api.schemas import Strict
+from api.schemas import FactDate, PathId, StatementFigure, StatementNonNegative, Strict
 from postloan.financials import service
 from postloan.financials.models import FinancialStatement
 
 router = APIRouter(tags=["financial statements"])
 
-#: Amounts that may be negative (profit, cash flow) and those that may not (assets, revenue).
-Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
-NonNegative = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+#: Amounts that may be negative (profit, cash flow) and those that may not (assets, revenue),
+#: both within the configured maximum (config/input_bounds.yaml).
+Amount = StatementFigure
+NonNegative = StatementNonNegative
 
 
 class StatementIn(Strict):
-    period_end: date
+    period_end: FactDate
     revenue: NonNegative
     net_profit: Amount
     total_assets: NonNegative
@@ -32,8 +31,15 @@ class StatementIn(Strict):
     utility_consumption: NonNegative | None = None
 
 
-class StatementOut(StatementIn):
+class StatementOut(Strict):
     id: int
+    period_end: date
+    revenue: Decimal
+    net_profit: Decimal
+    total_assets: Decimal
+    total_liabilities: Decimal
+    operating_cash_flow: Decimal
+    utility_consumption: Decimal | None = None
     customer_id: str
     replaced: bool = False
 
@@ -49,7 +55,7 @@ class StatementOut(StatementIn):
 @router.post("/customers/{customer_id}/financial-statements",
              status_code=status.HTTP_201_CREATED, response_model=StatementOut,
              responses={200: {"description": "the period was known: its statement was replaced"}})
-def record_statement(customer_id: str, body: StatementIn, response: Response,
+def record_statement(customer_id: PathId, body: StatementIn, response: Response,
                      session: SessionDep, caller: Integrator) -> StatementOut:
     """Store a period's statement; re-sending the same period_end replaces it (answer 200)."""
     statement, replaced = service.record_statement(
@@ -61,6 +67,6 @@ def record_statement(customer_id: str, body: StatementIn, response: Response,
 
 
 @router.get("/customers/{customer_id}/financial-statements", response_model=list[StatementOut])
-def list_statements(customer_id: str, session: SessionDep, caller: Reader) -> list[StatementOut]:
+def list_statements(customer_id: PathId, session: SessionDep, caller: Reader) -> list[StatementOut]:
     """The customer's statements, newest period first."""
     return [StatementOut.of(s) for s in service.statements(session, customer_id)]

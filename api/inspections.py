@@ -4,13 +4,12 @@ import logging
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from api.deps import EngineDep, Integrator, Reader, SessionDep
-from api.schemas import Identifier, Name, Page, Strict
+from api.schemas import Identifier, Limit500, Offset, Page, PathId, QueryId, Reason, Strict
 from gateway import processes
 from gateway.engine import EngineError, EngineGateway
-from postloan.errors import Conflict
 from postloan.inspections import service
 from postloan.inspections.models import Inspection, InspectionStatus
 from postloan.loans import service as loans
@@ -19,8 +18,11 @@ log = logging.getLogger("api")
 router = APIRouter(prefix="/inspections", tags=["inspections"])
 
 class InspectionIn(Strict):
+    """At most one open inspection per loan and kind: a second one is a 409 naming the open
+    inspection (the database refuses it too, whatever starts it)."""
+
     loan_id: Identifier
-    reason: Name
+    reason: Reason
     kind: Literal["special", "routine", "first"] = "special"
 
 
@@ -112,8 +114,9 @@ def start_inspection(
         started = processes.start_special_inspection(
             session, engine, body.loan_id, body.reason, f"api:{caller.name}", caller.actor)
         if started is None:
-            raise Conflict(f"loan {body.loan_id} already has an open special inspection",
-                           field="loan_id")
+            existing = service.open_inspection(session, body.loan_id, body.kind)
+            raise service.OpenInspectionExists(body.loan_id, body.kind,
+                                               existing.id if existing else None)
         inspection = started
     else:
         inspection = processes.start_planned_inspection(
@@ -124,7 +127,7 @@ def start_inspection(
 
 @router.get("/{inspection_id}", response_model=InspectionOut)
 def get_inspection(
-    inspection_id: str, session: SessionDep, engine: EngineDep, caller: Reader
+    inspection_id: PathId, session: SessionDep, engine: EngineDep, caller: Reader
 ) -> InspectionOut:
     return _out(session, service.get(session, inspection_id), engine)
 
@@ -133,10 +136,10 @@ def get_inspection(
 def list_inspections(
     session: SessionDep,
     caller: Reader,
-    loan_id: str | None = None,
+    loan_id: QueryId = None,
     status: Literal["requested", "in_progress", "completed", "cancelled"] | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit500 = 50,
+    offset: Offset = 0,
 ) -> InspectionList:
     rows, total = service.search(session, loan_id=loan_id, status=status, limit=limit,
                                  offset=offset)

@@ -6,10 +6,26 @@ from decimal import Decimal
 from typing import Literal
 
 from fastapi import APIRouter, status
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from api.deps import EngineDep, Integrator, Reader, SessionDep
-from api.schemas import Currency, Identifier, Money, MoneyOrZero, Name, Strict
+from api.schemas import (
+    BOUNDS,
+    CollateralValue,
+    Currency,
+    FactDate,
+    Identifier,
+    LoanAmount,
+    LongText,
+    Money,
+    MoneyOrZero,
+    Name,
+    PathId,
+    Reason,
+    ScheduledDate,
+    Strict,
+    text,
+)
 from gateway import processes
 from gateway.classification import deployed_table
 from gateway.processes import start_first_inspection_or_defer
@@ -24,24 +40,35 @@ log = logging.getLogger("api")
 router = APIRouter(tags=["loans"])
 
 
+CollateralKind = text(40, min_length=1)
+
+
 class CollateralIn(Strict):
     id: Identifier
-    kind: Name
-    value: MoneyOrZero
+    kind: CollateralKind
+    value: CollateralValue
     currency: Currency
-    description: str = ""
+    description: LongText = ""
+
+
+class CollateralOut(Strict):
+    id: str
+    kind: str
+    value: Decimal
+    currency: str
+    description: str
 
 
 class LoanIn(Strict):
     id: Identifier
     customer_id: Identifier
     product: Identifier
-    amount: Money
+    amount: LoanAmount
     currency: Currency
-    disbursed_on: date
-    maturity_on: date
+    disbursed_on: FactDate
+    maturity_on: ScheduledDate
     purpose: Name
-    approval_conditions: list[Name] = Field(default_factory=list, max_length=100)
+    approval_conditions: list[Reason] = Field(default_factory=list, max_length=100)
     collaterals: list[CollateralIn] = Field(default_factory=list, max_length=100)
 
 
@@ -60,7 +87,7 @@ class LoanOut(Strict):
     maturity_on: date
     purpose: str
     approval_conditions: list[str]
-    collaterals: list[CollateralIn]
+    collaterals: list[CollateralOut]
     classification: Classification
     next_inspection_on: date | None
 
@@ -71,7 +98,7 @@ class LoanOut(Strict):
             currency=loan.currency, disbursed_on=loan.disbursed_on, maturity_on=loan.maturity_on,
             purpose=loan.purpose,
             approval_conditions=[c.text for c in loan.approval_conditions],
-            collaterals=[CollateralIn(id=c.id, kind=c.kind, value=c.value, currency=c.currency,
+            collaterals=[CollateralOut(id=c.id, kind=c.kind, value=c.value, currency=c.currency,
                                       description=c.description) for c in loan.collaterals],
             classification=Classification(risk_class=loan.risk_class,
                                           reason=loan.risk_class_reason),
@@ -80,16 +107,35 @@ class LoanOut(Strict):
 
 
 class RepaymentIn(Strict):
-    due_on: date
+    """An instalment and what was paid on it. Beyond the field types: ``paid_amount`` at most
+    the configured multiple of ``due_amount``; relative to the stored loan (checked by the
+    service): neither date before the disbursement, due at most the configured days after
+    maturity, ``due_amount`` at most the configured multiple of the loan amount."""
+
+    due_on: ScheduledDate
     due_amount: Money
-    paid_on: date | None = None
+    paid_on: FactDate | None = None
     paid_amount: MoneyOrZero = Decimal("0")
     #: instalment (principal and interest), principal or interest
     kind: Literal["instalment", "principal", "interest"] = "instalment"
 
+    @field_validator("paid_amount")
+    @classmethod
+    def _paid_within_bound(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        due = info.data.get("due_amount")
+        multiple = BOUNDS.amounts.payment_max_multiple_of_due
+        if due is not None and value > due * multiple:
+            raise ValueError(f"must be at most {multiple} x due_amount ({due * multiple})")
+        return value
 
-class RepaymentOut(RepaymentIn):
+
+class RepaymentOut(Strict):
     loan_id: str
+    due_on: date
+    due_amount: Decimal
+    paid_on: date | None
+    paid_amount: Decimal
+    kind: str
 
 
 @router.post("/loans", status_code=status.HTTP_201_CREATED, response_model=LoanOut)
@@ -109,14 +155,14 @@ def create_loan(
 
 
 @router.get("/loans/{loan_id}", response_model=LoanOut)
-def get_loan(loan_id: str, session: SessionDep, caller: Reader) -> LoanOut:
+def get_loan(loan_id: PathId, session: SessionDep, caller: Reader) -> LoanOut:
     return LoanOut.of(service.get(session, loan_id))
 
 
 @router.post("/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED,
              response_model=RepaymentOut)
 def record_repayment(
-    loan_id: str, body: RepaymentIn, session: SessionDep, caller: Integrator, engine: EngineDep
+    loan_id: PathId, body: RepaymentIn, session: SessionDep, caller: Integrator, engine: EngineDep
 ) -> RepaymentOut:
     """Record an instalment or a payment; the loan is reclassified at once in the same transaction.
 
@@ -160,7 +206,7 @@ class BucketHistoryOut(Strict):
 
 
 @router.get("/loans/{loan_id}/bucket-history", response_model=BucketHistoryOut)
-def bucket_history(loan_id: str, session: SessionDep, caller: Reader) -> BucketHistoryOut:
+def bucket_history(loan_id: PathId, session: SessionDep, caller: Reader) -> BucketHistoryOut:
     """The loan's current delinquency bucket and every move between buckets, oldest first."""
     loan, changes = buckets.history(session, loan_id)
     return BucketHistoryOut(

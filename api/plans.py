@@ -7,7 +7,7 @@ from datetime import date, datetime
 from fastapi import APIRouter
 
 from api.deps import Reader, SessionDep
-from api.schemas import Strict
+from api.schemas import PathId, Strict
 from postloan.loans.models import Loan
 from postloan.plans import service as plans
 
@@ -28,7 +28,7 @@ class InspectionPlanOut(Strict):
 
 
 @router.get("/loans/{loan_id}/inspection-plan", response_model=InspectionPlanOut)
-def get_inspection_plan(loan_id: str, session: SessionDep, caller: Reader) -> InspectionPlanOut:
+def get_inspection_plan(loan_id: PathId, session: SessionDep, caller: Reader) -> InspectionPlanOut:
     """How the loan is inspected: frequency, template, mode, due dates and the rule that said so.
     404 while no plan was decided yet (the scheduler decides missing plans)."""
     plan = plans.get_plan(session, loan_id)

@@ -11,11 +11,23 @@ import time
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from pydantic import Field
 
 from api.deps import EngineDep, Integrator, Reader, SessionDep, require
-from api.schemas import Identifier, Name, Page, Strict
+from api.schemas import (
+    Actor,
+    Identifier,
+    Limit500,
+    Name,
+    NonEmptyLongText,
+    Offset,
+    Page,
+    PathId,
+    QueryId,
+    Strict,
+    text,
+)
 from gateway import processes
 from gateway.engine import EngineError
 from postloan.errors import Conflict, Unavailable
@@ -31,21 +43,26 @@ EVIDENCE_MESSAGE = "rectification_evidence_submitted"
 CORRELATION_PATIENCE_S = 10.0
 
 
+SourceRef = text(100)
+#: A document reference (file name, archive number, URL) of the evidence.
+Document = text(500, min_length=1)
+
+
 class RectificationIn(Strict):
     customer_id: Identifier
     loan_id: Identifier | None = None
     title: Name
-    description: Annotated[str, Field(min_length=1, max_length=10000)]
+    description: NonEmptyLongText
     severity: Literal["minor", "major", "serious", "critical"]
-    owner: Name
+    owner: Actor
     source: Literal["inspection", "review", "audit", "approval_rating"] = "audit"
-    source_ref: Annotated[str, Field(max_length=100)] = ""
+    source_ref: SourceRef = ""
 
 
 class EvidenceIn(Strict):
-    description: Annotated[str, Field(min_length=1, max_length=10000)]
-    documents: list[str] = Field(default_factory=list, max_length=100)
-    submitted_by: Annotated[str, Field(max_length=100)] | None = None
+    description: NonEmptyLongText
+    documents: list[Document] = Field(default_factory=list, max_length=100)
+    submitted_by: Actor | None = None
 
 
 class EvidenceOut(Strict):
@@ -155,7 +172,7 @@ def raise_rectification(
 
 @router.get("/rectifications/{rectification_id}", response_model=RectificationOut)
 def get_rectification(
-    rectification_id: str, session: SessionDep, caller: Reader
+    rectification_id: PathId, session: SessionDep, caller: Reader
 ) -> RectificationOut:
     return _out(session, service.get(session, rectification_id))
 
@@ -164,12 +181,12 @@ def get_rectification(
 def list_rectifications(
     session: SessionDep,
     caller: Reader,
-    customer_id: str | None = None,
+    customer_id: QueryId = None,
     status: Literal["open", "evidence_submitted", "closed", "reopened", "escalated"]
     | None = None,
     source: Literal["inspection", "review", "audit", "approval_rating"] | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit500 = 50,
+    offset: Offset = 0,
 ) -> RectificationList:
     rows = service.search(session, customer_id=customer_id, status=status, source=source,
                           limit=limit, offset=offset)
@@ -181,7 +198,7 @@ def list_rectifications(
              response_model=RectificationOut,
              summary="Submit evidence of rectification; the process moves on to verification")
 def submit_evidence(
-    rectification_id: str, body: EvidenceIn, session: SessionDep, engine: EngineDep,
+    rectification_id: PathId, body: EvidenceIn, session: SessionDep, engine: EngineDep,
     caller: Integrator,
 ) -> RectificationOut:
     item = service.get(session, rectification_id)
@@ -226,14 +243,14 @@ def _correlate(engine: EngineDep, rectification_id: str, summary: str) -> str | 
 @router.get("/customers/{customer_id}/credit-status", response_model=CreditStatusOut,
             summary="May the customer draw down or take new business? (called before every "
                     "disbursement)")
-def credit_status(customer_id: str, session: SessionDep, caller: Reader) -> dict[str, Any]:
+def credit_status(customer_id: PathId, session: SessionDep, caller: Reader) -> dict[str, Any]:
     return restrictions.credit_status(session, customer_id)
 
 
 @router.get("/customers/{customer_id}/restrictions", response_model=RestrictionHistory,
             summary="Every restriction the customer ever had, lifted ones included")
 def restriction_history(
-    customer_id: str, session: SessionDep, caller: Reader
+    customer_id: PathId, session: SessionDep, caller: Reader
 ) -> RestrictionHistory:
     return RestrictionHistory(customer_id=customer_id, items=[
         _restriction(r) for r in restrictions.history(session, customer_id)])

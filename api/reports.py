@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import Reader, SessionDep
+from api.schemas import PathId
 from postloan.errors import Conflict
 from postloan.inspections import service
 
@@ -102,7 +103,7 @@ def render(report: dict[str, Any]) -> str:
 
 @router.get("/{inspection_id}/report.html", response_class=HTMLResponse,
             summary="The stored report as a printable page")
-def report_page(inspection_id: str, session: SessionDep, caller: Reader) -> HTMLResponse:
+def report_page(inspection_id: PathId, session: SessionDep, caller: Reader) -> HTMLResponse:
     inspection = service.get(session, inspection_id)
     if inspection.report is None:
         raise Conflict(f"inspection {inspection_id} has no report yet (status "

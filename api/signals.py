@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import Field
+from fastapi import APIRouter
 
 from api.deps import Integrator, Reader, SessionDep
-from api.schemas import Page, Strict
+from api.schemas import Actor, Limit500, Offset, Page, PathInt, QueryId, Strict, text
 from postloan.signals import service
 from postloan.signals.models import RiskSignal
 
@@ -44,14 +43,21 @@ class SignalList(Page):
     items: list[SignalOut]
 
 
+Comment = text(2000, multiline=True)
+Resolution = text(4000, min_length=1, multiline=True)
+
+
 class AcknowledgeIn(Strict):
-    actor: str = Field(min_length=1, max_length=100, description="who acknowledges (a person)")
-    comment: str | None = Field(None, max_length=2000)
+    #: who acknowledges (a person)
+    actor: Actor
+    comment: Comment | None = None
 
 
 class ResolveIn(Strict):
-    actor: str = Field(min_length=1, max_length=100, description="who resolved it (a person)")
-    resolution: str = Field(min_length=1, max_length=4000, description="what was done")
+    #: who resolved it (a person)
+    actor: Actor
+    #: what was done
+    resolution: Resolution
 
 
 def signal_out(s: RiskSignal) -> SignalOut:
@@ -69,12 +75,12 @@ def signal_out(s: RiskSignal) -> SignalOut:
 def list_signals(
     session: SessionDep,
     caller: Reader,
-    customer_id: str | None = None,
-    loan_id: str | None = None,
+    customer_id: QueryId = None,
+    loan_id: QueryId = None,
     status: Status | None = None,
     severity: Severity | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit500 = 50,
+    offset: Offset = 0,
 ) -> SignalList:
     rows, total = service.search(session, customer_id=customer_id, loan_id=loan_id,
                                  status=status, severity=severity, limit=limit, offset=offset)
@@ -82,13 +88,13 @@ def list_signals(
 
 
 @router.get("/{signal_id}", response_model=SignalOut)
-def get_signal(signal_id: int, session: SessionDep, caller: Reader) -> SignalOut:
+def get_signal(signal_id: PathInt, session: SessionDep, caller: Reader) -> SignalOut:
     return signal_out(service.get(session, signal_id))
 
 
 @router.post("/{signal_id}/acknowledge", response_model=SignalOut,
              summary="The owner has taken the signal up")
-def acknowledge(signal_id: int, body: AcknowledgeIn, session: SessionDep,
+def acknowledge(signal_id: PathInt, body: AcknowledgeIn, session: SessionDep,
                 caller: Integrator) -> SignalOut:
     signal = service.acknowledge(session, signal_id, actor=f"{caller.actor}/{body.actor}"[:100],
                                  comment=body.comment)
@@ -98,7 +104,7 @@ def acknowledge(signal_id: int, body: AcknowledgeIn, session: SessionDep,
 
 @router.post("/{signal_id}/resolve", response_model=SignalOut,
              summary="Close the signal, saying how it was resolved")
-def resolve(signal_id: int, body: ResolveIn, session: SessionDep,
+def resolve(signal_id: PathInt, body: ResolveIn, session: SessionDep,
             caller: Integrator) -> SignalOut:
     signal = service.resolve(session, signal_id, resolution=body.resolution,
                              actor=f"{caller.actor}/{body.actor}"[:100])

@@ -64,6 +64,17 @@ def _start_committed(
     return pid
 
 
+def _unless_open(start: Callable[[], Inspection], session: Session) -> Inspection | None:
+    """``start()``, or None when the loan has an open inspection of that kind already (found by
+    the service, or by the database's one-open-per-loan-and-kind index under a race)."""
+    try:
+        return start()
+    except inspections.OpenInspectionExists as exc:
+        session.rollback()
+        log.info("%s", exc.detail)
+        return None
+
+
 def start_planned_inspection(
     session: Session, engine: EngineGateway, *, loan_id: str, kind: str, reason: str,
     actor: str, due_on: date | None = None, trigger_ref: str | None = None,
@@ -125,10 +136,10 @@ def start_first_inspection(
         session.rollback()
         return None
     loan = loans_service.get(session, loan_id)
-    return start_planned_inspection(
+    return _unless_open(lambda: start_planned_inspection(
         session, engine, loan_id=loan_id, kind=InspectionKind.FIRST,
         reason=f"First inspection after disbursement: {plan.reason}", actor=actor,
-        due_on=plans.first_due_on(loan, plan))
+        due_on=plans.first_due_on(loan, plan)), session)
 
 
 def start_first_inspection_or_defer(
@@ -171,10 +182,10 @@ def start_routine_inspection(
             session, loan_id):
         session.rollback()
         return None
-    return start_planned_inspection(
+    return _unless_open(lambda: start_planned_inspection(
         session, engine, loan_id=loan_id, kind=InspectionKind.ROUTINE,
         reason=f"Routine inspection every {plan.frequency_months} month(s): {plan.reason}",
-        actor=actor, due_on=plan.next_due_on)
+        actor=actor, due_on=plan.next_due_on), session)
 
 
 def start_special_inspection(
@@ -189,9 +200,9 @@ def start_special_inspection(
     if plans.has_open_inspection(session, loan_id, InspectionKind.SPECIAL):
         session.rollback()
         return None
-    return start_planned_inspection(
+    return _unless_open(lambda: start_planned_inspection(
         session, engine, loan_id=loan_id, kind=InspectionKind.SPECIAL, reason=reason,
-        actor=actor, due_on=date.today(), trigger_ref=trigger_ref, mode="on_site")
+        actor=actor, due_on=date.today(), trigger_ref=trigger_ref, mode="on_site"), session)
 
 
 def special_inspections_for_event(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Float, String
+from sqlalchemy import CheckConstraint, Float, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postloan.db import Base, Timestamped
@@ -35,3 +35,7 @@ class Customer(Timestamped, Base):
     #: Registered address coordinates (WGS84), for checking outsourced visit GPS fixes.
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+#: Ids are case-sensitive, but no two differ only in case (migration 0008).
+Index("uq_customer_id_nocase", func.lower(Customer.id), unique=True)

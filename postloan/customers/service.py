@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postloan import audit
+from postloan.bounds import id_taken_message
 from postloan.customers.models import Customer
 from postloan.errors import Conflict, NotFound
 
@@ -23,17 +26,29 @@ class CustomerData:
 
 
 def register(session: Session, data: CustomerData, *, actor: str) -> Customer:
-    """Create a customer; an existing id is a conflict (updates are not silently merged)."""
-    if session.get(Customer, data.id) is not None:
-        raise Conflict(f"customer {data.id!r} already exists", field="id")
+    """Create a customer; an existing id is a conflict (updates are not silently merged), also
+    one that differs only in case."""
+    stored = taken_id(session, data.id)
+    if stored is not None:
+        raise Conflict(id_taken_message("customer", data.id, stored), field="id")
     customer = Customer(**asdict(data))
     session.add(customer)
     audit.record(
         session, actor=actor, action="customer.registered", object_type="customer",
         object_id=data.id, detail={"segment": data.segment, "branch": data.branch},
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # registered concurrently
+        session.rollback()
+        raise Conflict(f"customer {data.id!r} was registered concurrently", field="id") from exc
     return customer
+
+
+def taken_id(session: Session, customer_id: str) -> str | None:
+    """The stored id equal to ``customer_id`` ignoring case, if any."""
+    return session.scalar(select(Customer.id).where(
+        func.lower(Customer.id) == customer_id.lower()))
 
 
 def get(session: Session, customer_id: str) -> Customer:

@@ -207,9 +207,12 @@ class Importer:
         extra = [(line, *e) for line, m in zip(batch.lines, batch.models, strict=True)
                  for e in spec.extra_keys(m)]
         if extra:
-            taken = existing_ids(self.session, extra[0][2], (e[3] for e in extra))
+            taken = existing_ids(self.session, extra[0][2], (e[3] for e in extra),
+                                 nocase=spec.nocase)
             problems += [Problem(line, name, f"{value!r} already exists")
                          for line, name, _column, value in extra if value in taken]
+        problems += [Problem(batch.lines[index], name, message)
+                     for index, name, message in spec.stored_check(self.session, batch.models)]
         return problems
 
     # -- insertion ----------------------------------------------------------------------
@@ -261,6 +264,11 @@ class Importer:
         """Find the row the database refused: a key repeated within the file, read again up to
         the failed batch (memory bounded by the batch)."""
         end = lines[-1] if lines else 0
+
+        def key_of(m: Any) -> Key:
+            key = spec.key(m)
+            return tuple(k.lower() for k in key) if spec.nocase else key
+
         first_line: dict[Key, int] = {}
         batch_keys: set[Key] = set()
         for batch in self._batches(spec, source(), []):
@@ -268,12 +276,12 @@ class Importer:
                 if line > end:
                     break
                 if line >= lines[0]:
-                    batch_keys.add(spec.key(m))
+                    batch_keys.add(key_of(m))
             if batch.lines and batch.lines[-1] >= end:
                 break
         for batch in self._batches(spec, source(), []):
             for line, m in zip(batch.lines, batch.models, strict=True):
-                key = spec.key(m)
+                key = key_of(m)
                 if key not in batch_keys:
                     continue
                 if key in first_line:

@@ -2,7 +2,9 @@
 
 Rows arrive validated by the API's pydantic input models (duck-typed here: attribute access only),
 so a file row obeys the same rules as a REST call. The business rules the services check beyond
-field types (maturity after disbursement, paid amount needs a paid date) are repeated here.
+field types (maturity after disbursement, paid amount needs a paid date, no instalment before
+the loan's disbursement, amounts within the configured bounds) are repeated here, and new ids
+may not equal a stored one ignoring case (``nocase``), like the services.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, select
+from sqlalchemy import Column, Table, func, select
 from sqlalchemy.orm import Session
 
 from postloan.customers.models import Customer
@@ -65,6 +67,11 @@ class Kind:
     #: Extra unique keys a row brings (collateral ids of a loan): (field, column, values).
     extra_keys: Callable[[Any], Iterable[tuple[str, Column, Any]]] = field(
         default=lambda _: ())
+    #: The key (a chosen id) and the extra keys are unique ignoring case.
+    nocase: bool = False
+    #: Rules relative to stored data: (index in the batch, field, message) per bad row.
+    stored_check: Callable[[Session, list[Any]], Iterable[tuple[int, str, str]]] = field(
+        default=lambda _session, _models: ())
 
 
 def _stamped(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -98,9 +105,9 @@ def _loan_rows(m: Any, now: datetime) -> TableRows:
 def _loan_check(m: Any) -> tuple[str, str] | None:
     if m.maturity_on < m.disbursed_on:
         return "maturity_on", "maturity_on is before disbursed_on"
-    ids = [c.id for c in m.collaterals]
+    ids = [c.id.lower() for c in m.collaterals]
     if len(set(ids)) != len(ids):
-        return "collaterals", "collateral ids repeat"
+        return "collaterals", "collateral ids repeat (ids may not differ only in case)"
     return None
 
 
@@ -114,6 +121,27 @@ def _repayment_check(m: Any) -> tuple[str, str] | None:
     if m.paid_on is None and m.paid_amount > 0:
         return "paid_on", "paid_amount given without paid_on"
     return None
+
+
+def _repayment_stored_check(session: Session, models: list[Any]
+                            ) -> Iterable[tuple[int, str, str]]:
+    """The service's rules relative to the loan (``loans.service.repayment_problem``)."""
+    from postloan.loans.service import RepaymentData, repayment_problem
+
+    ids = {m.loan_id for m in models}
+    loans = {row.id: row for row in session.execute(
+        select(LOAN.c.id, LOAN.c.disbursed_on, LOAN.c.maturity_on, LOAN.c.amount)
+        .where(LOAN.c.id.in_(ids)))} if ids else {}
+    for index, m in enumerate(models):
+        loan = loans.get(m.loan_id)
+        if loan is None:
+            continue  # the reference check names it
+        problem = repayment_problem(loan.disbursed_on, loan.maturity_on, loan.amount,
+                                    RepaymentData(due_on=m.due_on, due_amount=m.due_amount,
+                                                  paid_on=m.paid_on, paid_amount=m.paid_amount,
+                                                  kind=m.kind))
+        if problem is not None:
+            yield index, *problem
 
 
 def _statement_rows(m: Any, now: datetime) -> TableRows:
@@ -138,16 +166,16 @@ def _event_rows(m: Any, now: datetime) -> TableRows:
 KINDS: dict[str, Kind] = {
     kind.name: kind for kind in (
         Kind("customers", (CUSTOMER,), _customer_rows, key=lambda m: (m.id,),
-             key_columns=("id",)),
+             key_columns=("id",), nocase=True),
         Kind("loans", (LOAN, CONDITION, COLLATERAL), _loan_rows,
              references=(Reference("customer_id", CUSTOMER.c.id),),
              key=lambda m: (m.id,), key_columns=("id",), check=_loan_check,
              extra_keys=lambda m: (("collaterals", COLLATERAL.c.id, c.id)
-                                   for c in m.collaterals)),
+                                   for c in m.collaterals), nocase=True),
         Kind("repayments", (REPAYMENT,), _repayment_rows,
              references=(Reference("loan_id", LOAN.c.id),),
              key=lambda m: (m.loan_id, m.due_on), key_columns=("loan_id", "due_on"),
-             check=_repayment_check),
+             check=_repayment_check, stored_check=_repayment_stored_check),
         Kind("financial-statements", (STATEMENT,), _statement_rows,
              references=(Reference("customer_id", CUSTOMER.c.id),),
              key=lambda m: (m.customer_id, m.period_end),
@@ -169,10 +197,17 @@ ORDER = ("customers", "loans", "repayments", "financial-statements", "valuations
          "external-events")
 
 
-def existing_ids(session: Session, column: Column, values: Iterable[Any]) -> set[Any]:
+def existing_ids(session: Session, column: Column, values: Iterable[Any], *,
+                 nocase: bool = False) -> set[Any]:
+    """Which of ``values`` are stored in ``column``; with ``nocase``, which equal a stored value
+    ignoring case (found through the ``lower(id)`` indexes)."""
     wanted = set(values)
     if not wanted:
         return set()
+    if nocase:
+        stored = {v.lower() for v in session.scalars(
+            select(column).where(func.lower(column).in_({w.lower() for w in wanted})))}
+        return {w for w in wanted if w.lower() in stored}
     return set(session.scalars(select(column).where(column.in_(wanted))))
 
 
@@ -184,6 +219,9 @@ def existing_keys(session: Session, kind: Kind, keys: Iterable[Key]) -> set[Key]
     table = kind.tables[0]
     columns = [table.c[name] for name in kind.key_columns]
     if len(columns) == 1:
+        if kind.nocase:
+            return {(v,) for v in existing_ids(session, columns[0], (k[0] for k in wanted),
+                                               nocase=True)}
         return {(v,) for v in session.scalars(
             select(columns[0]).where(columns[0].in_([k[0] for k in wanted])))}
     # Narrow by the first column (indexed), compare whole keys in Python.

@@ -10,10 +10,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +35,13 @@ class InspectionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+#: Statuses of an inspection that is still open (not completed, not cancelled).
+OPEN_STATUSES = (InspectionStatus.REQUESTED, InspectionStatus.IN_PROGRESS)
+#: The partial index's condition (SQLite and PostgreSQL both support partial unique indexes).
+OPEN_CONDITION = "status IN ('requested', 'in_progress')"
+OPEN_INDEX = "uq_inspection_open_loan_kind"
+
+
 class Inspection(Timestamped, Base):
     """One inspection of a loan, driven by a ``post_loan_inspection`` process instance.
 
@@ -47,6 +56,10 @@ class Inspection(Timestamped, Base):
             "status IN ('requested', 'in_progress', 'completed', 'cancelled')", name="status_known"
         ),
         CheckConstraint("status != 'completed' OR report IS NOT NULL", name="completed_has_report"),
+        # At most one open inspection per loan and kind, whatever starts it (API, scheduler,
+        # special triggers, demo): the database refuses a second one (migration 0008).
+        Index(OPEN_INDEX, "loan_id", "kind", unique=True,
+              sqlite_where=text(OPEN_CONDITION), postgresql_where=text(OPEN_CONDITION)),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postloan import audit
@@ -14,6 +15,8 @@ from postloan.customers.models import Customer
 from postloan.db import utcnow
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.inspections.models import (
+    OPEN_INDEX,
+    OPEN_STATUSES,
     Inspection,
     InspectionFinding,
     InspectionItem,
@@ -37,14 +40,44 @@ def new_inspection_id() -> str:
     return f"INS-{uuid.uuid4().hex[:12].upper()}"
 
 
+class OpenInspectionExists(Conflict):
+    """The loan already has an open inspection of that kind (at most one per loan and kind)."""
+
+    def __init__(self, loan_id: str, kind: str, inspection_id: str | None) -> None:
+        which = f" {inspection_id}" if inspection_id else ""
+        super().__init__(f"loan {loan_id} already has an open {kind} inspection{which}",
+                         field="loan_id")
+        self.loan_id, self.kind, self.inspection_id = loan_id, kind, inspection_id
+
+
+def open_inspection(session: Session, loan_id: str, kind: str) -> Inspection | None:
+    """The loan's open inspection of ``kind`` (requested or in progress), if any."""
+    return session.scalars(select(Inspection).where(
+        Inspection.loan_id == loan_id, Inspection.kind == kind,
+        Inspection.status.in_(OPEN_STATUSES)).limit(1)).first()
+
+
+def _is_open_index_violation(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return OPEN_INDEX in text or ("inspection.loan_id, inspection.kind" in text)
+
+
 def request(
     session: Session, *, loan_id: str, kind: str, reason: str, actor: str
 ) -> Inspection:
-    """Record that an inspection of a loan is wanted; the caller starts its process."""
+    """Record that an inspection of a loan is wanted; the caller starts its process.
+
+    At most one inspection per loan and kind is open: :class:`OpenInspectionExists` (409,
+    naming the open one) when there is one already, also when a concurrent request inserted it
+    first (the database's partial unique index refuses the second; the session is rolled back
+    then)."""
     if kind not in set(InspectionKind):
         raise InvalidInput(f"kind must be one of {', '.join(InspectionKind)}", field="kind")
     if session.get(Loan, loan_id) is None:
         raise InvalidInput(f"loan {loan_id!r} does not exist", field="loan_id")
+    existing = open_inspection(session, loan_id, kind)
+    if existing is not None:
+        raise OpenInspectionExists(loan_id, kind, existing.id)
     inspection = Inspection(
         id=new_inspection_id(), loan_id=loan_id, kind=kind, reason=reason, requested_by=actor,
         status=InspectionStatus.REQUESTED,
@@ -54,7 +87,15 @@ def request(
         session, actor=actor, action="inspection.requested", object_type="inspection",
         object_id=inspection.id, detail={"loan_id": loan_id, "kind": kind, "reason": reason},
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if not _is_open_index_violation(exc):
+            raise
+        # A concurrent request opened one first (committed now, or we would still wait).
+        session.rollback()
+        existing = open_inspection(session, loan_id, kind)
+        raise OpenInspectionExists(loan_id, kind, existing.id if existing else None) from exc
     return inspection
 
 

@@ -8,11 +8,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -151,3 +153,8 @@ class ClassificationChange(Base):
     status: Mapped[str] = mapped_column(String(10), default="applied")
     decided_by: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+#: Ids are case-sensitive, but no two differ only in case (migration 0008).
+Index("uq_loan_id_nocase", func.lower(Loan.id), unique=True)
+Index("uq_collateral_id_nocase", func.lower(Collateral.id), unique=True)

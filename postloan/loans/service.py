@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from postloan import audit
+from postloan.bounds import InputBounds, bounds, id_taken_message
 from postloan.customers.models import Customer
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.loans import buckets
@@ -57,16 +59,20 @@ def register(session: Session, data: LoanData, *, actor: str) -> Loan:
     """Register a disbursed loan with its approval conditions and collaterals, all or nothing."""
     if session.get(Customer, data.customer_id) is None:
         raise InvalidInput(f"customer {data.customer_id!r} does not exist", field="customer_id")
-    if session.get(Loan, data.id) is not None:
-        raise Conflict(f"loan {data.id!r} already exists", field="id")
+    stored = session.scalar(select(Loan.id).where(func.lower(Loan.id) == data.id.lower()))
+    if stored is not None:
+        raise Conflict(id_taken_message("loan", data.id, stored), field="id")
     if data.maturity_on < data.disbursed_on:
         raise InvalidInput("maturity_on is before disbursed_on", field="maturity_on")
     ids = [c.id for c in data.collaterals]
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("collateral ids repeat", field="collaterals")
-    taken = session.scalars(select(Collateral.id).where(Collateral.id.in_(ids))).all()
+    if len({i.lower() for i in ids}) != len(ids):
+        raise InvalidInput("collateral ids repeat (ids may not differ only in case)",
+                           field="collaterals")
+    taken = session.scalars(select(Collateral.id).where(
+        func.lower(Collateral.id).in_([i.lower() for i in ids]))).all()
     if taken:
-        raise Conflict(f"collateral {taken[0]!r} already exists", field="collaterals")
+        wanted = next(i for i in ids if i.lower() == taken[0].lower())
+        raise Conflict(id_taken_message("collateral", wanted, taken[0]), field="collaterals")
     loan = Loan(
         id=data.id,
         customer_id=data.customer_id,
@@ -91,7 +97,12 @@ def register(session: Session, data: LoanData, *, actor: str) -> Loan:
         session, actor=actor, action="loan.registered", object_type="loan", object_id=data.id,
         detail={"customer_id": data.customer_id, "amount": str(data.amount)},
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same loan or collateral registered concurrently
+        session.rollback()
+        raise Conflict(f"loan {data.id!r} or one of its collaterals was registered "
+                       "concurrently", field="id") from exc
     return loan
 
 
@@ -116,8 +127,9 @@ def record_repayment(
         raise NotFound(f"loan {loan_id!r} does not exist")
     if data.kind not in REPAYMENT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(REPAYMENT_KINDS)}", field="kind")
-    if data.paid_on is None and data.paid_amount > 0:
-        raise InvalidInput("paid_amount given without paid_on", field="paid_on")
+    problem = repayment_problem(loan.disbursed_on, loan.maturity_on, loan.amount, data)
+    if problem is not None:
+        raise InvalidInput(problem[1], field=problem[0])
     repayment = session.scalars(
         select(Repayment).where(Repayment.loan_id == loan_id, Repayment.due_on == data.due_on)
     ).one_or_none()
@@ -136,6 +148,38 @@ def record_repayment(
     # Days past due change with every repayment: keep the bucket and its history current.
     buckets.update_bucket(session, loan, date.today())
     return repayment
+
+
+def repayment_problem(
+    disbursed_on: date, maturity_on: date, loan_amount: Decimal, data: RepaymentData,
+    limits: InputBounds | None = None,
+) -> tuple[str, str] | None:
+    """(field, why) when an instalment is implausible for its loan, else None: paid without a
+    date, due or paid before the disbursement, due too long after maturity, an amount due
+    beyond the configured multiple of the loan, a payment beyond the configured multiple of
+    the amount due. The bulk import applies the same rules (``postloan.importer.kinds``)."""
+    limits = limits or bounds()
+    if data.paid_on is None and data.paid_amount > 0:
+        return "paid_on", "paid_amount given without paid_on"
+    if data.due_on < disbursed_on:
+        return "due_on", f"due_on is before the loan's disbursement ({disbursed_on.isoformat()})"
+    latest_due = maturity_on + timedelta(days=limits.dates.due_after_maturity_max_days)
+    if data.due_on > latest_due:
+        return "due_on", (f"due_on is more than {limits.dates.due_after_maturity_max_days} days "
+                          f"after the loan's maturity ({maturity_on.isoformat()})")
+    if data.paid_on is not None and data.paid_on < disbursed_on:
+        return "paid_on", (f"paid_on is before the loan's disbursement "
+                           f"({disbursed_on.isoformat()})")
+    due_max = loan_amount * limits.amounts.due_max_multiple_of_loan
+    if data.due_amount > due_max:
+        return "due_amount", (f"due_amount is more than {limits.amounts.due_max_multiple_of_loan}"
+                              f" x the loan amount ({due_max})")
+    paid_max = data.due_amount * limits.amounts.payment_max_multiple_of_due
+    if data.paid_amount > paid_max:
+        return "paid_amount", (f"paid_amount is more than "
+                               f"{limits.amounts.payment_max_multiple_of_due} x due_amount "
+                               f"({paid_max})")
+    return None
 
 
 def arrears(session: Session, loan_id: str, as_of: date) -> tuple[Arrears, list[Repayment]]:

@@ -6,7 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postloan.db import Base, Timestamped, utcnow
@@ -112,3 +123,7 @@ class PhotoHash(Base):
     first_seen_ref: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(20))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+#: Ids are case-sensitive, but no two differ only in case (migration 0008).
+Index("uq_vendor_id_nocase", func.lower(Vendor.id), unique=True)

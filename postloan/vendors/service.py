@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from postloan import audit
+from postloan.bounds import id_taken_message
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.inspections.models import Inspection
 from postloan.loans.models import Loan
@@ -43,8 +44,9 @@ def sync_from_config(session: Session) -> None:
 
 def register(session: Session, *, vendor_id: str, name: str, active: bool, actor: str) -> Vendor:
     sync_from_config(session)
-    if session.get(Vendor, vendor_id) is not None:
-        raise Conflict(f"vendor {vendor_id} already exists", field="id")
+    stored = session.scalar(select(Vendor.id).where(func.lower(Vendor.id) == vendor_id.lower()))
+    if stored is not None:
+        raise Conflict(id_taken_message("vendor", vendor_id, stored), field="id")
     vendor = Vendor(id=vendor_id, name=name, active=active, quality_score=100.0)
     session.add(vendor)
     audit.record(session, actor=actor, action="vendor.registered", object_type="vendor",
