@@ -214,3 +214,17 @@ def test_the_migration_chains_existing_rows_in_id_order_and_seals_stored_reports
     append(url, 2)  # the application continues the migrated chain
     assert [e.seq for e in entries(url)] == list(range(1, 9))
     assert verified(url).intact
+
+
+def test_the_migration_downgrades_and_upgrades_again(db_url):
+    append(db_url, 3)
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = db_url
+    config.attributes["configure_logger"] = False
+    command.downgrade(config, "0008")
+    with unit_of_work(db_url) as session:  # no trigger left, no chain columns
+        session.execute(text("UPDATE audit_event SET actor = 'x'"))
+        assert "seq" not in {r[1] for r in session.execute(text("PRAGMA table_info(audit_event)"))}
+    command.upgrade(config, "head")
+    assert [(e.seq, e.actor) for e in entries(db_url)] == [(1, "x"), (2, "x"), (3, "x")]
+    assert verified(db_url).intact

@@ -176,3 +176,30 @@ def test_verify_as_a_command_reports_every_kind_of_tampering(trail):
     assert "seq 4 id 4" in done.stdout and "seq 13 id 13" in done.stdout
     assert f"inspection {ins}" in done.stdout
     assert "entries/s" not in done.stderr  # no progress bar without a TTY
+
+
+def test_progress_is_shown_on_a_terminal(trail):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {**os.environ, "POSTLOAN_DATABASE_URL": trail}
+    done = subprocess.run([sys.executable, "-m", "postloanctl", "audit", "verify"], cwd=ROOT,
+                          env=env, stdout=subprocess.PIPE, stderr=follower, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0 and "audit chain intact: 20 entries" in done.stdout
+    assert "audit chain: 100%" in shown.decode() and "20/20" in shown.decode()
