@@ -13,13 +13,15 @@ from postloan import audit
 from postloan.access import service as access
 from postloan.db import get_engine, unit_of_work
 
+from .conftest import migrated
+
 PATH = "/api/v1/audit-events"
 ROLES = ("auditor", "admin", "integrator", "viewer", "vendor:V001")
 
 
-@pytest.fixture
-def client(db_url):
-    """An app of its own (the shared one is left alone), on this test's database."""
+def make_client(db_url: str) -> TestClient:
+    """An app of its own (the shared one is left alone), on the given database, with a key per
+    role and thirty entries carrying before/after."""
     from api.main import create_app
 
     app = create_app()
@@ -41,6 +43,19 @@ def client(db_url):
     return test_client
 
 
+@pytest.fixture(scope="module")
+def reader_db(tmp_path_factory):
+    url = migrated(f"sqlite:///{tmp_path_factory.mktemp('audit-api') / 'audit.db'}")
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.fixture(scope="module")
+def client(reader_db):
+    """Shared by the tests that only read."""
+    return make_client(reader_db)
+
+
 def get(client, role="auditor", **params):
     return client.get(PATH, params=params, headers=client.as_role(role))
 
@@ -51,11 +66,11 @@ def all_entries(url):
 
 
 @pytest.mark.parametrize("role", ["auditor", "admin"])
-def test_auditors_and_admins_read_the_trail_newest_first(client, db_url, role):
+def test_auditors_and_admins_read_the_trail_newest_first(client, reader_db, role):
     r = get(client, role)
     assert r.status_code == 200, r.text
     body = r.json()
-    rows = all_entries(db_url)
+    rows = all_entries(reader_db)
     assert (body["total"], body["limit"], body["offset"], body["order"]) == (
         len(rows), 100, 0, "newest")
     seqs = [item["seq"] for item in body["items"]]
@@ -98,7 +113,8 @@ def test_filters_combine(client):
     assert all(i["actor"] == "am_li" and i["object_id"] == "X1" for i in body["items"])
 
 
-def test_from_inclusive_and_to_exclusive_in_any_time_zone(client, db_url):
+def test_from_inclusive_and_to_exclusive_in_any_time_zone(db_url):
+    client = make_client(db_url)
     with get_engine(db_url).begin() as connection:  # spread the entries in time
         connection.execute(text("DROP TRIGGER audit_event_no_update"))
         connection.execute(text(
@@ -133,8 +149,8 @@ def test_to_before_from_is_refused(client):
     assert "to" in r.json()["detail"]
 
 
-def test_pages_cover_the_trail_once(client, db_url):
-    total = len(all_entries(db_url))
+def test_pages_cover_the_trail_once(client, reader_db):
+    total = len(all_entries(reader_db))
     seen: list[int] = []
     for offset in range(0, total + 7, 7):
         body = get(client, limit=7, offset=offset, order="seq").json()
