@@ -68,15 +68,26 @@ def provision(settings: Settings, *, deploy: bool = True) -> ProvisionReport:
         for group_id in person.get("groups", []):
             _ensure_membership(admin, group_id, person["id"], report)
 
+    technical = spec.get("technical_group")
+    if technical:
+        _ensure_group(admin, technical["id"], technical["name"], report, group_type="SYSTEM")
     role_of_user: dict[str, str] = {}
     for tech in spec.get("technical_users", []):
         password = getattr(settings, tech["password_setting"]).get_secret_value()
         _ensure_user(admin, tech["id"], tech["first"], tech["last"], password, report)
+        if technical:
+            _ensure_membership(admin, technical["id"], tech["id"], report)
         role_of_user[tech["id"]] = tech["role"]
 
     rules = spec.get("authorizations", {})
     for group_id in staff_groups:
         for rule in rules.get("staff", []):
+            if group_id in rule.get("except", []):
+                _ensure_no_grant(admin, rule, report, group_id=group_id)
+            else:
+                _ensure_grant(admin, rule, report, group_id=group_id)
+    for group_id, group_rules in (rules.get("groups") or {}).items():
+        for rule in group_rules:
             _ensure_grant(admin, rule, report, group_id=group_id)
     for user_id, role in role_of_user.items():
         for rule in rules.get(role, []):
@@ -101,9 +112,10 @@ def _exists(admin: EngineGateway, path: str) -> bool:
         raise
 
 
-def _ensure_group(admin: EngineGateway, group_id: str, name: str, report: ProvisionReport) -> None:
+def _ensure_group(admin: EngineGateway, group_id: str, name: str, report: ProvisionReport,
+                  group_type: str = "WORKFLOW") -> None:
     if not _exists(admin, f"/group/{group_id}"):
-        admin.call("POST", "/group/create", json={"id": group_id, "name": name, "type": "WORKFLOW"})
+        admin.call("POST", "/group/create", json={"id": group_id, "name": name, "type": group_type})
         report.created.append(f"group {group_id}")
 
 
@@ -159,6 +171,31 @@ def _ensure_grant(
         "resourceType": resource_type, "resourceId": rule["id"],
     })
     report.created.append(f"grant {rule['resource']} to {user_id or group_id}")
+
+
+def _ensure_no_grant(
+    admin: EngineGateway, rule: dict[str, Any], report: ProvisionReport, *, group_id: str
+) -> None:
+    """The group holds none of the rule's permissions on that resource (an earlier grant is
+    narrowed, or removed when nothing is left)."""
+    resource_type = RESOURCE_TYPES[rule["resource"]]
+    existing = admin.call("GET", "/authorization", params={
+        "type": GRANT, "resourceType": resource_type, "resourceId": rule["id"],
+        "groupIdIn": group_id}) or []
+    for auth in existing:
+        if (auth.get("groupId") or None) != group_id:
+            continue
+        have = set(auth.get("permissions") or [])
+        left = have - set(rule["permissions"]) - {"ALL", "NONE"}
+        if have == left:
+            continue
+        if left:
+            admin.call("PUT", f"/authorization/{auth['id']}", json={
+                "permissions": sorted(left), "groupId": group_id,
+                "resourceType": resource_type, "resourceId": rule["id"]})
+        else:
+            admin.call("DELETE", f"/authorization/{auth['id']}")
+        report.created.append(f"revoke {rule['resource']} from {group_id}")
 
 
 def _ensure_filter(

@@ -44,7 +44,8 @@ from gateway.engine import EngineGateway  # noqa: E402
 DEMO_PASSWORDS = {
     "am_li": "demo-am-li", "am_zhang": "demo-am-zhang", "lead_hu": "demo-lead-hu",
     "po_chen": "demo-po-chen", "po_wang": "demo-po-wang", "cm_liu": "demo-cm-liu",
-    "ca_zhao": "demo-ca-zhao", "au_sun": "demo-au-sun",
+    "ca_zhao": "demo-ca-zhao", "au_sun": "demo-au-sun", "sv_ma": "demo-sv-ma",
+    "vd_fieldco": "demo-vd-fieldco",
 }
 
 

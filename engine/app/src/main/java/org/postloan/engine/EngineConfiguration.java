@@ -5,6 +5,7 @@ import java.util.Map;
 import org.camunda.bpm.engine.rest.security.auth.ProcessEngineAuthenticationFilter;
 import org.camunda.bpm.engine.rest.security.auth.impl.HttpBasicAuthenticationProvider;
 import org.postloan.engine.foureyes.FourEyesPlugin;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -12,10 +13,20 @@ import org.springframework.context.annotation.Configuration;
 @Configuration
 public class EngineConfiguration {
 
-  /** Four-eyes rule on user tasks (the same jar is used as a Camunda Run userlib plugin). */
+  /**
+   * The controls on user tasks: four eyes, protected variables, tasks only for their owners (the
+   * same jar is used as a Camunda Run userlib plugin). Groups come from the environment.
+   */
   @Bean
-  public FourEyesPlugin fourEyesPlugin() {
-    return new FourEyesPlugin();
+  public FourEyesPlugin fourEyesPlugin(
+      @Value("${postloan.controls.technical-groups:" + FourEyesPlugin.DEFAULT_TECHNICAL_GROUPS + "}") String technicalGroups,
+      @Value("${postloan.controls.supervisor-groups:" + FourEyesPlugin.DEFAULT_SUPERVISOR_GROUPS + "}") String supervisorGroups,
+      @Value("${postloan.controls.protected-variables:}") String protectedVariables) {
+    FourEyesPlugin plugin = new FourEyesPlugin();
+    plugin.setTechnicalGroups(technicalGroups);
+    plugin.setSupervisorGroups(supervisorGroups);
+    plugin.setProtectedVariables(protectedVariables);
+    return plugin;
   }
 
   /**

@@ -1,6 +1,6 @@
 package org.postloan.engine;
 
-import org.postloan.engine.foureyes.FourEyesViolationException;
+import org.postloan.engine.foureyes.EngineControlException;
 import org.slf4j.Marker;
 
 import ch.qos.logback.classic.Level;
@@ -9,8 +9,8 @@ import ch.qos.logback.classic.turbo.TurboFilter;
 import ch.qos.logback.core.spi.FilterReply;
 
 /**
- * A four-eyes refusal is an expected business outcome (HTTP 403), already logged in one INFO line
- * by the plugin. The engine, however, logs the wrapped listener exception with ERROR level and a
+ * A refusal of the controls (four eyes, protected variable, task ownership) is an expected
+ * business outcome (HTTP 403), already logged in one INFO line by the plugin. The engine, however, logs the wrapped listener exception with ERROR level and a
  * long stack trace ("ENGINE-16004 Exception while closing command context"); this filter drops
  * exactly those events. Every other error passes.
  */
@@ -37,7 +37,7 @@ public class FourEyesLogFilter extends TurboFilter {
 
   private static boolean isFourEyes(Throwable t) {
     for (int depth = 0; t != null && depth < 20; depth++, t = t.getCause()) {
-      if (t instanceof FourEyesViolationException) {
+      if (t instanceof EngineControlException) {
         return true;
       }
     }

@@ -8,8 +8,8 @@ import org.camunda.bpm.engine.impl.interceptor.CommandInterceptor;
  * {@code ProcessEngineException("ENGINE-... Exception while invoking TaskListener: ...")}, which the
  * REST API reports as HTTP 500. This interceptor runs outside the transaction interceptor (the
  * transaction is already rolled back when it sees the exception) and rethrows the
- * {@link FourEyesViolationException} found in the cause chain, so callers get a 403 with the
- * four-eyes message. Every other exception passes unchanged.
+ * {@link EngineControlException} found in the cause chain, so callers get a 403 with the
+ * control's message. Every other exception passes unchanged.
  */
 public class FourEyesExceptionInterceptor extends CommandInterceptor {
 
@@ -18,25 +18,11 @@ public class FourEyesExceptionInterceptor extends CommandInterceptor {
     try {
       return next.execute(command);
     } catch (RuntimeException e) {
-      FourEyesViolationException violation = findViolation(e);
-      if (violation != null && violation != e) {
-        throw violation;
+      EngineControlException refusal = EngineControlException.find(e);
+      if (refusal != null && refusal != e) {
+        throw refusal;
       }
       throw e;
     }
-  }
-
-  static FourEyesViolationException findViolation(Throwable e) {
-    Throwable current = e;
-    for (int depth = 0; current != null && depth < 20; depth++) {
-      if (current instanceof FourEyesViolationException) {
-        return (FourEyesViolationException) current;
-      }
-      if (current.getCause() == current) {
-        return null;
-      }
-      current = current.getCause();
-    }
-    return null;
   }
 }

@@ -16,9 +16,11 @@ import org.camunda.bpm.engine.impl.task.TaskDefinition;
 import org.camunda.bpm.engine.impl.util.xml.Element;
 
 /**
- * Adds the four-eyes task listeners to user tasks that declare
+ * Adds the controls' task listeners: to every user task the ownership rule
+ * ({@link TaskOwnershipListener}); to user tasks that declare
  * {@code <camunda:property name="fourEyesAgainst" value="var1,var2"/>} and/or
- * {@code <camunda:property name="recordPerformerAs" value="var"/>}.
+ * {@code <camunda:property name="recordPerformerAs" value="var"/>} the four-eyes check and the
+ * recording of the performer.
  *
  * <p>The listeners are added as built-in listeners: they run before the model's own listeners and
  * also when custom listeners are skipped (e.g. process instance modification).
@@ -28,21 +30,28 @@ public class FourEyesParseListener extends AbstractBpmnParseListener {
   public static final String FOUR_EYES_AGAINST = "fourEyesAgainst";
   public static final String RECORD_PERFORMER_AS = "recordPerformerAs";
 
+  private final TaskOwnershipListener ownership;
+
+  public FourEyesParseListener(Controls controls) {
+    this.ownership = new TaskOwnershipListener(controls);
+  }
+
   @Override
   public void parseUserTask(Element userTaskElement, ScopeImpl scope, ActivityImpl activity) {
     Set<String> against = propertyValues(userTaskElement, FOUR_EYES_AGAINST);
     Set<String> recordAs = propertyValues(userTaskElement, RECORD_PERFORMER_AS);
-    if (against.isEmpty() && recordAs.isEmpty()) {
-      return;
-    }
     TaskDefinition taskDefinition = taskDefinition(activity);
     if (taskDefinition == null) {
       return;
     }
+    // Four eyes first: a refused performer hears the four-eyes rule, not an ownership message.
     if (!against.isEmpty()) {
       FourEyesTaskListener check = new FourEyesTaskListener(new ArrayList<>(against));
       taskDefinition.addBuiltInTaskListener(TaskListener.EVENTNAME_ASSIGNMENT, check);
       taskDefinition.addBuiltInTaskListener(TaskListener.EVENTNAME_COMPLETE, check);
+    }
+    for (String event : TaskOwnershipListener.events()) {
+      taskDefinition.addBuiltInTaskListener(event, ownership);
     }
     if (!recordAs.isEmpty()) {
       taskDefinition.addBuiltInTaskListener(TaskListener.EVENTNAME_COMPLETE,

@@ -4,11 +4,14 @@ import java.util.List;
 
 import org.camunda.bpm.engine.delegate.DelegateTask;
 import org.camunda.bpm.engine.delegate.TaskListener;
+import org.camunda.bpm.engine.impl.persistence.entity.ExecutionEntity;
+import org.camunda.bpm.engine.impl.persistence.entity.TaskEntity;
 
 /**
  * On {@code complete}: stores who performed the task in the named process variable(s): the
  * authenticated user of the command, or the assignee when nobody is authenticated. Nothing is
- * written when neither is known (an earlier value is kept).
+ * written when neither is known (an earlier value is kept). These variables are protected: this
+ * listener is the only writer besides the technical users (see {@link ProtectedVariablesHandler}).
  */
 public class RecordPerformerTaskListener implements TaskListener {
 
@@ -27,15 +30,23 @@ public class RecordPerformerTaskListener implements TaskListener {
     if (!EVENTNAME_COMPLETE.equals(task.getEventName())) {
       return;
     }
-    String performer = Performers.currentUser();
+    String performer = Controls.currentUser();
     if (performer == null) {
       performer = task.getAssignee();
     }
     if (performer == null || performer.isBlank()) {
       return;
     }
-    for (String variable : variables) {
-      task.setVariable(variable, performer);
-    }
+    String value = performer;
+    ExecutionEntity execution = ((TaskEntity) task).getExecution();
+    TrustedWrites.run(() -> {
+      for (String variable : variables) {
+        if (execution != null) {
+          execution.setVariable(variable, value);
+        } else {
+          task.setVariable(variable, value);
+        }
+      }
+    });
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -30,9 +31,21 @@ class FourEyesPluginTest {
     config.setDatabaseSchemaUpdate(ProcessEngineConfiguration.DB_SCHEMA_UPDATE_CREATE_DROP);
     config.setJobExecutorActivate(false);
     config.setProcessEngineName("foureyes-test");
+    config.setHistory(ProcessEngineConfiguration.HISTORY_FULL);
+    config.setGeneralResourceWhitelistPattern("[a-zA-Z0-9][a-zA-Z0-9_.@-]*|camunda-admin");
     config.getProcessEnginePlugins().add(new FourEyesPlugin());
     engine = config.buildProcessEngine();
     tasks = engine.getTaskService();
+    var identity = engine.getIdentityService();
+    for (Map.Entry<String, List<String>> person : GROUPS.entrySet()) {
+      identity.saveUser(identity.newUser(person.getKey()));
+      for (String group : person.getValue()) {
+        if (identity.createGroupQuery().groupId(group).count() == 0) {
+          identity.saveGroup(identity.newGroup(group));
+        }
+        identity.createMembership(person.getKey(), group);
+      }
+    }
     engine.getRepositoryService().createDeployment()
         .addClasspathResource("four-eyes-test.bpmn").deploy();
   }
@@ -55,8 +68,14 @@ class FourEyesPluginTest {
     return tasks.createTaskQuery().processInstanceId(pi.getId()).taskDefinitionKey(key).singleResult();
   }
 
+  /** Group memberships of the test's people, as the REST authentication would carry them. */
+  private static final Map<String, List<String>> GROUPS = Map.of(
+      "po_wang", List.of("g"), "po_chen", List.of("g"), "po_sun", List.of("g"),
+      "am_li", List.of("g", "am"), "am_zhang", List.of("am"), "boss", List.of("task-supervisors"),
+      "svc", List.of("postloan-technical"), "admin", List.of("camunda-admin"));
+
   private void as(String user, Runnable action) {
-    engine.getIdentityService().setAuthenticatedUserId(user);
+    engine.getIdentityService().setAuthentication(user, GROUPS.getOrDefault(user, List.of()));
     try {
       action.run();
     } finally {
@@ -111,5 +130,90 @@ class FourEyesPluginTest {
     refused("po_sun", () -> tasks.claim(review, "po_sun"));
     as("po_wang", () -> tasks.claim(review, "po_wang"));
     as("po_wang", () -> tasks.complete(review));
+  }
+
+  private void protectedRefused(String user, Runnable action) {
+    ProtectedVariableException e = assertThrows(ProtectedVariableException.class, () -> as(user, action));
+    assertTrue(e.getMessage().startsWith("Protected variable: '"), e.getMessage());
+  }
+
+  private void ownershipRefused(String user, Runnable action) {
+    TaskOwnershipException e = assertThrows(TaskOwnershipException.class, () -> as(user, action));
+    assertTrue(e.getMessage().startsWith("Task ownership: user '" + user + "'"), e.getMessage());
+  }
+
+  @Test
+  void aPersonCannotWriteTheRecordedPerformerByAnyPath() {
+    ProcessInstance pi = startAndPerform("am_li", Map.of());
+    String review = task(pi, "review").getId();
+    var runtime = engine.getRuntimeService();
+    Map<String, Object> colleague = Map.of("inspector", "am_zhang");
+    protectedRefused("am_li", () -> tasks.complete(review, colleague));
+    protectedRefused("am_li", () -> engine.getFormService().submitTaskForm(review, colleague));
+    protectedRefused("am_li", () -> tasks.setVariables(review, colleague));
+    protectedRefused("am_li", () -> tasks.setVariable(review, "inspector", "am_zhang"));
+    protectedRefused("am_li", () -> tasks.setVariableLocal(review, "inspector", "am_zhang"));
+    protectedRefused("am_li", () -> tasks.removeVariable(review, "inspector"));
+    protectedRefused("admin", () -> runtime.setVariable(pi.getId(), "inspector", "am_zhang"));
+    protectedRefused("admin", () -> runtime.createProcessInstanceModification(pi.getId())
+        .startBeforeActivity("review").setVariable("inspector", "am_zhang").execute());
+    protectedRefused("am_li", () -> tasks.setVariableLocal(review, "raiser", "po_wang"));
+    assertEquals("am_li", runtime.getVariable(pi.getId(), "inspector"));
+    assertNull(tasks.getVariableLocal(review, "inspector"));
+    // still the same one review, refused to the inspector
+    assertEquals(1, tasks.createTaskQuery().processInstanceId(pi.getId()).count());
+    refused("am_li", () -> tasks.claim(review, "am_li"));
+    // the system's own writes pass: a technical user, the engine itself
+    as("svc", () -> runtime.setVariable(pi.getId(), "raiser", "po_sun"));
+    runtime.setVariable(pi.getId(), "raiser", "po_sun");
+    // other variables stay free for the people doing the work
+    as("po_wang", () -> tasks.setVariable(review, "review_comment", "fine"));
+  }
+
+  @Test
+  void theHistoryNamesThePerformerEvenWhenTheVariableIsGone() {
+    ProcessInstance pi = startAndPerform("am_li", Map.of());
+    String review = task(pi, "review").getId();
+    as("svc", () -> engine.getRuntimeService().removeVariable(pi.getId(), "inspector"));
+    refused("am_li", () -> tasks.claim(review, "am_li"));
+    refused("am_li", () -> tasks.complete(review));
+  }
+
+  @Test
+  void tasksOnlyForTheirOwners() {
+    ProcessInstance pi = engine.getRuntimeService().startProcessInstanceByKey("four_eyes_test",
+        Map.of("performerCandidate", "am_li"));
+    String perform = task(pi, "perform").getId();
+    // a colleague can neither take the account manager's task nor complete it
+    ownershipRefused("am_zhang", () -> tasks.setAssignee(perform, "am_zhang"));
+    assertThrows(org.camunda.bpm.engine.TaskAlreadyClaimedException.class,
+        () -> as("am_zhang", () -> tasks.claim(perform, "am_zhang")));
+    ownershipRefused("am_zhang", () -> tasks.complete(perform));
+    ownershipRefused("am_li", () -> tasks.setAssignee(perform, "am_zhang"));
+    ownershipRefused("am_li", () -> tasks.delegateTask(perform, "am_zhang"));
+    ownershipRefused("am_zhang", () -> tasks.setAssignee(perform, null));
+    ownershipRefused("am_li", () -> tasks.addCandidateUser(perform, "am_zhang"));
+    ownershipRefused("am_li", () -> tasks.setOwner(perform, "am_zhang"));
+    assertEquals("am_li", task(pi, "perform").getAssignee());
+    // released by its holder, it is still only the designated person's to take
+    as("am_li", () -> tasks.setAssignee(perform, null));
+    ownershipRefused("am_zhang", () -> tasks.claim(perform, "am_zhang"));
+    as("am_li", () -> tasks.claim(perform, "am_li"));
+    // a supervisor hands it on, to someone who may hold it only
+    ownershipRefused("boss", () -> tasks.setAssignee(perform, "po_stranger"));
+    as("boss", () -> tasks.setAssignee(perform, "am_zhang"));
+    assertEquals(1, engine.getHistoryService().createUserOperationLogQuery().taskId(perform)
+        .operationType("Assign").userId("boss").count());
+    ownershipRefused("am_li", () -> tasks.complete(perform));
+    as("am_zhang", () -> tasks.complete(perform));
+    assertEquals("am_zhang", engine.getRuntimeService().getVariable(pi.getId(), "inspector"));
+
+    String review = task(pi, "review").getId();
+    ownershipRefused("am_stranger", () -> tasks.claim(review, "am_stranger"));
+    ownershipRefused("po_chen", () -> tasks.setAssignee(review, "po_wang"));
+    as("po_chen", () -> tasks.claim(review, "po_chen"));
+    ownershipRefused("po_wang", () -> tasks.complete(review));
+    ownershipRefused("po_wang", () -> tasks.setAssignee(review, "po_wang"));
+    as("po_chen", () -> tasks.complete(review));
   }
 }
