@@ -28,6 +28,25 @@ def test_compose_file_validates():
     assert {"postgres", "engine", "setup", "api", "workers"} <= set(config["services"])
 
 
+#: Services that run once and end (restarting them would repeat them forever).
+ONE_SHOT = {"setup"}
+
+
+def test_every_long_running_service_is_restarted_when_it_dies():
+    """A crash is not an outage: Docker restarts a dead engine, database, API or worker."""
+    tool = shutil.which("docker-compose") or pytest.fail("docker-compose missing")
+    result = subprocess.run([tool, "-f", str(ROOT / "docker-compose.yml"), "config"],
+                            env={**os.environ, **SECRETS}, capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    policies = {name: s.get("restart", "no") for name, s in services.items()}
+    assert {n for n, p in policies.items() if p == "no"} == ONE_SHOT, policies
+    assert all(policies[n] in ("always", "unless-stopped") or policies[n].startswith(
+        "on-failure") for n in set(services) - ONE_SHOT), policies
+    assert {"postgres", "engine", "api", "workers"} <= set(services) - ONE_SHOT
+
+
 def test_compose_refuses_to_start_without_secrets():
     tool = shutil.which("docker-compose") or pytest.fail("docker-compose missing")
     env = {k: v for k, v in os.environ.items() if k not in SECRETS}
