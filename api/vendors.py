@@ -1,22 +1,27 @@
 """Vendors (outsourced visits): registry, their assignments and visit batches.
 
 A vendor authenticates with its own API key (role ``vendor:<vendor id>``) and sees and submits
-only its own assignments; another vendor's paths answer 403.
+only its own assignments. Nothing tells a vendor whether something of another vendor exists:
+another vendor's paths (``/vendors/{other}/...``) answer 403 whether that vendor exists or not,
+another vendor's visit batch answers 404 word for word like a batch that does not exist, and a
+visit for an inspection not assigned to the vendor is refused the same way whether the
+inspection exists or not.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import Field
 
 from api.deps import Caller, EngineDep, SessionDep, VendorSelf, get_caller, require
 from api.errors import ApiError
-from api.schemas import Identifier, Name, Strict
+from api.schemas import FactDateTime, Identifier, LongText, Name, PathId, Strict, text
 from gateway import processes
+from postloan.errors import NotFound
 from postloan.vendors import quality
 from postloan.vendors import service as vendors
 from postloan.vendors.models import VisitAssignment, VisitBatch, VisitReport
@@ -27,6 +32,10 @@ router = APIRouter(tags=["vendors"])
 Admin = Annotated[Caller, Depends(require("admin"))]
 Staff = Annotated[Caller, Depends(require("integrator", "auditor", "viewer"))]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+#: A checklist answer: yes/no, a number or a short text (no nested objects).
+AnswerKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+AnswerValue = (bool | Annotated[int, Field(ge=-(10**15), le=10**15)]
+               | Annotated[float, Field(allow_inf_nan=False)] | text(2000, multiline=True) | None)
 
 
 class VendorIn(Strict):
@@ -61,12 +70,12 @@ class AssignmentList(Strict):
 
 class VisitIn(Strict):
     inspection_id: Identifier
-    visited_at: datetime
+    visited_at: FactDateTime
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
     photo_sha256: list[Sha256] = Field(default_factory=list, max_length=50)
-    notes: Annotated[str, Field(max_length=10000)] = ""
-    checklist_answers: dict[str, Any] = Field(default_factory=dict)
+    notes: LongText = ""
+    checklist_answers: dict[AnswerKey, AnswerValue] = Field(default_factory=dict, max_length=100)
 
 
 class BatchIn(Strict):
@@ -146,7 +155,7 @@ def list_vendors(session: SessionDep, caller: Staff) -> list[VendorOut]:
 
 @router.get("/vendors/{vendor_id}", response_model=VendorOut,
             summary="A vendor with its quality score and the score's components")
-def get_vendor(vendor_id: str, session: SessionDep,
+def get_vendor(vendor_id: PathId, session: SessionDep,
                caller: Annotated[Caller, Depends(get_caller)]) -> VendorOut:
     if caller.role.startswith("vendor:") and caller.role != f"vendor:{vendor_id}":
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendor {vendor_id}")
@@ -160,8 +169,9 @@ def get_vendor(vendor_id: str, session: SessionDep,
 
 @router.get("/vendors/{vendor_id}/assignments", response_model=AssignmentList,
             summary="The vendor's visit assignments (the vendor itself or admin)")
-def list_assignments(vendor_id: str, session: SessionDep, caller: VendorSelf,
-                     status: str | None = None) -> AssignmentList:
+def list_assignments(vendor_id: PathId, session: SessionDep, caller: VendorSelf,
+                     status: Literal["assigned", "submitted", "accepted", "rejected"]
+                     | None = None) -> AssignmentList:
     vendors.get_vendor(session, vendor_id)
     return AssignmentList(vendor_id=vendor_id, items=[
         _assignment(a) for a in vendors.assignments_of(session, vendor_id, status)])
@@ -170,7 +180,7 @@ def list_assignments(vendor_id: str, session: SessionDep, caller: VendorSelf,
 @router.post("/vendors/{vendor_id}/visit-batches", status_code=status.HTTP_201_CREATED,
              response_model=BatchOut,
              summary="Submit a batch of visits; starts its outsourced_visit_batch review")
-def submit_batch(vendor_id: str, body: BatchIn, session: SessionDep, engine: EngineDep,
+def submit_batch(vendor_id: PathId, body: BatchIn, session: SessionDep, engine: EngineDep,
                  caller: VendorSelf) -> BatchOut:
     batch = vendors.submit_batch(session, vendor_id, [v.model_dump() for v in body.visits],
                                  actor=caller.actor)
@@ -182,10 +192,17 @@ def submit_batch(vendor_id: str, body: BatchIn, session: SessionDep, engine: Eng
 
 @router.get("/visit-batches/{batch_id}", response_model=BatchOut,
             summary="A visit batch with its visits, flags and decisions (its vendor or readers)")
-def get_batch(batch_id: str, session: SessionDep,
+def get_batch(batch_id: PathId, session: SessionDep,
               caller: Annotated[Caller, Depends(get_caller)]) -> BatchOut:
-    batch = vendors.get_batch(session, batch_id)
-    if caller.role not in ("admin", "integrator", "auditor", "viewer",
-                           f"vendor:{batch.vendor_id}"):
-        raise ApiError(403, "forbidden", f"role {caller.role!r} may not read batch {batch_id}")
+    """Another vendor's batch answers 404, word for word like a batch that does not exist."""
+    if not caller.role.startswith("vendor:") and caller.role not in (
+            "admin", "integrator", "auditor", "viewer"):
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not read visit batches")
+    try:
+        batch = vendors.get_batch(session, batch_id)
+    except NotFound:
+        batch = None
+    if batch is None or (caller.role.startswith("vendor:")
+                         and caller.role != f"vendor:{batch.vendor_id}"):
+        raise NotFound(f"visit batch {batch_id} not found")
     return _batch(session, batch)
