@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
@@ -54,26 +55,71 @@ class Caller:
         return f"api:{self.name}"
 
 
+#: ``Authorization: Bearer <api key>`` — the OpenAPI document's one security scheme.
+bearer = HTTPBearer(
+    scheme_name="apiKey", bearerFormat="API key", auto_error=False,
+    description="An API key issued with `postloanctl`; its role (integrator, viewer, auditor, "
+    "admin, vendor:<vendor id>) decides what it may do.",
+)
+
+
 def get_caller(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> Caller:
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if credentials is None or not credentials.credentials.strip():
         raise ApiError(401, "unauthorized", "send an API key: Authorization: Bearer <key>")
-    key = access.authenticate(session, authorization[7:].strip())
+    key = access.authenticate(session, credentials.credentials.strip())
     if key is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key")
     return Caller(key.name, key.role)
 
 
+#: Every role a key can carry; ``vendor:*`` stands for any vendor's key.
+ROLES = ("integrator", "viewer", "auditor", "admin", "vendor:*")
+#: In a dependency's ``roles``: the vendor named by the path's ``{vendor_id}``.
+OWN_VENDOR = "vendor:{vendor_id}"
+#: In a dependency's ``roles``: any vendor's key, which the handler narrows to the vendor owning
+#: the object read (another vendor's object is refused).
+OBJECT_VENDOR = "vendor:*"
+
+
+def admits(dependency: Callable[..., object]) -> tuple[str, ...] | None:
+    """The roles a ``require*`` dependency admits (as written in the OpenAPI document), or None
+    for a dependency that checks no role."""
+    return getattr(dependency, "roles", None)
+
+
 def require(*roles: str) -> Callable[..., Caller]:
-    """A dependency admitting only callers whose role is one of ``roles`` (admin always)."""
+    """A dependency admitting only callers whose role is one of ``roles`` (admin always).
+
+    ``OBJECT_VENDOR`` among ``roles`` admits every vendor key here; the handler then refuses an
+    object of another vendor. The roles are recorded on the dependency (``admits``) so that the
+    OpenAPI document states them."""
 
     def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-        if caller.role != "admin" and caller.role not in roles:
-            raise ApiError(403, "forbidden", f"role {caller.role!r} may not do this; "
-                           f"needs one of: {', '.join(roles)}")
-        return caller
+        if caller.role == "admin" or caller.role in roles:
+            return caller
+        if OBJECT_VENDOR in roles and caller.role.startswith("vendor:"):
+            return caller
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not do this; "
+                       f"needs one of: {', '.join(roles)}")
 
+    check.roles = ("admin", *roles)  # type: ignore[attr-defined]
+    return check
+
+
+def require_vendor_or(*roles: str) -> Callable[..., Caller]:
+    """A dependency admitting the vendor of the path's ``{vendor_id}`` (role
+    ``vendor:<vendor_id>``), an admin and ``roles``; another vendor gets 403."""
+
+    def check(vendor_id: str, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        if caller.role in ("admin", f"vendor:{vendor_id}", *roles):
+            return caller
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not act for vendor "
+                       f"{vendor_id}")
+
+    check.roles = ("admin", *roles, OWN_VENDOR)  # type: ignore[attr-defined]
     return check
 
 
@@ -81,13 +127,9 @@ Reader = Annotated[Caller, Depends(require("integrator", "auditor", "viewer"))]
 Integrator = Annotated[Caller, Depends(require("integrator"))]
 
 
-def require_vendor(vendor_id: str, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    """Admits the vendor ``vendor_id`` itself (role ``vendor:<vendor_id>``) or an admin; any
-    other role, another vendor or an integrator, gets 403. ``vendor_id`` is the path parameter."""
-    if caller.role not in ("admin", f"vendor:{vendor_id}"):
-        raise ApiError(403, "forbidden", f"role {caller.role!r} may not act for vendor "
-                       f"{vendor_id}")
-    return caller
+#: Admits the vendor ``vendor_id`` itself (role ``vendor:<vendor_id>``) or an admin; any other
+#: role, another vendor or an integrator, gets 403. ``vendor_id`` is the path parameter.
+require_vendor = require_vendor_or()
 
 
 VendorSelf = Annotated[Caller, Depends(require_vendor)]
