@@ -22,6 +22,7 @@ from api import (
     signals,
     vendors,
 )
+from api.openapi import install as install_openapi
 from config.logging import setup_logging
 
 #: Every area's router, in the order the OpenAPI document lists them.
@@ -35,13 +36,15 @@ def create_app() -> FastAPI:
         version="1.0",
         description="Customers, loans, repayments and inspections for core banking, loan "
         "origination, vendors and auditors. Authenticate with `Authorization: Bearer <api key>`."
-        " Errors are `{\"error\": CODE, \"detail\": text}`.",
+        " Errors are `{\"error\": CODE, \"detail\": text}` (`ErrorBody`): each operation lists the"
+        " roles it admits and every error it can answer with.",
     )
     v1 = APIRouter(prefix="/api/v1")
     for area in AREAS:
         v1.include_router(area.router)
     app.include_router(v1)
     errors.install(app)
+    install_openapi(app)
     return app
 
 
