@@ -17,7 +17,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, status
 from pydantic import Field
 
-from api.deps import Caller, EngineDep, SessionDep, VendorSelf, get_caller, require
+from api.deps import (
+    OBJECT_VENDOR,
+    Caller,
+    EngineDep,
+    SessionDep,
+    VendorSelf,
+    require,
+    require_vendor_or,
+)
 from api.errors import ApiError
 from api.schemas import FactDateTime, Identifier, LongText, Name, PathId, Strict, text
 from gateway import processes
@@ -31,6 +39,11 @@ router = APIRouter(tags=["vendors"])
 
 Admin = Annotated[Caller, Depends(require("admin"))]
 Staff = Annotated[Caller, Depends(require("integrator", "auditor", "viewer"))]
+#: Staff or the vendor of the path's ``{vendor_id}``.
+StaffOrVendorSelf = Annotated[Caller, Depends(require_vendor_or("integrator", "auditor", "viewer"))]
+#: Staff or a vendor; the handler refuses an object of another vendor.
+StaffOrObjectVendor = Annotated[Caller, Depends(require("integrator", "auditor", "viewer",
+                                                        OBJECT_VENDOR))]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 #: A checklist answer: yes/no, a number or a short text (no nested objects).
 AnswerKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -155,8 +168,7 @@ def list_vendors(session: SessionDep, caller: Staff) -> list[VendorOut]:
 
 @router.get("/vendors/{vendor_id}", response_model=VendorOut,
             summary="A vendor with its quality score and the score's components")
-def get_vendor(vendor_id: PathId, session: SessionDep,
-               caller: Annotated[Caller, Depends(get_caller)]) -> VendorOut:
+def get_vendor(vendor_id: PathId, session: SessionDep, caller: StaffOrVendorSelf) -> VendorOut:
     if caller.role.startswith("vendor:") and caller.role != f"vendor:{vendor_id}":
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendor {vendor_id}")
     if not caller.role.startswith("vendor:") and caller.role not in (
@@ -192,12 +204,8 @@ def submit_batch(vendor_id: PathId, body: BatchIn, session: SessionDep, engine: 
 
 @router.get("/visit-batches/{batch_id}", response_model=BatchOut,
             summary="A visit batch with its visits, flags and decisions (its vendor or readers)")
-def get_batch(batch_id: PathId, session: SessionDep,
-              caller: Annotated[Caller, Depends(get_caller)]) -> BatchOut:
+def get_batch(batch_id: PathId, session: SessionDep, caller: StaffOrObjectVendor) -> BatchOut:
     """Another vendor's batch answers 404, word for word like a batch that does not exist."""
-    if not caller.role.startswith("vendor:") and caller.role not in (
-            "admin", "integrator", "auditor", "viewer"):
-        raise ApiError(403, "forbidden", f"role {caller.role!r} may not read visit batches")
     try:
         batch = vendors.get_batch(session, batch_id)
     except NotFound:
