@@ -2,6 +2,7 @@ package org.postloan.engine;
 
 import java.util.Map;
 
+import org.camunda.bpm.engine.ProcessEngine;
 import org.camunda.bpm.engine.rest.security.auth.ProcessEngineAuthenticationFilter;
 import org.camunda.bpm.engine.rest.security.auth.impl.HttpBasicAuthenticationProvider;
 import org.postloan.engine.foureyes.FourEyesPlugin;
@@ -44,6 +45,18 @@ public class EngineConfiguration {
         HttpBasicAuthenticationProvider.class.getName()));
     registration.setAsyncSupported(true);
     registration.setOrder(10);
+    return registration;
+  }
+
+  /** Statistics and Cockpit's plugin API for users with Cockpit access only (after the auth filter). */
+  @Bean
+  public FilterRegistrationBean<OperationsOnlyFilter> operationsOnlyFilter(ProcessEngine engine) {
+    FilterRegistrationBean<OperationsOnlyFilter> registration =
+        new FilterRegistrationBean<>(new OperationsOnlyFilter(engine));
+    registration.setName("postloan-operations-only");
+    registration.addUrlPatterns("/engine-rest/*", "/camunda/api/cockpit/*");
+    registration.setAsyncSupported(true);
+    registration.setOrder(20);
     return registration;
   }
 }
