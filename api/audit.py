@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
 
 from api.deps import Caller, SessionDep, require
 from api.errors import ApiError
@@ -26,6 +27,17 @@ UtcInstant = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time",
                     "examples": ["2026-12-02T09:30:00.000000+00:00"]}),
 ]
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """A date-time filter is written as one, not as seconds since 1970 (``to=0.5``)."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date-time with a time zone, e.g. 2026-12-02T09:30:00Z")
+    return value
+
+
+#: A filter instant: an RFC 3339 date-time with its time zone.
+FilterInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 class AuditEventOut(Strict):
@@ -67,9 +79,9 @@ def list_audit_events(
     action: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     object_type: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     object_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    at_from: Annotated[AwareDatetime | None, Query(alias="from",
+    at_from: Annotated[FilterInstant | None, Query(alias="from",
                                                    description="entries at or after")] = None,
-    at_to: Annotated[AwareDatetime | None, Query(alias="to", description="entries before")] = None,
+    at_to: Annotated[FilterInstant | None, Query(alias="to", description="entries before")] = None,
     order: Literal["newest", "seq"] = "newest",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX,

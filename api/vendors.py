@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from api.deps import (
     OBJECT_VENDOR,
@@ -54,7 +54,7 @@ AnswerValue = (bool | Annotated[int, Field(ge=-(10**15), le=10**15)]
 class VendorIn(Strict):
     id: Identifier
     name: Name
-    active: bool = True
+    active: StrictBool = True  # true or false, not 0 or "no"
 
 
 class VendorOut(Strict):
