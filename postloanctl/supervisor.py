@@ -19,7 +19,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -66,7 +66,6 @@ class Component:
     failures: int = 0  # deaths in a row without staying up ``reset_after``
     restart_at: float | None = None
     last_exit: str | None = None
-    history: list[str] = field(default_factory=list)
 
     @property
     def state(self) -> str:
@@ -175,7 +174,6 @@ class Supervisor:
         line = (f"{component.name} {what}; see {component.log_file or 'its output'}; "
                 f"restarting in {delay:g}s (restart #{component.restarts + 1}, "
                 f"{component.failures} failure(s) in a row)")
-        component.history.append(line)
         log.error("%s", line)
         self._write_status()
 
@@ -191,7 +189,6 @@ class Supervisor:
             return
         line = (f"{component.name} restarted (pid {component.process.pid}, restart "
                 f"#{component.restarts}; log: {component.log_file or 'its output'})")
-        component.history.append(line)
         log.warning("%s", line)
 
     def _start(self, component: Component) -> None:

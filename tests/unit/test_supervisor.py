@@ -78,7 +78,9 @@ def test_a_killed_child_is_restarted_after_the_backoff_and_the_other_is_untouche
     status_file = tmp_path / "postloan.status.json"
     supervisor = Supervisor(Backoff(initial=0.3, maximum=5), status_file=status_file)
     try:
-        workers = supervisor.add("workers", spawner(SLEEPER), tmp_path / "workers.log", grace=5)
+        spawns: list[float] = []
+        workers = supervisor.add("workers", spawner(SLEEPER, spawns), tmp_path / "workers.log",
+                                 grace=5)
         api = supervisor.add("api", spawner(SLEEPER), tmp_path / "api.log", grace=5)
         first_workers, api_process = workers.process, api.process
         status = json.loads(status_file.read_text())
@@ -87,13 +89,15 @@ def test_a_killed_child_is_restarted_after_the_backoff_and_the_other_is_untouche
             "restart_in_seconds": None, "log": str(tmp_path / "workers.log")}
 
         os.kill(first_workers.pid, signal.SIGKILL)
+        before = time.monotonic()
         wait_for(lambda: workers.state == "restarting", supervisor)
-        died_at = time.monotonic()
+        due = workers.restart_at
+        assert before + 0.3 <= due <= time.monotonic() + 0.3  # noticed now, due in 0.3 s
         status = json.loads(status_file.read_text())["components"]["workers"]
         assert status["state"] == "restarting" and status["last_exit"] == "killed by SIGKILL"
         assert 0 < status["restart_in_seconds"] <= 0.3
         wait_for(lambda: workers.state == "running", supervisor)
-        assert time.monotonic() - died_at >= 0.25  # waited the backoff (less one poll round)
+        assert len(spawns) == 2 and spawns[1] >= due  # restarted only once the backoff was over
 
         assert workers.process.pid != first_workers.pid and alive(workers.process.pid)
         assert workers.restarts == 1
