@@ -177,6 +177,8 @@ def up(settings: Settings) -> int:
             # Restarted without waiting, so a slow engine start never holds up the others.
             supervisor.adopt("engine", engine.process, engine.launch, logs / "engine.log",
                              grace=30, stop_last=True)
+        if supervisor.stopping:  # Ctrl+C while the engine was starting
+            return 0
         provision(settings)
         load_demo(settings)
         commands = {
