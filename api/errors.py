@@ -61,8 +61,14 @@ def _engine_address() -> str:
     return urlsplit(get_settings().engine_url).netloc
 
 
+#: The gateway's "engine unreachable at <url>: <the HTTP library's account>" (gateway/engine.py):
+#: the account names hosts, ports and the engine's request paths; the caller learns only that.
+_UNREACHABLE = re.compile(r"engine unreachable at .*", re.DOTALL)
+
+
 def scrub(text: str) -> str:
     """``text`` without URLs, host:port pairs, IP addresses or the engine's address."""
+    text = _UNREACHABLE.sub("the process engine cannot be reached", text)
     text = _ADDRESS.sub(HIDDEN, text)
     address = _engine_address()
     return text.replace(address, HIDDEN) if address else text

@@ -50,7 +50,9 @@ ERROR_DESCRIPTIONS = {
     503: "The process engine (or another system the request needs) cannot be reached or "
          "refused the call; nothing was saved.",
 }
+#: On a date-time the API sends, and on one it receives.
 TIME_ZONE_NOTE = "RFC 3339 date-time with its time zone offset (UTC is sent as `+00:00`)."
+TIME_ZONE_INPUT_NOTE = "RFC 3339 date-time; give its time zone (`Z` or an offset)."
 #: A date-time the API sends always ends with its offset.
 TIME_ZONE_PATTERN = r"(Z|[+-]\d{2}:\d{2})$"
 SECURITY_SCHEME = "apiKey"
@@ -250,14 +252,16 @@ def _document_time_zones(document: dict[str, Any]) -> None:
     sent_only = _response_only_schemas(document)
     for name, schema in schemas.items():
         for node in _date_times(schema):
-            node["description"] = _join(node.get("description"), TIME_ZONE_NOTE)
             if name in sent_only:
+                node["description"] = _join(node.get("description"), TIME_ZONE_NOTE)
                 node["pattern"] = TIME_ZONE_PATTERN
+            else:
+                node["description"] = _join(node.get("description"), TIME_ZONE_INPUT_NOTE)
     for path in document["paths"].values():
         for operation in path.values():
             for parameter in operation.get("parameters", []):
                 for node in _date_times(parameter.get("schema", {})):
-                    node["description"] = _join(node.get("description"), TIME_ZONE_NOTE)
+                    node["description"] = _join(node.get("description"), TIME_ZONE_INPUT_NOTE)
 
 
 def _date_times(node: Any) -> Iterator[dict[str, Any]]:
