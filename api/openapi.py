@@ -140,6 +140,10 @@ def _document_operation(route: APIRoute, operation: dict[str, Any]) -> None:
             "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/ErrorBody"}}},
         }
+        if status == 401:
+            responses["401"]["headers"] = {"WWW-Authenticate": {
+                "description": "`Bearer`: send the API key as a bearer token",
+                "schema": {"type": "string", "const": "Bearer"}}}
 
 
 def _roles_list(roles: set[str] | None) -> list[str]:
