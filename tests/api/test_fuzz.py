@@ -97,8 +97,34 @@ def fuzz_keys(fuzz_database) -> dict[str, str]:
                 for role in ROLES}
 
 
+#: The tables whose rows record the process instance started for them.
+PROCESS_TABLES = ("inspection", "rectification", "credit_application", "visit_batch")
+
+
+def _withdraw_processes(admin, database: str) -> int:  # type: ignore[no-untyped-def]
+    """Delete the process instances started for what the fuzz created: their business objects
+    live only in the fuzz database, so the workers of later tests must not meet them."""
+    from sqlalchemy import text
+
+    from gateway.engine import EngineError
+    from postloan.db import unit_of_work
+
+    with unit_of_work(database) as session:
+        pids = {pid for table in PROCESS_TABLES for pid in session.scalars(text(
+            f"SELECT process_instance_id FROM {table} WHERE process_instance_id IS NOT NULL"))}
+    withdrawn = 0
+    for pid in sorted(pids):
+        try:
+            admin.call("DELETE", f"/process-instance/{pid}",
+                       params={"skipCustomListeners": "true", "skipIoMappings": "true"})
+            withdrawn += 1
+        except EngineError:
+            pass  # already ended
+    return withdrawn
+
+
 @pytest.fixture(scope="module")
-def fuzz_app(fuzz_database, fuzz_keys) -> Iterator[object]:
+def fuzz_app(fuzz_database, fuzz_keys, admin, request) -> Iterator[object]:
     """The app on the fuzz database, for this module only (the other tests keep theirs)."""
     from postloan.db import get_session_factory
 
@@ -115,6 +141,10 @@ def fuzz_app(fuzz_database, fuzz_keys) -> Iterator[object]:
         yield app
     finally:
         app.dependency_overrides.pop(get_session, None)
+        withdrawn = _withdraw_processes(admin, fuzz_database)
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print(f"\nfuzz: withdrew {withdrawn} process instances it had started")
 
 
 #: The document as the app serves it (read in process when the tests are collected; the requests
