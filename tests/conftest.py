@@ -6,6 +6,7 @@ The engine is the real Camunda 7.24 jar built from ``engine/`` (started here wit
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import tempfile
@@ -24,6 +25,30 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+
+# Which databases the session runs on: the project on ``sqlite`` (default) or ``postgres``
+# (POSTLOAN_TEST_DB), the engine on ``h2`` (default) or ``postgres`` (POSTLOAN_TEST_ENGINE_DB).
+# PostgreSQL is a throwaway cluster (tests/pgcluster.py) unless POSTLOAN_TEST_POSTGRES_URL names a
+# server; tests/postgres/ then use the same server.
+_TEST_DB = os.environ.get("POSTLOAN_TEST_DB", "sqlite")
+_TEST_ENGINE_DB = os.environ.get("POSTLOAN_TEST_ENGINE_DB", "h2")
+assert _TEST_DB in ("sqlite", "postgres"), f"POSTLOAN_TEST_DB={_TEST_DB!r}: sqlite or postgres"
+assert _TEST_ENGINE_DB in ("h2", "postgres"), f"POSTLOAN_TEST_ENGINE_DB={_TEST_ENGINE_DB!r}"
+_ENGINE_DB_ENV: dict[str, str] = {}
+if "postgres" in (_TEST_DB, _TEST_ENGINE_DB):
+    import pgcluster
+
+    if not os.environ.get("POSTLOAN_TEST_POSTGRES_URL"):
+        _CLUSTER = pgcluster.PostgresCluster().start()
+        atexit.register(_CLUSTER.destroy)
+        os.environ["POSTLOAN_TEST_POSTGRES_URL"] = _CLUSTER.url
+    _PG_SERVER = os.environ["POSTLOAN_TEST_POSTGRES_URL"].rstrip("/") + "/"
+    if _TEST_DB == "postgres" and not os.environ.get("POSTLOAN_TEST_DATABASE_URL"):
+        os.environ["POSTLOAN_TEST_DATABASE_URL"] = pgcluster.create_database(
+            _PG_SERVER, "postloan_suite")
+    if _TEST_ENGINE_DB == "postgres":
+        pgcluster.create_database(_PG_SERVER, "engine_suite")
+        _ENGINE_DB_ENV = pgcluster.engine_env(_PG_SERVER, "engine_suite")
 
 # Settings are read from the environment once per process: fix them before anything imports them.
 _ENGINE_PORT = _free_port()
@@ -64,7 +89,7 @@ def engine_url(settings: Settings) -> Iterator[str]:
     from postloanctl.engine_process import EngineProcess
 
     engine = EngineProcess(_ENGINE_PORT, _TMP / "engine", _TMP / "engine.log",
-                           env={"JOB_MAX_WAIT_MS": "1000"})
+                           env={"JOB_MAX_WAIT_MS": "1000", **_ENGINE_DB_ENV})
     engine.start()
     try:
         yield engine.url
@@ -139,3 +164,27 @@ def api(provisioned: Settings, database: str, api_keys: dict[str, str]) -> Any:
     client = TestClient(app)
     client.headers["Authorization"] = f"Bearer {api_keys['integrator']}"
     return client
+
+
+# -- test tiers -----------------------------------------------------------------------------------
+# A test is in a tier by what it uses, so the fast tier (`-m "not engine and not browser and not
+# postgres and not e2e"`) never starts the engine, Chromium or PostgreSQL: a test whose fixtures
+# (their whole closure: `api` and `workers` depend on `provisioned`) include one of these carries
+# the marker even when its module forgot it. tests/unit/test_tiers.py checks it over the suite.
+TIER_FIXTURES = {
+    "engine_url": "engine", "provisioned": "engine", "admin": "engine", "as_user": "engine",
+    "workers": "engine", "api": "engine",
+    "chromium_browser": "browser",
+    "postgres_server": "postgres",
+}
+ALL_ITEMS = pytest.StashKey[list[pytest.Item]]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker in sorted({TIER_FIXTURES[f] for f in used & TIER_FIXTURES.keys()}):
+            if item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+    config.stash[ALL_ITEMS] = list(items)
