@@ -17,6 +17,7 @@ from postloan.loans.models import (
     Loan,
     Repayment,
 )
+from postloan.outbox.models import OutboxMessage
 from postloan.plans.models import InspectionPlan
 from postloan.processed_task import ProcessedTask
 from postloan.rectifications.models import Rectification, RectificationEvidence, Restriction
@@ -34,5 +35,5 @@ __all__ = [
     "CollateralValuation", "Customer", "DelinquencyBucketChange", "ExternalEvent",
     "FinancialStatement", "Inspection", "InspectionFinding", "InspectionItem", "InspectionPlan",
     "Loan", "ProcessedTask", "Rectification", "RectificationEvidence", "Repayment", "Restriction",
-    "RiskSignal", "CreditApplication", "WebhookDelivery",
+    "RiskSignal", "CreditApplication", "WebhookDelivery", "OutboxMessage",
 ]

@@ -1,12 +1,13 @@
 """The signed push of a credit application's result to the origination system.
 
 No HTTP here (domain core): the payload, its signature, and the delivery record that makes each
-event go out once. The adapter (``workers/credit.py``) does the POST between :func:`prepare`
-and :func:`mark_delivered` / :func:`mark_failed`.
+event owed once. :func:`owe` writes the delivery record and its outbox message in the caller's
+transaction; the outbox relay does the POST and counts each attempt (:func:`record_attempt`).
 
 Signature: ``X-Postloan-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes with the
-shared secret>``; ``X-Postloan-Event-Id`` is the event key (application id + final status), so
-the receiver can also drop a repeat (a POST that succeeded but whose record was lost).
+shared secret>``; ``X-Postloan-Event-Id`` is the outbox message id (one per event key:
+application id + final status), so the receiver can drop a repeat (a POST that succeeded but
+whose record was lost is sent again with the same id).
 """
 
 from __future__ import annotations
@@ -68,6 +69,38 @@ def prepare(session: Session, application: CreditApplication, url: str) -> Webho
         session.add(delivery)
         session.flush()
     return delivery
+
+
+def owe(session: Session, application: CreditApplication, url: str) -> WebhookDelivery:
+    """The delivery record of the application's current result, and (the first time, when a
+    URL is configured) its outbox message; without a URL the event is recorded as skipped."""
+    from postloan.outbox import service as outbox
+
+    key = event_key(application)
+    existing = session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.event_key == key)).first()
+    if existing is not None:
+        return existing
+    delivery = prepare(session, application, url)
+    if not url:
+        mark_skipped(delivery)
+    else:
+        outbox.enqueue_webhook(session, business_key=application.id, url=url,
+                               body=delivery.payload, delivery_key=key)
+    session.flush()
+    return delivery
+
+
+def record_attempt(session: Session, key: str, error: str | None) -> None:
+    """Count one POST of event ``key``: delivered when ``error`` is None."""
+    delivery = session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.event_key == key)).first()
+    if delivery is None:
+        return
+    if error is None:
+        mark_delivered(delivery)
+    else:
+        mark_failed(delivery, error)
 
 
 def is_done(delivery: WebhookDelivery) -> bool:
