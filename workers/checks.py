@@ -31,7 +31,7 @@ from postloan.inspections import service as inspections
 from postloan.loans.models import Loan
 from postloan.signals import service as signals
 from postloan.signals.catalogue import EarlyWarningCatalogue, max_severity
-from workers.runtime import BusinessError, ExternalTask, TopicRouter
+from workers.runtime import ExternalTask, TopicRouter
 from workers.support import WORKER_ACTOR, in_transaction
 
 log = logging.getLogger("workers.checks")
@@ -59,10 +59,12 @@ def _loan_of(session: Session, inspection_id: str) -> Loan:
     try:
         inspection = inspections.get(session, inspection_id)
     except NotFound as exc:
-        raise BusinessError("INSPECTION_NOT_FOUND", exc.detail) from exc
+        raise LookupError(f"{exc.detail}: the process refers to an inspection the project "
+                          "database does not hold; restore it, then retry the incident") from exc
     loan = session.get(Loan, inspection.loan_id)
     if loan is None:
-        raise BusinessError("LOAN_NOT_FOUND", f"loan {inspection.loan_id!r} does not exist")
+        raise LookupError(f"loan {inspection.loan_id!r} of inspection {inspection_id} is not in "
+                          "the project database; restore it, then retry the incident")
     return loan
 
 

@@ -20,7 +20,7 @@ from postloan.decisions import DecisionTable
 from postloan.errors import InvalidInput, NotFound
 from postloan.inspections import service as inspections
 from postloan.loans.models import Loan
-from workers.runtime import BusinessError, ExternalTask, TopicRouter
+from workers.runtime import ExternalTask, TopicRouter
 from workers.support import WORKER_ACTOR, in_transaction
 
 router = TopicRouter()
@@ -41,7 +41,8 @@ def classification_inputs(session: Session, task: ExternalTask, inspection_id: s
     try:
         loan_id = inspections.get(session, inspection_id).loan_id
     except NotFound as exc:
-        raise BusinessError("INSPECTION_NOT_FOUND", exc.detail) from exc
+        raise LookupError(f"{exc.detail}: the process refers to an inspection the project "
+                          "database does not hold; restore it, then retry the incident") from exc
     inputs = classifier.classification_inputs(session, loan_id, date.today(), _table())
     return {
         "days_past_due": int(inputs["days_past_due"]),
@@ -58,11 +59,14 @@ def propose_classification(session: Session, task: ExternalTask, inspection_id: 
                            debtor_npl_share: float | None) -> dict:
     """Record the table's class for the loan; a downgrade is proposed for confirmation."""
     if not classification:
-        raise BusinessError("CLASSIFICATION_MISSING", "no classification result to record")
+        raise ValueError(f"decision risk_classification gave no result for inspection "
+                         f"{inspection_id}: a rule must match every input; fix and deploy the "
+                         "table, then retry the incident")
     try:
         loan_id = inspections.get(session, inspection_id).loan_id
     except NotFound as exc:
-        raise BusinessError("INSPECTION_NOT_FOUND", exc.detail) from exc
+        raise LookupError(f"{exc.detail}: the process refers to an inspection the project "
+                          "database does not hold; restore it, then retry the incident") from exc
     loan = session.get(Loan, loan_id)
     assert loan is not None
     previous = loan.risk_class
@@ -71,7 +75,9 @@ def propose_classification(session: Session, task: ExternalTask, inspection_id: 
         change = classifier.propose(session, loan_id, result, "inspection", WORKER_ACTOR,
                                         table=_table(), as_of=date.today())
     except InvalidInput as exc:
-        raise BusinessError("CLASSIFICATION_INVALID", exc.detail) from exc
+        raise ValueError(f"decision risk_classification gave an unusable result for inspection "
+                         f"{inspection_id}: {exc.detail}; fix and deploy the table, then retry "
+                         "the incident") from exc
     return {
         "classification_downgrade": change is not None and change.status == "proposed",
         "previous_class": previous,

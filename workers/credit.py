@@ -16,7 +16,7 @@ from postloan.credit import webhook
 from postloan.customers.models import Customer
 from postloan.errors import NotFound
 from postloan.rectifications.models import Rectification
-from workers.runtime import BusinessError, ExternalTask, TopicRouter
+from workers.runtime import ExternalTask, TopicRouter
 from workers.support import WORKER_ACTOR, in_transaction
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ def assemble_dossier(session: Session, task: ExternalTask, application_id: str |
     try:
         dossier = credit.assemble_dossier(session, application_id, actor=WORKER_ACTOR)
     except NotFound as exc:
-        raise BusinessError("APPLICATION_NOT_FOUND", exc.detail) from exc
+        raise LookupError(f"{exc.detail}: the process refers to a credit application the "
+                          "project database does not hold; restore it, then retry the "
+                          "incident") from exc
     application = credit.get(session, application_id)
     return {
         **dossiers.gate_inputs(dossier),

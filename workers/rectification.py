@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from postloan.errors import NotFound
 from postloan.rectifications import restrictions
 from postloan.rectifications import service as rectifications
-from workers.runtime import BusinessError, ExternalTask, TopicRouter
+from workers.runtime import ExternalTask, TopicRouter
 from workers.support import WORKER_ACTOR, in_transaction
 
 router = TopicRouter()
@@ -17,7 +17,8 @@ def _item(session: Session, task: ExternalTask, rectification_id: str | None):
     try:
         return rectifications.get(session, rectification_id or task.business_key or "")
     except NotFound as exc:
-        raise BusinessError("RECTIFICATION_NOT_FOUND", exc.detail) from exc
+        raise LookupError(f"{exc.detail}: the process refers to a rectification the project "
+                          "database does not hold; restore it, then retry the incident") from exc
 
 
 @router.topic("rectification.notify-customer")

@@ -37,7 +37,8 @@ def _batch_id(task: ExternalTask, batch_id: str | None) -> str:
 def assign_vendor(session: Session, task: ExternalTask, inspection_id: str | None) -> dict:
     inspection = session.get(Inspection, inspection_id or task.business_key or "")
     if inspection is None:
-        raise BusinessError("INSPECTION_NOT_FOUND", f"inspection {inspection_id} not found")
+        raise LookupError(f"inspection {inspection_id} is not in the project database; restore "
+                          "it, then retry the incident")
     try:
         assignment = vendors.assign_visit(session, inspection, None, None, actor=WORKER_ACTOR)
     except (Conflict, InvalidInput, NotFound) as exc:
@@ -53,7 +54,8 @@ def check_authenticity(session: Session, task: ExternalTask, batch_id: str | Non
     try:
         reports = vendors.check_batch(session, batch_id)
     except NotFound as exc:
-        raise BusinessError("VISIT_BATCH_NOT_FOUND", exc.detail) from exc
+        raise LookupError(f"{exc.detail}: the process refers to a visit batch the project "
+                          "database does not hold; restore it, then retry the incident") from exc
     flagged = [r for r in reports if r.flags]
     summary = "\n".join(
         f"{r.inspection_id}: " + ("; ".join(f["reason"] for f in r.flags) or "no flags")
@@ -116,5 +118,6 @@ def record_supervision(session: Session, task: ExternalTask, supervision_item: d
                                            revisit_result or "", revisit_notes or "",
                                            actor=supervisor or WORKER_ACTOR)
     except (InvalidInput, NotFound) as exc:
-        raise BusinessError("SUPERVISION_INVALID", exc.detail) from exc
+        raise ValueError(f"the re-visit result cannot be recorded: {exc.detail}; correct the "
+                         "variables of the re-visit in Cockpit, then retry the incident") from exc
     return {"vendor_quality_score": score}
