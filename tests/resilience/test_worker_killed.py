@@ -1,0 +1,88 @@
+"""A worker process killed with SIGKILL mid-campaign: its locked tasks run again after their
+lock expires, on a new worker, and every side effect exists exactly once.
+
+Its own engine (H2 file), project database (SQLite), API (uvicorn) and workers
+(``python -m workers``), all separate processes on loopback; locks shortened to 5 s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from stack import (
+    Stack,
+    awaiting_evidence,
+    compare,
+    external_task_log,
+    open_incidents,
+    run_to_end,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.engine, pytest.mark.e2e]
+
+INSPECTIONS, RECTIFICATIONS = 12, 4
+
+
+def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_path):
+    t0 = time.monotonic()
+    with Stack(tmp_path, lock_ms=5000) as stack:
+        node = stack.add_node()
+        stack.provision(node)
+        api = stack.start_api(node)
+        first = stack.worker("worker-1")
+
+        # One run without trouble: what one inspection and one rectification leave behind.
+        ref_loans = stack.seed_loans(2, "ref")
+        ref = stack.start_inspections(ref_loans[:1])
+        ref_rect = stack.raise_rectifications(ref_loans[1:])
+        run_to_end(stack, ref, 120, [api, first])
+        wait_for("the reference rectification", lambda: awaiting_evidence(stack, ref_rect), 60)
+        expected = next(iter(stack.inspection_profiles(ref).values()))
+        expected_rect = next(iter(stack.rectification_profiles(ref_rect).values()))
+        assert expected.get("report") == 1 and expected.get("inspection routine completed") == 1
+
+        loans = stack.seed_loans(INSPECTIONS + RECTIFICATIONS, "kill")
+        campaign = stack.start_inspections(loans[:INSPECTIONS])
+        rects = stack.raise_rectifications(loans[INSPECTIONS:])
+
+        def locked_by_first() -> list[dict]:
+            return stack.admin().call("GET", "/external-task",
+                                      params={"workerId": "worker-1", "locked": "true"})
+
+        # Mid-campaign: some of its tasks done, some locked by the worker right now.
+        wait_for("worker-1 mid-campaign",
+                 lambda: len(external_task_log(stack, workerId="worker-1", successLog="true"))
+                 > 25 and locked_by_first(), 120, interval=0.05)
+        first.kill()
+        in_flight = [t["id"] for t in locked_by_first()]
+        killed_at = time.monotonic()
+
+        second = stack.worker("worker-2")
+        run_to_end(stack, campaign, 240, [api, second])
+        wait_for("the rectifications", lambda: awaiting_evidence(stack, rects) == len(rects),
+                 120, alive=lambda: stack.check_alive(second))
+
+        # Every task in flight at the kill ran again on worker-2, once its lock had expired.
+        again = {e["externalTaskId"]: e for e in external_task_log(
+            stack, workerId="worker-2", successLog="true") if e["externalTaskId"] in in_flight}
+        reran = sorted(again)
+        waited = [e["timestamp"] for e in again.values()]
+        inspections = compare(stack.inspection_profiles(campaign), expected,
+                              stack.instances(campaign))
+        rectifications = compare(stack.rectification_profiles(rects), expected_rect,
+                                 stack.instances(rects))
+        incidents = open_incidents(stack)
+        print(f"\n[worker SIGKILL] inspections {len(campaign)}, rectifications {len(rects)}; "
+              f"tasks in flight at the kill {len(in_flight)}, ran again {len(reran)}; "
+              f"lost {inspections['lost'] + rectifications['lost']}, duplicated "
+              f"{inspections['duplicated'] + rectifications['duplicated']}; incidents "
+              f"{len(incidents)}; campaign done {time.monotonic() - killed_at:.1f}s after the "
+              f"kill; test {time.monotonic() - t0:.0f}s")
+        print(f"[worker SIGKILL] expected per inspection: {expected}")
+        assert in_flight and waited
+        assert sorted(in_flight) == reran, (in_flight, reran)
+        assert inspections["lost"] == inspections["duplicated"] == 0, inspections
+        assert rectifications["lost"] == rectifications["duplicated"] == 0, rectifications
+        assert incidents == []
