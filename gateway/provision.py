@@ -213,6 +213,6 @@ def _ensure_filter(
                        "refresh": True},
     })
     report.created.append(f"filter {flt['name']}")
-    for group_id in groups:
+    for group_id in flt.get("groups") or groups:
         _ensure_grant(admin, {"resource": "FILTER", "id": created["id"], "permissions": ["READ"]},
                       report, group_id=group_id)

@@ -9,6 +9,7 @@ of every click is checked over REST as well, never only on the screen.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,9 @@ pytestmark = pytest.mark.browser
 
 # The demo passwords of config/identities.yaml (embedded default only).
 PASSWORDS = {"am_li": "demo-am-li", "lead_hu": "demo-lead-hu", "po_chen": "demo-po-chen"}
+
+#: Screenshots worth keeping for people reading the docs.
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 FINDINGS = "Visited the workshop; supplier invoices match the drawdown."
 
@@ -267,3 +271,42 @@ def test_officer_returns_for_rework_then_approves_in_tasklist(
     assert inspection["rework_count"] == 1 and inspection["report"]["rework_count"] == 1
     assert inspection["report"]["review"]["decision"] == "approve"
     assert all(i["result"] == "ok" for i in inspection["report"]["items"])
+
+
+def test_a_supervisor_reassigns_in_tasklist_within_the_candidates_only(
+    workers, api, as_user, admin, tasklist
+) -> None:
+    """am_li is away: the supervisor gives her inspection to am_zhang, not to a post-loan officer."""
+    inspection_id = start_inspection(api, "am_li")
+    perform = task_of(as_user("am_li"), inspection_id, "perform_inspection")
+    assert perform["assignee"] == "am_li"
+
+    page = tasklist("sv_ma", "demo-sv-ma")
+    open_task(page, "Team's open tasks", perform["id"])
+    header = page.locator(".task-details")
+
+    def reassign(user: str) -> None:
+        header.locator("li.assignee span.set-value").click()
+        field = header.locator("li.assignee input")
+        field.fill(user)
+        field.press("Enter")
+
+    reassign("po_chen")
+    refusal = page.locator(".page-notifications .alert-danger")
+    expect(refusal).to_contain_text("Task ownership: user 'sv_ma'")
+    expect(refusal).to_contain_text("user 'po_chen' is not among those who may hold this task")
+    page.screenshot(path=str(DOCS / "tasklist-supervisor-reassign-refused.png"))
+    assert admin.call("GET", f"/task/{perform['id']}")["assignee"] == "am_li"
+
+    page.reload()
+    open_task(page, "Team's open tasks", perform["id"])
+    reassign("am_zhang")
+    expect(header.locator("li.assignee")).to_contain_text("Zhang Min")
+    wait_for(lambda: admin.call("GET", f"/task/{perform['id']}")["assignee"] == "am_zhang",
+             what="the reassignment")
+    page.screenshot(path=str(DOCS / "tasklist-supervisor-reassigned.png"))
+    log = admin.call("GET", "/history/user-operation",
+                     params={"taskId": perform["id"], "operationType": "Assign"})
+    assert any(e["userId"] == "sv_ma" and e["newValue"] == "am_zhang" for e in log), log
+    # The supervisor hands work on but does none: the form offers him no completion.
+    expect(complete_button(page)).to_be_disabled()
