@@ -176,7 +176,7 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
     pending = [obj for obj in session.new if isinstance(obj, AuditEvent)]
     if not pending:
         return
-    pending.sort(key=lambda obj: inspect(obj).insert_order)
+    pending.sort(key=lambda obj: inspect(obj).insert_order or 0)  # set for every pending object
     seq, prev_hash = _claim(session, len(pending))
     now = utcnow()
     for entry in pending:
@@ -259,7 +259,7 @@ def _stream(session: Session, statement: Any, chunk: int) -> Iterator[Any]:
 
 
 def verify(session: Session, *, chunk: int = 1000,
-           progress: Callable[[int], None] | None = None,
+           progress: Callable[[int], object] | None = None,
            anchor: tuple[int, str] | None = None, max_findings: int = 1000) -> Verification:
     """Walk the whole chain in seq order (in bounded memory), then every proven report.
 

@@ -99,7 +99,9 @@ def literal(text: str) -> Any:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current, in_string = [], 0, [], False
+    parts: list[str] = []
+    current: list[str] = []
+    depth, in_string = 0, False
     for ch in text:
         if ch == '"':
             in_string = not in_string

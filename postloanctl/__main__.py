@@ -174,6 +174,7 @@ def up(settings: Settings) -> int:
             log.info("starting the engine on port %d (log: %s)", port, logs / "engine.log")
             engine = EngineProcess(port, settings.data_dir / "engine", logs / "engine.log")
             engine.start()
+            assert engine.process is not None  # start() launched it
             # Restarted without waiting, so a slow engine start never holds up the others.
             supervisor.adopt("engine", engine.process, engine.launch, logs / "engine.log",
                              grace=30, stop_last=True)

@@ -181,22 +181,23 @@ class Supervisor:
         component.restart_at = None
         component.restarts += 1
         try:
-            self._start(component)
+            process = self._start(component)
         except Exception as exc:  # a spawn that fails counts as a death, not as a crash of up
             component.process = None
             self._schedule(component, f"could not be started ({exc})",
                            f"failed to start: {exc}", 0.0, self.clock())
             return
-        line = (f"{component.name} restarted (pid {component.process.pid}, restart "
+        line = (f"{component.name} restarted (pid {process.pid}, restart "
                 f"#{component.restarts}; log: {component.log_file or 'its output'})")
         log.warning("%s", line)
 
-    def _start(self, component: Component) -> None:
-        component.process = component.spawn()
+    def _start(self, component: Component) -> Child:
+        process = component.process = component.spawn()
         component.started_at = self.clock()
-        log.info("started %s (pid %d, log: %s)", component.name, component.process.pid,
+        log.info("started %s (pid %d, log: %s)", component.name, process.pid,
                  component.log_file or "its output")
         self._write_status()
+        return process
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -212,15 +213,15 @@ class Supervisor:
         self._write_status()
 
     def _stop_wave(self, wave: list[Component]) -> None:
-        running = [c for c in wave if c.process is not None and c.process.poll() is None]
-        for component in running:
-            log.info("stopping %s (pid %d)", component.name, component.process.pid)
+        running = [(c, c.process) for c in wave
+                   if c.process is not None and c.process.poll() is None]
+        for component, process in running:
+            log.info("stopping %s (pid %d)", component.name, process.pid)
             try:
-                component.process.terminate()
+                process.terminate()
             except ProcessLookupError:
                 pass
-        for component in running:
-            process = component.process
+        for component, process in running:
             try:
                 process.wait(timeout=component.grace)
             except subprocess.TimeoutExpired:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -26,6 +26,15 @@ NPL_CLASSES = frozenset(CLASSES[2:])
 DECISION_KEY = "risk_classification"
 _HERE = Path(__file__).resolve().parent
 _BUNDLED_DMN = _HERE.parents[1] / "bpmn" / "risk_classification.dmn"
+
+
+class SingleResultTable(Protocol):
+    """What classification needs of a decision table (a ``DecisionTable``, or one memoised)."""
+
+    @property
+    def key(self) -> str: ...
+
+    def single(self, variables: dict[str, Any]) -> dict[str, Any] | None: ...
 
 
 def rank(risk_class: str) -> int:
@@ -95,7 +104,7 @@ def decision_inputs(facts: LoanFacts, debtor_npl_share: float) -> dict[str, Any]
     }
 
 
-def npl_share(table: DecisionTable, loans: Sequence[LoanFacts],
+def npl_share(table: SingleResultTable, loans: Sequence[LoanFacts],
               overrides: dict[str, str] | None = None) -> float:
     """Share (0..1, by balance) of a debtor's claims that are non-performing on their own merits.
 
@@ -128,7 +137,7 @@ def with_facts(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def classify_debtor(table: DecisionTable, loans: Sequence[LoanFacts],
+def classify_debtor(table: SingleResultTable, loans: Sequence[LoanFacts],
                     overrides: dict[str, str] | None = None
                     ) -> list[tuple[LoanFacts, dict[str, Any], dict[str, Any]]]:
     """Every loan of one debtor with the table's result and the inputs it was evaluated on."""

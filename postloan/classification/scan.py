@@ -155,8 +155,8 @@ def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: 
                 schedules[loan_id] = list(items)
             del rows
             changes, updates, to_signal = [], [], []
-            for customer_id, group in groupby(loans, key=lambda r: r.customer_id):
-                group = list(group)
+            for customer_id, grouped in groupby(loans, key=lambda r: r.customer_id):
+                group = list(grouped)
                 result.customers += 1
                 facts, dpd_of, stored = [], {}, {}
                 for loan in group:
@@ -169,7 +169,7 @@ def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: 
                         in_restructuring_observation=in_observation(
                             loan.restructured_on, schedule, as_of),
                         current_class=loan.risk_class))
-                for f, outcome, _inputs in classify_debtor(memo, facts):  # type: ignore[arg-type]
+                for f, outcome, _inputs in classify_debtor(memo, facts):
                     to_class, reason = outcome["risk_class"], outcome["reason"]
                     result.by_class[to_class] = result.by_class.get(to_class, 0) + 1
                     before, before_reason = stored[f.loan_id]

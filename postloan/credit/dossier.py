@@ -152,7 +152,7 @@ def account_manager_indicators(session: Session, account_manager: str,
                 Inspection.loan_id.in_(loan_ids),
                 Inspection.status == InspectionStatus.COMPLETED,
                 Inspection.due_on.is_not(None))):
-            if completed_at is not None and completed_at.date() <= due_on:
+            if completed_at is not None and due_on is not None and completed_at.date() <= due_on:
                 on_time += 1
             else:
                 late += 1

@@ -31,14 +31,14 @@ from postloan.loans.models import (
 TableRows = Iterable[tuple[Table, dict[str, Any]]]
 Key = tuple[Any, ...]
 
-CUSTOMER: Table = Customer.__table__  # type: ignore[assignment]
-LOAN: Table = Loan.__table__  # type: ignore[assignment]
-CONDITION: Table = ApprovalCondition.__table__  # type: ignore[assignment]
-COLLATERAL: Table = Collateral.__table__  # type: ignore[assignment]
-REPAYMENT: Table = Repayment.__table__  # type: ignore[assignment]
-STATEMENT: Table = FinancialStatement.__table__  # type: ignore[assignment]
-VALUATION: Table = CollateralValuation.__table__  # type: ignore[assignment]
-EVENT: Table = ExternalEvent.__table__  # type: ignore[assignment]
+CUSTOMER: Table = Customer.__table__
+LOAN: Table = Loan.__table__
+CONDITION: Table = ApprovalCondition.__table__
+COLLATERAL: Table = Collateral.__table__
+REPAYMENT: Table = Repayment.__table__
+STATEMENT: Table = FinancialStatement.__table__
+VALUATION: Table = CollateralValuation.__table__
+EVENT: Table = ExternalEvent.__table__
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ def read_rows(path: Path, json_fields: frozenset[str] = frozenset()) -> Iterator
     """Yield ``(line number, record)``. CSV: empty cells are left out (so defaults apply) and the
     cells of ``json_fields`` (lists such as collaterals) hold JSON. JSON lines: one object a line.
     """
+    record: dict[str, Any]
     if is_jsonl(path):
         with path.open(encoding="utf-8") as handle:
             for number, text in enumerate(handle, start=1):
@@ -47,7 +48,7 @@ def read_rows(path: Path, json_fields: frozenset[str] = frozenset()) -> Iterator
             number = reader.line_num
             if None in row:
                 raise ReadError(number, "line", "more cells than header columns")
-            record: dict[str, Any] = {}
+            record = {}
             for key, value in row.items():
                 if value is None or value == "":
                     continue

@@ -228,7 +228,7 @@ def record_decisions(session: Session, batch_id: str, accepted_ids: list[str | i
     wanted = {str(i) for i in accepted_ids or []}
     accepted, rejected = [], []
     for report in reports_of(session, batch_id):
-        assignment = session.get(VisitAssignment, report.assignment_id)
+        assignment = session.get_one(VisitAssignment, report.assignment_id)  # a foreign key
         if report.decision is None:
             report.decision = "accepted" if str(report.id) in wanted else "rejected"
             report.decision_reason = None if report.decision == "accepted" else (
@@ -270,7 +270,7 @@ def record_supervision(session: Session, report_id: int, result: str, notes: str
         raise NotFound(f"visit report {report_id} not found")
     report.supervision_result = result
     report.supervision_notes = notes
-    assignment = session.get(VisitAssignment, report.assignment_id)
+    assignment = session.get_one(VisitAssignment, report.assignment_id)  # a foreign key
     score = quality.recompute(session, assignment.vendor_id)
     audit.record(session, actor=actor, action="visit.supervised", object_type="visit_report",
                  object_id=str(report.id), detail={"result": result, "vendor_score": score})

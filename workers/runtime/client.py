@@ -48,13 +48,13 @@ class _PooledRequests:
 class _LibraryClient(library.ExternalTaskClient):
     """The library client with per-topic settings in one fetch."""
 
-    def _get_topics(self, topic_names, process_variables, variables):  # type: ignore[no-untyped-def]
+    def _get_topics(self, topic_names: Any, process_variables: Any, variables: Any) -> Any:
         # ``topic_names`` here is our list of topic dicts, already complete.
         return topic_names
 
 
 _pooled = _PooledRequests()
-library.requests = _pooled  # type: ignore[assignment]  # the library's module-level requests
+library.requests = _pooled  # the library's module-level requests
 
 
 class TaskClient:
