@@ -119,10 +119,18 @@ def test_inspection_from_start_to_stored_report(workers, api, as_user, admin, da
     assert "substandard" in page.text and "cm_liu" in page.text
 
 
-def test_unknown_inspection_ends_cancelled_through_the_bpmn_error(workers, admin) -> None:
-    """load_context raises the business error; the boundary event ends the process cleanly."""
+def test_unknown_inspection_goes_to_an_officer_through_the_bpmn_error(
+        workers, admin, as_user) -> None:
+    """load_context raises the business error; a post-loan officer sees what is missing and
+    cancels the inspection (or has it loaded again once the data is corrected)."""
     key = f"INS-MISSING-{uuid.uuid4().hex[:6]}"
     pid = admin.start_process("post_loan_inspection", key, {"inspection_id": key})
+
+    resolve = task_of(as_user("po_chen"), key, "resolve_inspection_data")
+    assert key in admin.task_variables(resolve["id"])["data_problem"]
+    assert as_user("am_li").tasks(processInstanceBusinessKey=key) == []
+    as_user("po_chen").submit_form(resolve["id"], {
+        "data_resolution": "cancel", "data_resolution_comment": "requested by mistake"})
 
     def ended() -> list:
         return admin.historic_activities(processInstanceId=pid, activityId="inspection_cancelled")

@@ -31,6 +31,7 @@ CONTRACT: dict[str, tuple[frozenset[str], str | None]] = {
     "review_inspection": (frozenset({"postloan-officers"}), None),
     "onsite_verification": (frozenset({"postloan-officers"}), None),
     "confirm_classification": (frozenset({"credit-managers"}), None),
+    "resolve_inspection_data": (frozenset({"postloan-officers"}), None),
     "review_visit_batch": (frozenset({"postloan-officers"}), None),
     "supervision_revisit": (frozenset({"postloan-officers"}), None),
     "awaiting_evidence": (frozenset({"account-managers"}), "${owner}"),
