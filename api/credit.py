@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, status
 
@@ -17,7 +17,7 @@ from postloan.credit.models import CreditApplication
 router = APIRouter(prefix="/credit-applications", tags=["credit applications"])
 
 
-Product = text(64, min_length=1)
+Product = Annotated[str, *text(64, min_length=1)]
 
 
 class CreditApplicationIn(Strict):

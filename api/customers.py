@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
 
@@ -11,9 +11,9 @@ from postloan.customers.models import Customer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
-Industry = text(100, min_length=1)
+Industry = Annotated[str, *text(100, min_length=1)]
 #: the bank's internal rating grade, e.g. ``BBB`` or ``A-``
-Rating = text(10, min_length=1)
+Rating = Annotated[str, *text(10, min_length=1)]
 
 
 class CustomerIn(Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 from pydantic import Field
@@ -29,8 +30,8 @@ log = logging.getLogger("api")
 router = APIRouter(prefix="/external-events", tags=["external events"])
 
 
-Source = text(100, min_length=1)
-SourceRef = text(100)
+Source = Annotated[str, *text(100, min_length=1)]
+SourceRef = Annotated[str, *text(100)]
 
 
 class ExternalEventIn(Strict):

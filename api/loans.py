@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
 from pydantic import Field, ValidationInfo, field_validator
@@ -40,7 +40,7 @@ log = logging.getLogger("api")
 router = APIRouter(tags=["loans"])
 
 
-CollateralKind = text(40, min_length=1)
+CollateralKind = Annotated[str, *text(40, min_length=1)]
 
 
 class CollateralIn(Strict):

@@ -43,9 +43,9 @@ EVIDENCE_MESSAGE = "rectification_evidence_submitted"
 CORRELATION_PATIENCE_S = 10.0
 
 
-SourceRef = text(100)
+SourceRef = Annotated[str, *text(100)]
 #: A document reference (file name, archive number, URL) of the evidence.
-Document = text(500, min_length=1)
+Document = Annotated[str, *text(500, min_length=1)]
 
 
 class RectificationIn(Strict):

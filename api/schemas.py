@@ -3,9 +3,9 @@
 Bounds come from ``config/input_bounds.yaml`` (:mod:`postloan.bounds`). A value beyond them is a
 422 ``invalid_input`` naming the field; the bulk importer validates rows with the same models.
 
-* Texts: ``text(max_length)`` — stripped, at most ``max_length`` characters, no control
-  characters (NUL, escape, C1...) and no unpaired surrogates; multi-line texts (notes,
-  descriptions, details) may hold line breaks and tabs.
+* Texts: ``Annotated[str, *text(max_length)]`` — stripped, at most ``max_length`` characters,
+  no control characters (NUL, escape, C1...) and no unpaired surrogates; multi-line texts
+  (notes, descriptions, details) may hold line breaks and tabs.
 * Ids: letters, digits and ``_ . : -``, at most 64. Ids are case-sensitive, but a new customer,
   loan, collateral or vendor whose id equals an existing one ignoring case is refused (409): see
   the services and migration 0008's case-insensitive unique indexes.
@@ -56,29 +56,29 @@ def _multiline(value: str) -> str:
     return value
 
 
-def text(max_length: int, *, min_length: int = 0, multiline: bool = False) -> Any:
-    """A text field type: stripped, ``min_length``..``max_length`` characters, no control
-    characters (line breaks and tabs allowed when ``multiline``)."""
-    return Annotated[
-        str,
+def text(max_length: int, *, min_length: int = 0, multiline: bool = False) -> tuple[Any, ...]:
+    """The rules of a text field, as ``Annotated[str, *text(...)]`` (a plain str to the type
+    checker): stripped, ``min_length``..``max_length`` characters, no control characters (line
+    breaks and tabs allowed when ``multiline``)."""
+    return (
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
         AfterValidator(_multiline if multiline else _single_line),
         Field(json_schema_extra={"pattern": MULTILINE_PATTERN if multiline
                                  else SINGLE_LINE_PATTERN}),
-    ]
+    )
 
 
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64, examples=["C-000123"])]
-Name = text(200, min_length=1)
+Name = Annotated[str, *text(200, min_length=1)]
 #: A short single-line label (a rating, a code word).
-Label = text(20, min_length=1)
+Label = Annotated[str, *text(20, min_length=1)]
 #: A person or system named as actor / owner / submitter.
-Actor = text(100, min_length=1)
+Actor = Annotated[str, *text(100, min_length=1)]
 #: A one-line reason or title.
-Reason = text(2000, min_length=1)
+Reason = Annotated[str, *text(2000, min_length=1)]
 #: Multi-line free text: notes, descriptions, details, resolutions.
-LongText = text(10_000, multiline=True)
-NonEmptyLongText = text(10_000, min_length=1, multiline=True)
+LongText = Annotated[str, *text(10_000, multiline=True)]
+NonEmptyLongText = Annotated[str, *text(10_000, min_length=1, multiline=True)]
 
 
 def _currency(code: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 
@@ -43,8 +43,8 @@ class SignalList(Page):
     items: list[SignalOut]
 
 
-Comment = text(2000, multiline=True)
-Resolution = text(4000, min_length=1, multiline=True)
+Comment = Annotated[str, *text(2000, multiline=True)]
+Resolution = Annotated[str, *text(4000, min_length=1, multiline=True)]
 
 
 class AcknowledgeIn(Strict):

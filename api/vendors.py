@@ -48,7 +48,8 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 #: A checklist answer: yes/no, a number or a short text (no nested objects).
 AnswerKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 AnswerValue = (bool | Annotated[int, Field(ge=-(10**15), le=10**15)]
-               | Annotated[float, Field(allow_inf_nan=False)] | text(2000, multiline=True) | None)
+               | Annotated[float, Field(allow_inf_nan=False)]
+               | Annotated[str, *text(2000, multiline=True)] | None)
 
 
 class VendorIn(Strict):
