@@ -13,7 +13,8 @@ module.exports = {
     'user-task-assignment': './rules/user-task-assignment',
     'form-ref-resolves': './rules/form-ref-resolves',
     'complete-di': './rules/complete-di',
-    'history-time-to-live': './rules/history-time-to-live'
+    'history-time-to-live': './rules/history-time-to-live',
+    'thrown-errors-caught': './rules/thrown-errors-caught'
   },
   configs: {
     recommended: {
@@ -23,7 +24,8 @@ module.exports = {
         'postloan/user-task-assignment': 'error',
         'postloan/form-ref-resolves': 'error',
         'postloan/complete-di': 'error',
-        'postloan/history-time-to-live': 'error'
+        'postloan/history-time-to-live': 'error',
+        'postloan/thrown-errors-caught': 'error'
       }
     }
   }
