@@ -540,3 +540,12 @@ def open_incidents(stack: Stack) -> list[dict[str, Any]]:
 def external_task_log(stack: Stack, **params: Any) -> list[dict[str, Any]]:
     return list(stack.admin().call("GET", "/history/external-task-log",
                                    params={"maxResults": 100000, **params}))
+
+
+def reference_run(stack: Stack, procs: Iterable[Proc]) -> dict[str, int]:
+    """One inspection with nothing going wrong: what each inspection of a campaign must leave."""
+    ref = stack.start_inspections(stack.seed_loans(1, f"ref{uuid.uuid4().hex[:4]}"))
+    run_to_end(stack, ref, 120, procs)
+    expected = next(iter(stack.inspection_profiles(ref).values()))
+    assert expected.get("report") == 1 and expected.get("inspection routine completed") == 1
+    return expected
