@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from api.deps import Reader, SessionDep
 from api.schemas import Limit1000, Offset, PathId, Strict
 from postloan.classification import service
+from postloan.loans.models import ClassificationChange
 
 router = APIRouter(tags=["classification"])
 
@@ -26,7 +27,7 @@ class ClassificationChangeOut(Strict):
     at: datetime
 
     @classmethod
-    def of(cls, change) -> ClassificationChangeOut:  # noqa: ANN001
+    def of(cls, change: ClassificationChange) -> ClassificationChangeOut:
         return cls(id=change.id, loan_id=change.loan_id, from_class=change.from_class,
                    to_class=change.to_class, reason=change.reason, source=change.source,
                    status=change.status, decided_by=change.decided_by, at=change.at)

@@ -64,7 +64,7 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = build(app)
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace it
 
 
 def build(app: FastAPI) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     schemas.update(error_schema.pop("$defs", {}))
     schemas["ErrorBody"] = error_schema
     for route in api_routes(app):
-        for method in route.methods:
+        for method in route.methods or ():
             operation = document["paths"][route.path_format].get(method.lower())
             if operation is not None:
                 _document_operation(route, operation)

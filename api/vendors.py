@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import Field, StrictBool
+from sqlalchemy.orm import Session
 
 from api.deps import (
     OBJECT_VENDOR,
@@ -32,7 +33,7 @@ from gateway import processes
 from postloan.errors import NotFound
 from postloan.vendors import quality
 from postloan.vendors import service as vendors
-from postloan.vendors.models import VisitAssignment, VisitBatch, VisitReport
+from postloan.vendors.models import Vendor, VisitAssignment, VisitBatch, VisitReport
 
 log = logging.getLogger("api")
 router = APIRouter(tags=["vendors"])
@@ -121,10 +122,11 @@ class BatchOut(Strict):
     visits: list[VisitOut]
 
 
-def _vendor(row, details: bool = False, session=None) -> VendorOut:  # type: ignore[no-untyped-def]
+def _vendor(row: Vendor, details: bool = False, session: Session | None = None) -> VendorOut:
     return VendorOut(id=row.id, name=row.name, active=row.active,
                      quality_score=row.quality_score,
-                     quality=quality.components(session, row.id) if details else None)
+                     quality=quality.components(session, row.id)
+                     if details and session is not None else None)
 
 
 def _assignment(row: VisitAssignment) -> AssignmentOut:

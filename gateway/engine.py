@@ -41,9 +41,10 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
 
-    def request(self, method, url, **kwargs):  # type: ignore[no-untyped-def, override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,
+                **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(method, url, **kwargs)
+        return super().request(method, url, *args, **kwargs)
 
 
 class EngineGateway:
