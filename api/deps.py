@@ -105,7 +105,7 @@ def require(*roles: str) -> Callable[..., Caller]:
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not do this; "
                        f"needs one of: {', '.join(roles)}")
 
-    check.roles = ("admin", *roles)  # type: ignore[attr-defined]
+    check.roles = ("admin", *roles)  # type: ignore[attr-defined]  # read back by admits()
     return check
 
 
@@ -119,7 +119,7 @@ def require_vendor_or(*roles: str) -> Callable[..., Caller]:
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not act for vendor "
                        f"{vendor_id}")
 
-    check.roles = ("admin", *roles, OWN_VENDOR)  # type: ignore[attr-defined]
+    check.roles = ("admin", *roles, OWN_VENDOR)  # type: ignore[attr-defined]  # see admits()
     return check
 
 

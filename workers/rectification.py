@@ -7,13 +7,14 @@ from sqlalchemy.orm import Session
 from postloan.errors import NotFound
 from postloan.rectifications import restrictions
 from postloan.rectifications import service as rectifications
+from postloan.rectifications.models import Rectification, Restriction
 from workers.runtime import ExternalTask, TopicRouter
 from workers.support import WORKER_ACTOR, in_transaction
 
 router = TopicRouter()
 
 
-def _item(session: Session, task: ExternalTask, rectification_id: str | None):
+def _item(session: Session, task: ExternalTask, rectification_id: str | None) -> Rectification:
     try:
         return rectifications.get(session, rectification_id or task.business_key or "")
     except NotFound as exc:
@@ -41,7 +42,7 @@ def apply_restrictions(session: Session, task: ExternalTask, rectification_id: s
             "restrictions_summary": _summary(rows)}
 
 
-def _summary(rows) -> str:  # type: ignore[no-untyped-def]
+def _summary(rows: list[Restriction]) -> str:
     return "\n".join(f"{r.kind}: {r.reason}" for r in rows) or "None"
 
 

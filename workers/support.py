@@ -38,7 +38,7 @@ def in_transaction(func: Callable[..., dict[str, Any] | None]) -> Callable[..., 
     params = [inspect.Parameter("task", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
         inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in variables
     ]
-    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # inspect reads it
     return run
 
 
