@@ -1,0 +1,65 @@
+"""The project database (PostgreSQL) stopped for a while mid-campaign: handlers fail and retry,
+then raise incidents with a readable message; once the database is back, resolving the incidents
+(retries set again) completes every inspection, each side effect once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from stack import Stack, compare, open_incidents, reference_run, run_to_end, wait_for
+
+pytestmark = [pytest.mark.engine, pytest.mark.e2e, pytest.mark.postgres]
+
+INSPECTIONS = 6
+
+
+def test_project_database_down_gives_incidents_that_complete_when_resolved(tmp_path):
+    t0 = time.monotonic()
+    with Stack(tmp_path, project_db="postgres", lock_ms=5000, retries=2, backoff_ms=300) as stack:
+        node = stack.add_node()
+        stack.provision(node)
+        api = stack.start_api(node)
+        worker = stack.worker("worker-1")
+        expected = reference_run(stack, [api, worker])
+        campaign = stack.start_inspections(stack.seed_loans(INSPECTIONS, "dbdown"))
+        assert stack.cluster is not None
+        stack.cluster.stop("immediate")  # as if the server crashed
+        down_at = time.monotonic()
+        pids = {r["id"] for r in stack.admin().call(
+            "GET", "/process-instance", params={"businessKeyIn": ",".join(campaign)})}
+
+        def incidents() -> list[dict]:
+            return [i for i in open_incidents(stack) if i["processInstanceId"] in pids]
+
+        # Every instance not yet waiting for a person ends in an incident (retries used up).
+        def all_stuck() -> list[dict]:
+            waiting = {t["processInstanceId"] for t in stack.admin().call(
+                "GET", "/task", params={"processDefinitionKey": "post_loan_inspection"})}
+            found = incidents()
+            return found if found and {i["processInstanceId"] for i in found} | waiting >= pids \
+                else []
+
+        stuck = wait_for("incidents", all_stuck, 90, alive=lambda: stack.check_alive(worker))
+        failures = worker.log.read_text(errors="replace").count("retr")
+        messages = {i["incidentMessage"] for i in stuck}
+        stack.cluster.start()
+        down = time.monotonic() - down_at
+        from postloan.db import get_engine
+
+        get_engine(stack.database_url).dispose()
+        admin = stack.admin()
+        for incident in stuck:  # an operator resolves them (Cockpit: "increment retries")
+            admin.call("PUT", f"/external-task/{incident['configuration']}/retries",
+                       json={"retries": 1})
+        run_to_end(stack, campaign, 180, [api, worker])
+        result = compare(stack.inspection_profiles(campaign), expected, stack.instances(campaign))
+        left = open_incidents(stack)
+        print(f"\n[project DB down] inspections {len(campaign)}; database down {down:.1f}s; "
+              f"failed attempts retried {failures}; incidents {len(stuck)} with "
+              f"{sorted(messages)[:1]}; after resolving: lost {result['lost']}, duplicated "
+              f"{result['duplicated']}, incidents left {len(left)}; "
+              f"test {time.monotonic() - t0:.0f}s")
+        assert all("OperationalError" in m and "connect" in m.lower() for m in messages), messages
+        assert result["lost"] == result["duplicated"] == 0, result
+        assert left == []
