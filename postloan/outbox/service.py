@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from postloan import audit
@@ -103,13 +103,13 @@ def claim(
         query = query.with_for_update(skip_locked=True)
     claimed: list[int] = []
     for message_id, version in session.execute(query).all():
-        won = session.execute(
+        won = cast(CursorResult[Any], session.execute(  # an UPDATE: its result has a rowcount
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.version == version,
                    OutboxMessage.status == OutboxStatus.PENDING)
             .values(version=version + 1, lease_owner=owner,
                     lease_until=now + timedelta(seconds=lease_seconds))
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)))
         if won.rowcount == 1:
             claimed.append(message_id)
     if not claimed:
