@@ -14,6 +14,10 @@ test:
 	@.venv/bin/python -m mypy
 	@mvn -q -B -f engine/pom.xml -pl four-eyes-plugin test
 	@.venv/bin/python -m pytest
+	@# Second pass: project and engine both on PostgreSQL (throwaway cluster). tests/resilience
+	@# choose their own databases (H2/SQLite and PostgreSQL both); browser and e2e run once.
+	@POSTLOAN_TEST_DB=postgres POSTLOAN_TEST_ENGINE_DB=postgres .venv/bin/python -m pytest \
+		-m "not browser and not e2e" --ignore=tests/resilience
 
 lint:
 	@./scripts/bootstrap --test
