@@ -164,3 +164,27 @@ def api(provisioned: Settings, database: str, api_keys: dict[str, str]) -> Any:
     client = TestClient(app)
     client.headers["Authorization"] = f"Bearer {api_keys['integrator']}"
     return client
+
+
+# -- test tiers -----------------------------------------------------------------------------------
+# A test is in a tier by what it uses, so the fast tier (`-m "not engine and not browser and not
+# postgres and not e2e"`) never starts the engine, Chromium or PostgreSQL: a test whose fixtures
+# (their whole closure: `api` and `workers` depend on `provisioned`) include one of these carries
+# the marker even when its module forgot it. tests/unit/test_tiers.py checks it over the suite.
+TIER_FIXTURES = {
+    "engine_url": "engine", "provisioned": "engine", "admin": "engine", "as_user": "engine",
+    "workers": "engine", "api": "engine",
+    "chromium_browser": "browser",
+    "postgres_server": "postgres",
+}
+ALL_ITEMS = pytest.StashKey[list[pytest.Item]]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker in sorted({TIER_FIXTURES[f] for f in used & TIER_FIXTURES.keys()}):
+            if item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+    config.stash[ALL_ITEMS] = list(items)

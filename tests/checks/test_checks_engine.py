@@ -26,6 +26,8 @@ from postloan.signals import service
 from postloan.signals.catalogue import EarlyWarningCatalogue
 from postloan.signals.models import RiskSignal
 
+pytestmark = pytest.mark.engine
+
 FIXTURES = Path(__file__).parent / "fixtures"
 DMN = Path(__file__).resolve().parents[2] / "bpmn" / "early_warning.dmn"
 

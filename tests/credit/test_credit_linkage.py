@@ -23,6 +23,8 @@ from postloan.credit.models import WebhookDelivery
 from postloan.db import unit_of_work
 from postloan.rectifications.models import Rectification, Restriction
 
+pytestmark = pytest.mark.engine
+
 
 class Origination:
     """What the fake origination system saw: every request, and which events fail once."""

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RENDER_DIR = ROOT / "lint" / "render"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
+pytestmark = pytest.mark.browser
+
 
 def test_diagrams_and_forms_render_in_browser(tmp_path: Path) -> None:
     if shutil.which("node") is None:
