@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 from api.errors import ApiError
 from config.settings import Settings, get_settings
 from gateway.engine import EngineGateway
+from gateway.ports import EngineAdapter
 from postloan.access import service as access
+from postloan.application.ports import database_unit
+from postloan.application.relay import OutboxRelay
+from postloan.application.services import Services
 from postloan.db import get_session_factory
 
 
@@ -39,8 +43,19 @@ def get_engine(settings: Annotated[Settings, Depends(get_settings)]) -> EngineGa
                     settings.engine_timeout_seconds)
 
 
+def get_services(settings: Annotated[Settings, Depends(get_settings)],
+                 engine: Annotated[EngineGateway, Depends(get_engine)]) -> Services:
+    """The use cases' services: a unit of work per call, the API's one engine client, and a
+    dispatcher that delivers a request's outbox messages right after its commit (what the
+    engine refuses then is retried by the workers' relay)."""
+    uow = database_unit(settings.database_url)
+    adapter = EngineAdapter(engine)
+    return Services(uow=uow, engine=adapter, dispatch=OutboxRelay(uow, adapter))
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 EngineDep = Annotated[EngineGateway, Depends(get_engine)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, status
 from pydantic import Field, ValidationInfo, field_validator
 
-from api.deps import EngineDep, Integrator, Reader, SessionDep
+from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import (
     BOUNDS,
     CollateralValue,
@@ -26,13 +26,7 @@ from api.schemas import (
     Strict,
     text,
 )
-from gateway import processes
-from gateway.classification import deployed_table
-from gateway.processes import start_first_inspection_or_defer
-from postloan.checks import repayment as repayment_check
-from postloan.checks.config import load_config as load_checks_config
-from postloan.classification import service as classification
-from postloan.errors import DomainError
+from postloan.application import loans as loan_cases
 from postloan.loans import buckets, service
 from postloan.loans.models import Loan
 
@@ -139,19 +133,14 @@ class RepaymentOut(Strict):
 
 
 @router.post("/loans", status_code=status.HTTP_201_CREATED, response_model=LoanOut)
-def create_loan(
-    body: LoanIn, session: SessionDep, caller: Integrator, engine: EngineDep
-) -> LoanOut:
+def create_loan(body: LoanIn, services: ServicesDep, caller: Integrator) -> LoanOut:
+    """Register a loan; its plan (DMN inspection_plan) and first inspection follow at once, or,
+    if the engine cannot decide now, from the inspection scheduler later (logged)."""
     data = service.LoanData(
         **body.model_dump(exclude={"collaterals"}),
         collaterals=[service.CollateralData(**c.model_dump()) for c in body.collaterals],
     )
-    service.register(session, data, actor=caller.actor)
-    session.commit()
-    # Plan (DMN inspection_plan) and first inspection; if the engine is down the loan stays
-    # saved and the inspection scheduler starts the first inspection later (logged).
-    start_first_inspection_or_defer(session, engine, body.id, caller.actor)
-    return LoanOut.of(service.get(session, body.id))
+    return LoanOut.of(loan_cases.register_loan(services, data, actor=caller.actor))
 
 
 @router.get("/loans/{loan_id}", response_model=LoanOut)
@@ -162,32 +151,18 @@ def get_loan(loan_id: PathId, session: SessionDep, caller: Reader) -> LoanOut:
 @router.post("/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED,
              response_model=RepaymentOut)
 def record_repayment(
-    loan_id: PathId, body: RepaymentIn, session: SessionDep, caller: Integrator, engine: EngineDep
+    loan_id: PathId, body: RepaymentIn, services: ServicesDep, caller: Integrator
 ) -> RepaymentOut:
     """Record an instalment or a payment; the loan is reclassified at once in the same transaction.
 
     A downgrade found here (the days-past-due floor rose) applies immediately with source
     ``repayment``: that floor is a regulatory minimum computed from the repayment facts, so it
-    needs no credit manager's confirmation (unlike a downgrade proposed by an inspection).
+    needs no credit manager's confirmation (unlike a downgrade proposed by an inspection). A
+    loan newly overdue gets its special inspection in the same transaction (its process is
+    started by the outbox relay).
     """
-    today = date.today()
-    before, _ = service.arrears(session, loan_id, today)
-    service.record_repayment(session, loan_id, service.RepaymentData(**body.model_dump()),
-                             actor=caller.actor)
-    # Reclassify at once, in the same transaction, from the table the engine has deployed.
-    classification.reclassify_now(session, loan_id, deployed_table(engine), today,
-                                  caller.actor)
-    now = repayment_check.check(session, service.get(session, loan_id), today,
-                                load_checks_config().repayment)
-    session.commit()
-    # A loan newly overdue, or interest unpaid too long, is inspected at once (special).
-    try:
-        processes.special_inspection_for_repayment(
-            session, engine, loan_id, before.days_past_due, now.days_past_due,
-            now.interest_unpaid_days, actor=caller.actor)
-    except DomainError as exc:
-        log.error("repayment of %s stored, but its special inspection did not start: %s",
-                  loan_id, exc.detail)
+    loan_cases.record_repayment(services, loan_id, service.RepaymentData(**body.model_dump()),
+                                actor=caller.actor)
     return RepaymentOut(loan_id=loan_id, **body.model_dump())
 
 

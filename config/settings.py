@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     origination_webhook_url: str = ""
     origination_webhook_secret: SecretStr = SecretStr("webhook-dev-only")
     origination_webhook_timeout_seconds: float = Field(10.0, gt=0)
+    # The outbox relay (in the workers process): poll interval, lease, retries and backoff, and
+    # how often the derived triggers (overdue loans with no special inspection) are checked.
+    outbox_poll_seconds: float = Field(0.5, gt=0)
+    outbox_lease_seconds: float = Field(30.0, gt=0)
+    outbox_max_attempts: int = Field(8, ge=1)
+    outbox_backoff_seconds: float = Field(1.0, ge=0)
+    outbox_backoff_max_seconds: float = Field(300.0, ge=0)
+    outbox_derived_pass_seconds: float = Field(60.0, gt=0)
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:

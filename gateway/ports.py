@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -24,6 +25,15 @@ from postloan.decisions import DecisionTable
 log = logging.getLogger(__name__)
 
 
+def _typed(variables: dict[str, Any] | None) -> dict[str, Any]:
+    """Outbox payloads are JSON: the names listed under ``__dates__`` go back to datetimes."""
+    values = dict(variables or {})
+    for name in values.pop("__dates__", []):
+        if isinstance(values.get(name), str):
+            values[name] = datetime.fromisoformat(values[name])
+    return values
+
+
 class EngineAdapter:
     """``postloan.application.ports.EnginePort`` over an :class:`EngineGateway`."""
 
@@ -32,7 +42,7 @@ class EngineAdapter:
 
     def start_process(self, key: str, business_key: str,
                       variables: dict[str, Any] | None = None) -> str:
-        return self.gateway.start_process(key, business_key, variables)
+        return self.gateway.start_process(key, business_key, _typed(variables))
 
     def started_instance(self, key: str, business_key: str, outbox_id: int) -> str | None:
         found = self.gateway.call("POST", "/history/process-instance", json={
@@ -43,7 +53,7 @@ class EngineAdapter:
 
     def correlate_message(self, message: str, business_key: str | None = None,
                           variables: dict[str, Any] | None = None) -> None:
-        self.gateway.correlate_message(message, business_key, variables)
+        self.gateway.correlate_message(message, business_key, _typed(variables))
 
     def message_correlated(self, business_key: str, outbox_id: int) -> bool:
         found = self.gateway.call("GET", "/history/variable-instance",
@@ -64,13 +74,14 @@ class HttpWebhookSender:
     def __init__(self, secret: Callable[[], str], timeout: Callable[[], float]) -> None:
         self._secret = secret
         self._timeout = timeout
-        self._session = requests.Session()
 
     def send(self, url: str, body: bytes, event_id: str) -> None:
         headers = {"Content-Type": "application/json",
                    webhook.SIGNATURE_HEADER: webhook.signature(body, self._secret()),
                    webhook.EVENT_HEADER: event_id}
-        response = self._session.post(url, data=body, headers=headers, timeout=self._timeout())
+        # a new connection per push: a receiver that closes kept-alive connections must not
+        # turn a retry into a connection reset
+        response = requests.post(url, data=body, headers=headers, timeout=self._timeout())
         if response.status_code >= 300:
             raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:200]}")
 

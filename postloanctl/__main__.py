@@ -40,7 +40,7 @@ from gateway.provision import provision
 from postloan.access import service as access
 from postloan.db import get_engine, unit_of_work
 from postloan.inspections import service as inspections
-from postloanctl import audit_cmd, demo, ingest
+from postloanctl import audit_cmd, demo, ingest, outbox_cmd
 from postloanctl.engine_process import EngineProcess, engine_answers
 from postloanctl.supervisor import Backoff, Supervisor
 
@@ -326,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="integrator, vendor:<vendor id>, auditor, viewer or admin")
     ingest.add_commands(sub)
     audit_cmd.add_commands(sub)
+    outbox_cmd.add_commands(sub)
     args = parser.parse_args(argv)
 
     setup_logging()
@@ -338,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         return ingest.run(args, settings)
     if args.command in audit_cmd.COMMANDS:
         return audit_cmd.run(args, settings)
+    if args.command in outbox_cmd.COMMANDS:
+        return outbox_cmd.run(args, settings)
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "setup":

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from config.settings import get_settings
 from gateway.catalogue import DeployedCatalogue
-from gateway.engine import EngineGateway
 from postloan.checks import SCOPE_CUSTOMER, Finding
 from postloan.checks import collateral as collateral_check
 from postloan.checks import external as external_check
@@ -32,7 +31,7 @@ from postloan.loans.models import Loan
 from postloan.signals import service as signals
 from postloan.signals.catalogue import EarlyWarningCatalogue, max_severity
 from workers.runtime import ExternalTask, TopicRouter
-from workers.support import WORKER_ACTOR, in_transaction
+from workers.support import WORKER_ACTOR, engine_gateway, in_transaction
 
 log = logging.getLogger("workers.checks")
 router = TopicRouter()
@@ -40,11 +39,7 @@ router = TopicRouter()
 
 @lru_cache(maxsize=1)
 def _deployed_catalogue() -> DeployedCatalogue:
-    settings = get_settings()
-    engine = EngineGateway(settings.engine_url, settings.engine_worker_user,
-                           settings.engine_worker_password.get_secret_value(),
-                           settings.engine_timeout_seconds)
-    return DeployedCatalogue(engine, settings.bpmn_dir / "early_warning.dmn")
+    return DeployedCatalogue(engine_gateway(), get_settings().bpmn_dir / "early_warning.dmn")
 
 
 def catalogue() -> EarlyWarningCatalogue:

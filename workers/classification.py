@@ -11,27 +11,20 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from config.settings import get_settings
-from gateway.classification import deployed_table
-from gateway.engine import EngineGateway
 from postloan.classification import service as classifier
-from postloan.classification.rules import with_facts
+from postloan.classification.rules import DECISION_KEY, with_facts
 from postloan.decisions import DecisionTable
 from postloan.errors import InvalidInput, NotFound
 from postloan.inspections import service as inspections
 from postloan.loans.models import Loan
 from workers.runtime import ExternalTask, TopicRouter
-from workers.support import WORKER_ACTOR, in_transaction
+from workers.support import WORKER_ACTOR, in_transaction, services
 
 router = TopicRouter()
 
 
 def _table() -> DecisionTable:
-    settings = get_settings()
-    engine = EngineGateway(settings.engine_url, settings.engine_worker_user,
-                           settings.engine_worker_password.get_secret_value(),
-                           settings.engine_timeout_seconds)
-    return deployed_table(engine)
+    return services().engine.table(DECISION_KEY)
 
 
 @router.topic("inspection.classification-inputs")

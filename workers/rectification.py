@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from postloan.application import rectifications as rectification_cases
 from postloan.errors import NotFound
 from postloan.rectifications import restrictions
 from postloan.rectifications import service as rectifications
@@ -26,7 +27,7 @@ def _item(session: Session, task: ExternalTask, rectification_id: str | None) ->
 @in_transaction
 def notify_customer(session: Session, task: ExternalTask, rectification_id: str | None) -> dict:
     item = _item(session, task, rectification_id)
-    notice = rectifications.notify_customer(session, item.id, actor=WORKER_ACTOR)
+    notice = rectification_cases.notify_customer(session, item.id, actor=WORKER_ACTOR)
     return {"rectification_title": item.title, "rectification_description": item.description,
             "customer_notice": notice}
 

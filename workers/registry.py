@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from postloan.application.services import Services
 from workers import checks, classification, credit, inspection, planning, rectification, vendors
 from workers.runtime import merge_routers
 from workers.runtime.router import TopicHandler
+from workers.support import use_services
 
 
-def all_handlers() -> dict[str, TopicHandler]:
+def all_handlers(services: Services | None = None) -> dict[str, TopicHandler]:
+    """Every handler by topic; ``services`` (built by the entry point) are handed to them."""
+    if services is not None:
+        use_services(services)
     return merge_routers([inspection.router, classification.router, checks.router,
                           planning.router, rectification.router, credit.router,
                           vendors.router])

@@ -9,10 +9,30 @@ from typing import Any
 
 from config.settings import get_settings
 from postloan import processed_task
+from postloan.application.services import Services, owed
 from postloan.db import unit_of_work
 from workers.runtime import ExternalTask
 
 WORKER_ACTOR = "worker"
+
+_services: Services | None = None
+
+
+def use_services(services: Services) -> None:
+    """Hand the handlers the process's services (one engine client), from the registration."""
+    global _services
+    _services = services
+
+
+def services() -> Services:
+    if _services is None:
+        raise RuntimeError("workers not registered: call workers.registry.all_handlers(services)")
+    return _services
+
+
+def engine_gateway() -> Any:
+    """The one engine client of this process (``gateway.engine.EngineGateway``)."""
+    return services().engine.gateway
 
 
 def in_transaction(func: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
@@ -32,7 +52,10 @@ def in_transaction(func: Callable[..., dict[str, Any] | None]) -> Callable[..., 
                 return done
             output = func(session=session, task=task, **values) or {}
             processed_task.remember(session, task.id, task.topic, task.business_key, output)
-            return output
+            pending = owed(session)
+        if pending and _services is not None:
+            _services.deliver(pending)  # at once; else the relay within its poll interval
+        return output
 
     # The router reads the variables from the signature: expose task + the handler's variables.
     params = [inspect.Parameter("task", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [

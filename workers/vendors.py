@@ -7,13 +7,12 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from config.settings import get_settings
 from gateway.engine import EngineError, EngineGateway
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.inspections.models import Inspection
 from postloan.vendors import service as vendors
 from workers.runtime import BusinessError, ExternalTask, TopicRouter
-from workers.support import WORKER_ACTOR, in_transaction
+from workers.support import WORKER_ACTOR, engine_gateway, in_transaction
 
 log = logging.getLogger(__name__)
 router = TopicRouter()
@@ -23,9 +22,8 @@ VISIT_ACCEPTED_MESSAGE = "vendor_visit_accepted"
 
 
 def engine() -> EngineGateway:
-    s = get_settings()
-    return EngineGateway(s.engine_url, s.engine_worker_user,
-                         s.engine_worker_password.get_secret_value(), s.engine_timeout_seconds)
+    """The process's one engine client, handed down at registration."""
+    return engine_gateway()
 
 
 def _batch_id(task: ExternalTask, batch_id: str | None) -> str:

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.deps import get_engine
 from api.main import app
@@ -95,7 +95,11 @@ def test_loan_with_a_duplicate_collateral_is_refused_whole(api):
     assert api.get(f"/api/v1/loans/{loan_id}").status_code == 404
 
 
-def test_engine_down_gives_503_and_saves_no_inspection(api, database):
+def test_engine_down_keeps_the_inspection_and_owes_its_process(api, database):
+    """The transactional outbox: with the engine down the request is stored with its owed
+    process start (pending, the failed attempt on record); the relay starts it later."""
+    from postloan.outbox.models import OutboxMessage
+
     customer_id, loan_id = new_id("C"), new_id("L")
     api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
     api.post("/api/v1/loans", json={
@@ -108,16 +112,17 @@ def test_engine_down_gives_503_and_saves_no_inspection(api, database):
         r = api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "test"})
     finally:
         app.dependency_overrides.clear()
-    assert r.status_code == 503 and r.json()["error"] == "unavailable"
-    assert "nothing was saved" in r.json()["detail"]
+    assert r.status_code == 201, r.text
+    assert r.json()["process_instance_id"] is None and r.json()["status"] == "requested"
     with unit_of_work(database) as session:
-        # (its first inspection, started when the loan was registered, is not this request's)
-        count = session.scalar(select(func.count()).select_from(Inspection)
-                               .where(Inspection.loan_id == loan_id,
-                                      Inspection.kind == "special"))
-        failed = session.scalar(select(func.count()).select_from(AuditEvent)
-                                .where(AuditEvent.action == "inspection.start_failed"))
-    assert count == 0 and failed >= 1
+        (special,) = session.scalars(select(Inspection).where(
+            Inspection.loan_id == loan_id, Inspection.kind == "special")).all()
+        (owed,) = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.business_key == special.id)).all()
+    assert special.id == r.json()["id"]
+    assert owed.kind == "process_start" and owed.payload["process_key"] == "post_loan_inspection"
+    assert owed.status in ("pending", "delivered")  # a running relay may have delivered it
+    assert owed.status == "delivered" or (owed.attempts == 1 and owed.last_error)
 
 
 def test_every_write_leaves_an_audit_event_naming_the_key(api, database):

@@ -51,14 +51,18 @@ def origination() -> Iterator[tuple[str, Origination]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            event_id = self.headers.get(webhook.EVENT_HEADER, "")
+            # the header carries the outbox message id (what a receiver dedupes on); the
+            # tests find an event by its key: application id + final status
+            header_id = self.headers.get(webhook.EVENT_HEADER, "")
+            data = json.loads(raw)
+            event_id = f"{data.get('application_id')}:{data.get('status')}"
             valid = webhook.verify(raw, secret, self.headers.get(webhook.SIGNATURE_HEADER, ""))
             with seen.lock:
                 failing = event_id in seen.fail_first and not any(
                     r["event_id"] == event_id for r in seen.requests)
                 answer = 500 if failing else (200 if valid else 401)
                 seen.requests.append({"event_id": event_id, "valid": valid, "answer": answer,
-                                      "body": json.loads(raw)})
+                                      "body": data, "header_id": header_id})
             self.send_response(answer)
             self.end_headers()
             self.wfile.write(b"{}")
@@ -187,7 +191,13 @@ def test_clear_application_reaches_the_approver_who_approves_pushed_once_after_a
     assert approved["decision_comment"] == "Post-loan record is clean."
     assert _ended_at(admin, application_id) == "application_decided"
 
+    # the push is owed through the outbox: the process has ended, the relay retries after
+    # its backoff
+    wait_for(lambda: pushed_to.delivered(event), timeout=30, what="webhook retry")
     assert len(pushed_to.attempts(event)) == 2  # the first answered 500, the retry succeeded
+    # one event id for both attempts: the outbox message's id
+    assert len({a["header_id"] for a in pushed_to.attempts(event)}) == 1
+    assert pushed_to.attempts(event)[0]["header_id"].isdigit()
     time.sleep(3)  # nothing else arrives later
     (delivery,) = pushed_to.delivered(event)
     assert len(pushed_to.attempts(event)) == 2

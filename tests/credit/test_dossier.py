@@ -129,22 +129,23 @@ def test_customer_without_history_is_clean(database) -> None:
     assert d["account_manager_indicators"]["inspections_on_time"]["rate"] is None
 
 
-def test_engine_refusal_withdraws_the_application(database) -> None:
-    """Nothing half-written: the row committed before the start is removed again (audited)."""
-    import pytest
+def test_engine_refusal_keeps_the_application_and_its_owed_start(database) -> None:
+    """The outbox: the row and its owed process start commit together; a refusing engine
+    leaves the start pending with the attempt on record (the relay retries it)."""
     from sqlalchemy import select
 
-    from gateway.engine import EngineError
     from gateway.processes import start_credit_application
-    from postloan.audit import AuditEvent
     from postloan.credit import service
     from postloan.credit.models import CreditApplication
     from postloan.db import get_session_factory
-    from postloan.errors import Unavailable
+    from postloan.outbox.models import OutboxMessage
 
     class Refusing:
+        def started_instance(self, *args, **kwargs):
+            return None
+
         def start_process(self, *args, **kwargs):
-            raise EngineError(500, "no such process definition")
+            raise RuntimeError("no such process definition")
 
     suffix = uuid.uuid4().hex[:8]
     session = get_session_factory(database)()
@@ -156,12 +157,13 @@ def test_engine_refusal_withdraws_the_application(database) -> None:
         application = service.create(session, customer_id=f"C-R{suffix}", product="P",
                                      amount=Decimal("10"), currency="CNY", actor="api:test")
         application_id = application.id
-        with pytest.raises(Unavailable):
-            start_credit_application(session, Refusing(), application)
+        started = start_credit_application(session, Refusing(), application)
+        assert started.process_instance_id is None
         session.expire_all()
-        assert session.get(CreditApplication, application_id) is None
-        actions = session.scalars(select(AuditEvent.action).where(
-            AuditEvent.object_id == application_id)).all()
-        assert "credit_application.start_failed" in actions
+        assert session.get(CreditApplication, application_id) is not None
+        (owed,) = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.business_key == application_id)).all()
+        assert (owed.status, owed.attempts) == ("pending", 1)
+        assert "no such process definition" in owed.last_error
     finally:
         session.close()

@@ -298,3 +298,35 @@ class TestDerivedTrigger:
             special.status = "completed"
             special.report = {"test": "done"}
         assert lost not in inspection_cases.start_missing_overdue_inspections(services)
+
+
+class TestOperatorCommands:
+    def test_outbox_list_dead_and_replay(self, uow, tmp_path, capsys) -> None:
+        import argparse
+        import types
+
+        from postloanctl import outbox_cmd
+
+        with uow() as session:
+            message = outbox.enqueue_message(session, message_name="m", business_key="R-9")
+            message_id = message.id
+        relay = OutboxRelay(uow, FakeEngine(), policy=outbox.RetryPolicy(max_attempts=1))
+        relay.engine.correlate_message = lambda *a, **k: (_ for _ in ()).throw(  # type: ignore[method-assign]
+            RuntimeError("no instance waits for m"))
+        assert relay.deliver_due().dead == 1
+        settings = types.SimpleNamespace(database_url=f"sqlite:///{tmp_path / 'outbox.db'}")
+        parser = argparse.ArgumentParser()
+        outbox_cmd.add_commands(parser.add_subparsers(dest="command"))
+        assert outbox_cmd.run(parser.parse_args(["outbox", "list", "--dead", "--json"]),
+                              settings) == 0  # type: ignore[arg-type]
+        listed = capsys.readouterr().out
+        assert f'"id": {message_id}' in listed and "no instance waits for m" in listed
+        assert outbox_cmd.run(parser.parse_args(["outbox", "replay", str(message_id)]),
+                              settings) == 0  # type: ignore[arg-type]
+        assert "replayed 1 message(s)" in capsys.readouterr().out
+        with uow() as session:
+            assert session.get(OutboxMessage, message_id).status == "pending"
+            assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.action == "outbox.replayed")) == 1
+        assert outbox_cmd.run(parser.parse_args(["outbox", "replay", "999"]),
+                              settings) == 2  # type: ignore[arg-type]
