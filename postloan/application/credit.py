@@ -5,6 +5,7 @@ signed push of the result (a webhook owed through the outbox)."""
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +31,8 @@ def request_credit_process(session: Session, application: CreditApplication) -> 
         variables={"application_id": application.id, "customer_id": application.customer_id})
 
 
-def apply_for_credit(session: Session, *, customer_id: str, product: str, amount, currency: str,  # type: ignore[no-untyped-def]
-                     actor: str) -> CreditApplication:
+def apply_for_credit(session: Session, *, customer_id: str, product: str, amount: Decimal,
+                     currency: str, actor: str) -> CreditApplication:
     application = credit.create(session, customer_id=customer_id, product=product,
                                 amount=amount, currency=currency, actor=actor)
     request_credit_process(session, application)
