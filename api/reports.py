@@ -59,6 +59,7 @@ def render(report: dict[str, Any]) -> str:
     checklist = inspector.get("checklist") or {}
     summary = ", ".join(f"{k.replace('_', ' ')}: {'yes' if v else 'no'}"
                         for k, v in checklist.items())
+    amount = f"{loan.get('amount')} {loan.get('currency')}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Inspection report {_e(ins["id"])}</title>
 <style>{STYLE}</style></head><body>
@@ -67,7 +68,7 @@ def render(report: dict[str, Any]) -> str:
 {_e(report.get("completed_at"))}</p>
 <h2>Loan</h2><table>{_rows([
     ("Loan", loan["id"]), ("Customer", loan.get("customer_id")), ("Product", loan.get("product")),
-    ("Amount", f'{loan.get("amount")} {loan.get("currency")}'), ("Purpose", loan.get("purpose")),
+    ("Amount", amount), ("Purpose", loan.get("purpose")),
     ("Approval conditions", "; ".join(loan.get("approval_conditions") or []) or None),
     ("Reason for the inspection", ins.get("reason")),
 ])}</table>

@@ -4,6 +4,7 @@ One task for the whole batch: the visits come pre-ticked (no authenticity flags)
 unticks one, gives the reason and completes. The decisions are checked over REST.
 """
 
+# ruff: noqa: F811 - the vendor fixtures are imported, then requested by name
 from __future__ import annotations
 
 import re
@@ -37,7 +38,7 @@ def _visit(inspection_id: str, notes: str) -> dict[str, Any]:
 
 
 def test_officer_reviews_visit_batch_in_tasklist(
-        workers, api, api_keys, admin, tasklist, outsourced, supervision_rate) -> None:  # noqa: F811
+        workers, api, api_keys, admin, tasklist, outsourced, supervision_rate) -> None:
     supervision_rate(0.0)
     kept, rejected = outsourced(), outsourced()
     r = api.post("/api/v1/vendors/V001/visit-batches",
