@@ -11,6 +11,7 @@ stop:
 test:
 	@./scripts/bootstrap --test
 	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
 	@.venv/bin/python -m mypy
 	@mvn -q -B -f engine/pom.xml -pl four-eyes-plugin test
 	@.venv/bin/python -m pytest

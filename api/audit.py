@@ -24,8 +24,9 @@ OFFSET_MAX = 10**9
 UtcInstant = Annotated[
     datetime,
     PlainSerializer(audit.utc_iso, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time",
-                    "examples": ["2026-12-02T09:30:00.000000+00:00"]}),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "examples": ["2026-12-02T09:30:00.000000+00:00"]}
+    ),
 ]
 
 
@@ -58,13 +59,22 @@ class AuditEventList(Page):
 
 
 def event_out(event: AuditEvent) -> AuditEventOut:
-    return AuditEventOut(seq=event.seq, at=event.at, actor=event.actor, action=event.action,
-                         object_type=event.object_type, object_id=event.object_id,
-                         detail=event.detail or {}, prev_hash=event.prev_hash, hash=event.hash)
+    return AuditEventOut(
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        detail=event.detail or {},
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
 
 
 @router.get(
-    "", response_model=AuditEventList,
+    "",
+    response_model=AuditEventList,
     summary="The hash-chained audit trail (auditors), newest first by default",
     description="Entries matching every filter given. `order=newest` (default) lists by seq "
     "descending, `order=seq` by seq ascending (the chain's own order: each entry's `prev_hash` "
@@ -79,18 +89,30 @@ def list_audit_events(
     action: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     object_type: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     object_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    at_from: Annotated[FilterInstant | None, Query(alias="from",
-                                                   description="entries at or after")] = None,
+    at_from: Annotated[
+        FilterInstant | None, Query(alias="from", description="entries at or after")
+    ] = None,
     at_to: Annotated[FilterInstant | None, Query(alias="to", description="entries before")] = None,
     order: Literal["newest", "seq"] = "newest",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX,
-                                 description=f"entries to skip, at most {OFFSET_MAX}")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=OFFSET_MAX, description=f"entries to skip, at most {OFFSET_MAX}")
+    ] = 0,
 ) -> AuditEventList:
     if at_from is not None and at_to is not None and at_to <= at_from:
         raise ApiError(422, "invalid_input", "to: must be later than from")
-    rows, total = audit.search(session, actor=actor, action=action, object_type=object_type,
-                               object_id=object_id, at_from=at_from, at_to=at_to,
-                               oldest_first=order == "seq", limit=limit, offset=offset)
-    return AuditEventList(total=total, limit=limit, offset=offset, order=order,
-                          items=[event_out(r) for r in rows])
+    rows, total = audit.search(
+        session,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        at_from=at_from,
+        at_to=at_to,
+        oldest_first=order == "seq",
+        limit=limit,
+        offset=offset,
+    )
+    return AuditEventList(
+        total=total, limit=limit, offset=offset, order=order, items=[event_out(r) for r in rows]
+    )

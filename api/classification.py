@@ -28,25 +28,37 @@ class ClassificationChangeOut(Strict):
 
     @classmethod
     def of(cls, change: ClassificationChange) -> ClassificationChangeOut:
-        return cls(id=change.id, loan_id=change.loan_id, from_class=change.from_class,
-                   to_class=change.to_class, reason=change.reason, source=change.source,
-                   status=change.status, decided_by=change.decided_by, at=change.at)
+        return cls(
+            id=change.id,
+            loan_id=change.loan_id,
+            from_class=change.from_class,
+            to_class=change.to_class,
+            reason=change.reason,
+            source=change.source,
+            status=change.status,
+            decided_by=change.decided_by,
+            at=change.at,
+        )
 
 
-@router.get("/loans/{loan_id}/classification-history",
-            response_model=list[ClassificationChangeOut])
-def classification_history(loan_id: PathId, session: SessionDep,
-                           caller: Reader) -> list[ClassificationChangeOut]:
+@router.get("/loans/{loan_id}/classification-history", response_model=list[ClassificationChangeOut])
+def classification_history(
+    loan_id: PathId, session: SessionDep, caller: Reader
+) -> list[ClassificationChangeOut]:
     """Every move of the loan's class, oldest first: proposed, applied and rejected."""
     return [ClassificationChangeOut.of(c) for c in service.history(session, loan_id)]
 
 
 @router.get("/classification-changes", response_model=list[ClassificationChangeOut])
 def classification_changes(
-    session: SessionDep, caller: Reader,
+    session: SessionDep,
+    caller: Reader,
     status: Literal["applied", "proposed", "rejected"] | None = None,
-    limit: Limit1000 = 100, offset: Offset = 0,
+    limit: Limit1000 = 100,
+    offset: Offset = 0,
 ) -> list[ClassificationChangeOut]:
     """Classification changes, e.g. ``?status=proposed``: downgrades awaiting confirmation."""
-    return [ClassificationChangeOut.of(c)
-            for c in service.changes(session, status=status, limit=limit, offset=offset)]
+    return [
+        ClassificationChangeOut.of(c)
+        for c in service.changes(session, status=status, limit=limit, offset=offset)
+    ]

@@ -31,18 +31,33 @@ class ValuationOut(Strict):
 
     @classmethod
     def of(cls, v: CollateralValuation, replaced: bool = False) -> ValuationOut:
-        return cls(id=v.id, collateral_id=v.collateral_id, valued_on=v.valued_on, value=v.value,
-                   valuer=v.valuer, replaced=replaced)
+        return cls(
+            id=v.id,
+            collateral_id=v.collateral_id,
+            valued_on=v.valued_on,
+            value=v.value,
+            valuer=v.valuer,
+            replaced=replaced,
+        )
 
 
-@router.post("/collaterals/{collateral_id}/valuations", status_code=status.HTTP_201_CREATED,
-             response_model=ValuationOut,
-             responses={200: {"description": "a valuation of that date existed: replaced"}})
-def record_valuation(collateral_id: PathId, body: ValuationIn, response: Response,
-                     session: SessionDep, caller: Integrator) -> ValuationOut:
+@router.post(
+    "/collaterals/{collateral_id}/valuations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ValuationOut,
+    responses={200: {"description": "a valuation of that date existed: replaced"}},
+)
+def record_valuation(
+    collateral_id: PathId,
+    body: ValuationIn,
+    response: Response,
+    session: SessionDep,
+    caller: Integrator,
+) -> ValuationOut:
     """Store a valuation; the same valued_on twice replaces the first (answer 200)."""
     valuation, replaced = service.record_valuation(
-        session, collateral_id, service.ValuationData(**body.model_dump()), actor=caller.actor)
+        session, collateral_id, service.ValuationData(**body.model_dump()), actor=caller.actor
+    )
     session.commit()
     if replaced:
         response.status_code = status.HTTP_200_OK
@@ -50,7 +65,8 @@ def record_valuation(collateral_id: PathId, body: ValuationIn, response: Respons
 
 
 @router.get("/collaterals/{collateral_id}/valuations", response_model=list[ValuationOut])
-def list_valuations(collateral_id: PathId, session: SessionDep,
-                    caller: Reader) -> list[ValuationOut]:
+def list_valuations(
+    collateral_id: PathId, session: SessionDep, caller: Reader
+) -> list[ValuationOut]:
     """The collateral's valuations, newest first."""
     return [ValuationOut.of(v) for v in service.valuations(session, collateral_id)]

@@ -49,28 +49,53 @@ class CreditApplicationOut(Strict):
 
 def _out(a: CreditApplication) -> CreditApplicationOut:
     return CreditApplicationOut(
-        id=a.id, customer_id=a.customer_id, product=a.product, amount=a.amount,
-        currency=a.currency, requested_by=a.requested_by, status=a.status,
-        gate_decision=a.gate_decision, gate_reasons=list(a.gate_reasons or []),
-        dossier=a.dossier, decision=a.decision, decided_by=a.decided_by,
-        decision_comment=a.decision_comment, quality_rating=a.quality_rating,
-        quality_comment=a.quality_comment, decided_at=a.decided_at,
-        process_instance_id=a.process_instance_id)
+        id=a.id,
+        customer_id=a.customer_id,
+        product=a.product,
+        amount=a.amount,
+        currency=a.currency,
+        requested_by=a.requested_by,
+        status=a.status,
+        gate_decision=a.gate_decision,
+        gate_reasons=list(a.gate_reasons or []),
+        dossier=a.dossier,
+        decision=a.decision,
+        decided_by=a.decided_by,
+        decision_comment=a.decision_comment,
+        quality_rating=a.quality_rating,
+        quality_comment=a.quality_comment,
+        decided_at=a.decided_at,
+        process_instance_id=a.process_instance_id,
+    )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CreditApplicationOut,
-             summary="An existing customer applies for credit: assemble its post-loan dossier, "
-             "decide the gate, and route it to a credit approver unless blocked")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreditApplicationOut,
+    summary="An existing customer applies for credit: assemble its post-loan dossier, "
+    "decide the gate, and route it to a credit approver unless blocked",
+)
 def create_application(
     body: CreditApplicationIn, session: SessionDep, engine: EngineDep, caller: Integrator
 ) -> CreditApplicationOut:
-    application = service.create(session, customer_id=body.customer_id, product=body.product,
-                                 amount=body.amount, currency=body.currency, actor=caller.actor)
+    application = service.create(
+        session,
+        customer_id=body.customer_id,
+        product=body.product,
+        amount=body.amount,
+        currency=body.currency,
+        actor=caller.actor,
+    )
     return _out(processes.start_credit_application(session, engine, application))
 
 
-@router.get("/{application_id}", response_model=CreditApplicationOut,
-            summary="Status, gate decision with its reasons, dossier and the approver's decision")
-def get_application(application_id: PathId, session: SessionDep,
-                    caller: Reader) -> CreditApplicationOut:
+@router.get(
+    "/{application_id}",
+    response_model=CreditApplicationOut,
+    summary="Status, gate decision with its reasons, dossier and the approver's decision",
+)
+def get_application(
+    application_id: PathId, session: SessionDep, caller: Reader
+) -> CreditApplicationOut:
     return _out(service.get(session, application_id))

@@ -37,14 +37,22 @@ class CustomerOut(Strict):
 
     @classmethod
     def of(cls, c: Customer) -> CustomerOut:
-        return cls(id=c.id, name=c.name, segment=c.segment, industry=c.industry, branch=c.branch,
-                   account_manager=c.account_manager, credit_rating=c.credit_rating)
+        return cls(
+            id=c.id,
+            name=c.name,
+            segment=c.segment,
+            industry=c.industry,
+            branch=c.branch,
+            account_manager=c.account_manager,
+            credit_rating=c.credit_rating,
+        )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
 def create_customer(body: CustomerIn, session: SessionDep, caller: Integrator) -> CustomerOut:
-    customer = service.register(session, service.CustomerData(**body.model_dump()),
-                                actor=caller.actor)
+    customer = service.register(
+        session, service.CustomerData(**body.model_dump()), actor=caller.actor
+    )
     session.commit()
     return CustomerOut.of(customer)
 

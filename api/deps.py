@@ -38,13 +38,18 @@ def _gateway(url: str, user: str, password: str, timeout: float) -> EngineGatewa
 
 
 def get_engine(settings: Annotated[Settings, Depends(get_settings)]) -> EngineGateway:
-    return _gateway(settings.engine_url, settings.engine_api_user,
-                    settings.engine_api_password.get_secret_value(),
-                    settings.engine_timeout_seconds)
+    return _gateway(
+        settings.engine_url,
+        settings.engine_api_user,
+        settings.engine_api_password.get_secret_value(),
+        settings.engine_timeout_seconds,
+    )
 
 
-def get_services(settings: Annotated[Settings, Depends(get_settings)],
-                 engine: Annotated[EngineGateway, Depends(get_engine)]) -> Services:
+def get_services(
+    settings: Annotated[Settings, Depends(get_settings)],
+    engine: Annotated[EngineGateway, Depends(get_engine)],
+) -> Services:
     """The use cases' services: a unit of work per call, the API's one engine client, and a
     dispatcher that delivers a request's outbox messages right after its commit (what the
     engine refuses then is retried by the workers' relay)."""
@@ -72,7 +77,9 @@ class Caller:
 
 #: ``Authorization: Bearer <api key>`` — the OpenAPI document's one security scheme.
 bearer = HTTPBearer(
-    scheme_name="apiKey", bearerFormat="API key", auto_error=False,
+    scheme_name="apiKey",
+    bearerFormat="API key",
+    auto_error=False,
     description="An API key issued with `postloanctl`; its role (integrator, viewer, auditor, "
     "admin, vendor:<vendor id>) decides what it may do.",
 )
@@ -117,8 +124,11 @@ def require(*roles: str) -> Callable[..., Caller]:
             return caller
         if OBJECT_VENDOR in roles and caller.role.startswith("vendor:"):
             return caller
-        raise ApiError(403, "forbidden", f"role {caller.role!r} may not do this; "
-                       f"needs one of: {', '.join(roles)}")
+        raise ApiError(
+            403,
+            "forbidden",
+            f"role {caller.role!r} may not do this; needs one of: {', '.join(roles)}",
+        )
 
     check.roles = ("admin", *roles)  # type: ignore[attr-defined]  # read back by admits()
     return check
@@ -131,8 +141,7 @@ def require_vendor_or(*roles: str) -> Callable[..., Caller]:
     def check(vendor_id: str, caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if caller.role in ("admin", f"vendor:{vendor_id}", *roles):
             return caller
-        raise ApiError(403, "forbidden", f"role {caller.role!r} may not act for vendor "
-                       f"{vendor_id}")
+        raise ApiError(403, "forbidden", f"role {caller.role!r} may not act for vendor {vendor_id}")
 
     check.roles = ("admin", *roles, OWN_VENDOR)  # type: ignore[attr-defined]  # see admits()
     return check

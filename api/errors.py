@@ -35,9 +35,11 @@ class Problem(BaseModel):
 class ErrorBody(BaseModel):
     """Every error answer of the API, whatever its status."""
 
-    error: str = Field(description="a stable code: unauthorized, forbidden, not_found, conflict, "
-                       "invalid_input, engine_unavailable, unavailable, …",
-                       examples=["invalid_input"])
+    error: str = Field(
+        description="a stable code: unauthorized, forbidden, not_found, conflict, "
+        "invalid_input, engine_unavailable, unavailable, …",
+        examples=["invalid_input"],
+    )
     detail: str = Field(description="what went wrong, for a person")
     field: str | None = Field(None, description="the request field at fault, when one is")
     problems: list[Problem] | None = Field(None, description="every invalid field (422)")
@@ -46,12 +48,12 @@ class ErrorBody(BaseModel):
 #: What stands in for an internal address in an error message.
 HIDDEN = "<internal>"
 _ADDRESS = re.compile(
-    r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+"           # any URL
-    r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"          # IPv4, with its port
-    r"|\[[0-9a-fA-F:]+\](?::\d{1,5})?"                    # [IPv6]:port
+    r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+"  # any URL
+    r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"  # IPv4, with its port
+    r"|\[[0-9a-fA-F:]+\](?::\d{1,5})?"  # [IPv6]:port
     r"|\blocalhost(?::\d{1,5})?\b"
-    r"|(?<=\bhost=)'[^']*'|(?<=\bport=)\d{1,5}\b"             # urllib3's host='…', port=…
-    r"|\b[a-zA-Z][\w-]*(?:\.[\w-]+)+:\d{1,5}\b"              # dotted.host:port
+    r"|(?<=\bhost=)'[^']*'|(?<=\bport=)\d{1,5}\b"  # urllib3's host='…', port=…
+    r"|\b[a-zA-Z][\w-]*(?:\.[\w-]+)+:\d{1,5}\b"  # dotted.host:port
 )
 
 
@@ -123,8 +125,9 @@ def install(app: FastAPI) -> None:
             # FastAPI's own 400: a body that cannot be read (not UTF-8, not JSON) — invalid input
             # like any other, named as the body.
             problem = {"field": "body", "problem": str(exc.detail)}
-            return JSONResponse(error_body("invalid_input", f"body: {exc.detail}", "body",
-                                           problems=[problem]), 422)
+            return JSONResponse(
+                error_body("invalid_input", f"body: {exc.detail}", "body", problems=[problem]), 422
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 
@@ -132,12 +135,16 @@ def install(app: FastAPI) -> None:
     async def engine(_: Request, exc: EngineError) -> JSONResponse:
         # The engine's own message (and where it lives) is for the log, not for the caller.
         log.error("engine call failed: %s", exc)
-        detail = ("the process engine cannot be reached" if not exc.status else
-                  f"the process engine refused the call (status {exc.status})")
+        detail = (
+            "the process engine cannot be reached"
+            if not exc.status
+            else f"the process engine refused the call (status {exc.status})"
+        )
         return JSONResponse(error_body("engine_unavailable", f"{detail}; nothing was saved"), 503)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return JSONResponse(error_body("internal_error", "an unexpected error occurred; "
-                                       "nothing was saved"), 500)
+        return JSONResponse(
+            error_body("internal_error", "an unexpected error occurred; nothing was saved"), 500
+        )

@@ -59,23 +59,41 @@ class ExternalEventOut(Strict):
 
     @classmethod
     def of(cls, e: ExternalEvent, duplicate: bool = False) -> ExternalEventOut:
-        return cls(id=e.id, customer_id=e.customer_id, kind=e.kind, occurred_on=e.occurred_on,
-                   source=e.source, source_ref=e.source_ref, details=e.details,
-                   created_at=e.created_at, duplicate=duplicate)
+        return cls(
+            id=e.id,
+            customer_id=e.customer_id,
+            kind=e.kind,
+            occurred_on=e.occurred_on,
+            source=e.source,
+            source_ref=e.source_ref,
+            details=e.details,
+            created_at=e.created_at,
+            duplicate=duplicate,
+        )
 
 
 class ExternalEventPage(Page):
     items: list[ExternalEventOut]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExternalEventOut,
-             responses={200: {"description": "already known: the stored event, duplicate=true"}})
-def record_event(body: ExternalEventIn, response: Response, session: SessionDep,
-                 caller: Integrator, engine: EngineDep) -> ExternalEventOut:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExternalEventOut,
+    responses={200: {"description": "already known: the stored event, duplicate=true"}},
+)
+def record_event(
+    body: ExternalEventIn,
+    response: Response,
+    session: SessionDep,
+    caller: Integrator,
+    engine: EngineDep,
+) -> ExternalEventOut:
     """Store an event once: the same customer, kind, date, source and source_ref again answers
     200 with the stored event and ``"duplicate": true``."""
     recorded = service.record_event(
-        session, service.EventData(**body.model_dump()), actor=caller.actor)
+        session, service.EventData(**body.model_dump()), actor=caller.actor
+    )
     session.commit()
     if not recorded.created:
         response.status_code = status.HTTP_200_OK
@@ -84,24 +102,32 @@ def record_event(body: ExternalEventIn, response: Response, session: SessionDep,
     # A serious event (config/special_triggers.yaml) starts special inspections of the
     # customer's active loans at once. The event is stored whatever happens next.
     try:
-        started = processes.special_inspections_for_event(session, engine, recorded.event,
-                                                          actor=caller.actor)
+        started = processes.special_inspections_for_event(
+            session, engine, recorded.event, actor=caller.actor
+        )
     except DomainError as exc:
-        log.error("event %s stored, but its special inspections did not start: %s",
-                  recorded.event.id, exc.detail)
+        log.error(
+            "event %s stored, but its special inspections did not start: %s",
+            recorded.event.id,
+            exc.detail,
+        )
         started = []
     return out.model_copy(update={"special_inspections": [i.id for i in started]})
 
 
 @router.get("", response_model=ExternalEventPage)
 def list_events(
-    session: SessionDep, caller: Reader, customer_id: QueryId = None,
+    session: SessionDep,
+    caller: Reader,
+    customer_id: QueryId = None,
     kind: EventKind | None = None,
     limit: Limit500 = 100,
     offset: Offset = 0,
 ) -> ExternalEventPage:
     """Events, newest first; filter by customer_id and kind."""
-    total, page = service.events(session, customer_id=customer_id, kind=kind, limit=limit,
-                                 offset=offset)
-    return ExternalEventPage(total=total, limit=limit, offset=offset,
-                             items=[ExternalEventOut.of(e) for e in page])
+    total, page = service.events(
+        session, customer_id=customer_id, kind=kind, limit=limit, offset=offset
+    )
+    return ExternalEventPage(
+        total=total, limit=limit, offset=offset, items=[ExternalEventOut.of(e) for e in page]
+    )

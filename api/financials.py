@@ -45,21 +45,37 @@ class StatementOut(Strict):
 
     @classmethod
     def of(cls, s: FinancialStatement, replaced: bool = False) -> StatementOut:
-        return cls(id=s.id, customer_id=s.customer_id, period_end=s.period_end,
-                   revenue=s.revenue, net_profit=s.net_profit, total_assets=s.total_assets,
-                   total_liabilities=s.total_liabilities,
-                   operating_cash_flow=s.operating_cash_flow,
-                   utility_consumption=s.utility_consumption, replaced=replaced)
+        return cls(
+            id=s.id,
+            customer_id=s.customer_id,
+            period_end=s.period_end,
+            revenue=s.revenue,
+            net_profit=s.net_profit,
+            total_assets=s.total_assets,
+            total_liabilities=s.total_liabilities,
+            operating_cash_flow=s.operating_cash_flow,
+            utility_consumption=s.utility_consumption,
+            replaced=replaced,
+        )
 
 
-@router.post("/customers/{customer_id}/financial-statements",
-             status_code=status.HTTP_201_CREATED, response_model=StatementOut,
-             responses={200: {"description": "the period was known: its statement was replaced"}})
-def record_statement(customer_id: PathId, body: StatementIn, response: Response,
-                     session: SessionDep, caller: Integrator) -> StatementOut:
+@router.post(
+    "/customers/{customer_id}/financial-statements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StatementOut,
+    responses={200: {"description": "the period was known: its statement was replaced"}},
+)
+def record_statement(
+    customer_id: PathId,
+    body: StatementIn,
+    response: Response,
+    session: SessionDep,
+    caller: Integrator,
+) -> StatementOut:
     """Store a period's statement; re-sending the same period_end replaces it (answer 200)."""
     statement, replaced = service.record_statement(
-        session, customer_id, service.StatementData(**body.model_dump()), actor=caller.actor)
+        session, customer_id, service.StatementData(**body.model_dump()), actor=caller.actor
+    )
     session.commit()
     if replaced:
         response.status_code = status.HTTP_200_OK

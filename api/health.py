@@ -18,10 +18,14 @@ class HealthOut(BaseModel):
     engine: str
 
 
-@router.get("/health", summary="Engine and database reachable (no authentication)",
-            response_model=HealthOut,
-            responses={503: {"model": HealthOut, "description": "the engine or the database is "
-                             "unreachable"}})
+@router.get(
+    "/health",
+    summary="Engine and database reachable (no authentication)",
+    response_model=HealthOut,
+    responses={
+        503: {"model": HealthOut, "description": "the engine or the database is unreachable"}
+    },
+)
 def health(session: SessionDep, engine: EngineDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
@@ -32,5 +36,6 @@ def health(session: SessionDep, engine: EngineDep) -> JSONResponse:
     # where the engine lives is not for an unauthenticated caller: the log and the settings say it
     checks["engine"] = "ok" if engine.is_up() else "unreachable"
     healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if healthy else "degraded", **checks},
-                        status_code=200 if healthy else 503)
+    return JSONResponse(
+        {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
+    )

@@ -17,6 +17,7 @@ from postloan.loans import service as loans
 log = logging.getLogger("api")
 router = APIRouter(prefix="/inspections", tags=["inspections"])
 
+
 class InspectionIn(Strict):
     """At most one open inspection per loan and kind: a second one is a 409 naming the open
     inspection (the database refuses it too, whatever starts it)."""
@@ -62,8 +63,12 @@ class InspectionList(Page):
 
 #: The review and the unannounced on-site verification look the same to callers ("under_review"),
 #: so nothing reveals the visit before it is done.
-HIDDEN_STAGES = {"review_inspection": "under_review", "onsite_verification": "under_review",
-                 "record_onsite_result": "under_review", "decide_onsite": "under_review"}
+HIDDEN_STAGES = {
+    "review_inspection": "under_review",
+    "onsite_verification": "under_review",
+    "record_onsite_result": "under_review",
+    "decide_onsite": "under_review",
+}
 HIDDEN_FINDING_SOURCES = {"onsite_verification"}
 
 
@@ -84,16 +89,29 @@ def _out(
     session: SessionDep, inspection: Inspection, engine: EngineGateway | None
 ) -> InspectionOut:
     return InspectionOut(
-        id=inspection.id, loan_id=inspection.loan_id, kind=inspection.kind,
-        reason=inspection.reason, status=inspection.status, stage=_stage(inspection, engine),
+        id=inspection.id,
+        loan_id=inspection.loan_id,
+        kind=inspection.kind,
+        reason=inspection.reason,
+        status=inspection.status,
+        stage=_stage(inspection, engine),
         rework_count=inspection.rework_count or 0,
-        template="standard", requested_by=inspection.requested_by,
-        requested_at=inspection.created_at, completed_at=inspection.completed_at,
-        inspector=inspection.inspector, reviewer=inspection.reviewer,
-        risk_class=inspection.risk_class, process_instance_id=inspection.process_instance_id,
+        template="standard",
+        requested_by=inspection.requested_by,
+        requested_at=inspection.created_at,
+        completed_at=inspection.completed_at,
+        inspector=inspection.inspector,
+        reviewer=inspection.reviewer,
+        risk_class=inspection.risk_class,
+        process_instance_id=inspection.process_instance_id,
         findings=[
-            FindingOut(source=f.source, code=f.code, severity=f.severity, summary=f.summary,
-                       evidence=f.evidence)
+            FindingOut(
+                source=f.source,
+                code=f.code,
+                severity=f.severity,
+                summary=f.summary,
+                evidence=f.evidence,
+            )
             for f in service.findings(session, inspection.id)
             # the on-site result shows once the inspection is completed (then in the report too)
             if inspection.status == InspectionStatus.COMPLETED
@@ -105,23 +123,34 @@ def _out(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=InspectionOut,
-             summary="Start an inspection of a loan (special by default)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InspectionOut,
+    summary="Start an inspection of a loan (special by default)",
+)
 def start_inspection(
     body: InspectionIn, session: SessionDep, engine: EngineDep, caller: Integrator
 ) -> InspectionOut:
     if body.kind == "special":
         started = processes.start_special_inspection(
-            session, engine, body.loan_id, body.reason, f"api:{caller.name}", caller.actor)
+            session, engine, body.loan_id, body.reason, f"api:{caller.name}", caller.actor
+        )
         if started is None:
             existing = service.open_inspection(session, body.loan_id, body.kind)
-            raise service.OpenInspectionExists(body.loan_id, body.kind,
-                                               existing.id if existing else None)
+            raise service.OpenInspectionExists(
+                body.loan_id, body.kind, existing.id if existing else None
+            )
         inspection = started
     else:
         inspection = processes.start_planned_inspection(
-            session, engine, loan_id=body.loan_id, kind=body.kind, reason=body.reason,
-            actor=caller.actor)
+            session,
+            engine,
+            loan_id=body.loan_id,
+            kind=body.kind,
+            reason=body.reason,
+            actor=caller.actor,
+        )
     return _out(session, inspection, None)
 
 
@@ -141,7 +170,9 @@ def list_inspections(
     limit: Limit500 = 50,
     offset: Offset = 0,
 ) -> InspectionList:
-    rows, total = service.search(session, loan_id=loan_id, status=status, limit=limit,
-                                 offset=offset)
-    return InspectionList(total=total, limit=limit, offset=offset,
-                          items=[_out(session, r, None) for r in rows])
+    rows, total = service.search(
+        session, loan_id=loan_id, status=status, limit=limit, offset=offset
+    )
+    return InspectionList(
+        total=total, limit=limit, offset=offset, items=[_out(session, r, None) for r in rows]
+    )

@@ -88,14 +88,28 @@ class LoanOut(Strict):
     @classmethod
     def of(cls, loan: Loan) -> LoanOut:
         return cls(
-            id=loan.id, customer_id=loan.customer_id, product=loan.product, amount=loan.amount,
-            currency=loan.currency, disbursed_on=loan.disbursed_on, maturity_on=loan.maturity_on,
+            id=loan.id,
+            customer_id=loan.customer_id,
+            product=loan.product,
+            amount=loan.amount,
+            currency=loan.currency,
+            disbursed_on=loan.disbursed_on,
+            maturity_on=loan.maturity_on,
             purpose=loan.purpose,
             approval_conditions=[c.text for c in loan.approval_conditions],
-            collaterals=[CollateralOut(id=c.id, kind=c.kind, value=c.value, currency=c.currency,
-                                      description=c.description) for c in loan.collaterals],
-            classification=Classification(risk_class=loan.risk_class,
-                                          reason=loan.risk_class_reason),
+            collaterals=[
+                CollateralOut(
+                    id=c.id,
+                    kind=c.kind,
+                    value=c.value,
+                    currency=c.currency,
+                    description=c.description,
+                )
+                for c in loan.collaterals
+            ],
+            classification=Classification(
+                risk_class=loan.risk_class, reason=loan.risk_class_reason
+            ),
             next_inspection_on=loan.next_inspection_on,
         )
 
@@ -148,8 +162,9 @@ def get_loan(loan_id: PathId, session: SessionDep, caller: Reader) -> LoanOut:
     return LoanOut.of(service.get(session, loan_id))
 
 
-@router.post("/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED,
-             response_model=RepaymentOut)
+@router.post(
+    "/loans/{loan_id}/repayments", status_code=status.HTTP_201_CREATED, response_model=RepaymentOut
+)
 def record_repayment(
     loan_id: PathId, body: RepaymentIn, services: ServicesDep, caller: Integrator
 ) -> RepaymentOut:
@@ -161,8 +176,9 @@ def record_repayment(
     loan newly overdue gets its special inspection in the same transaction (its process is
     started by the outbox relay).
     """
-    loan_cases.record_repayment(services, loan_id, service.RepaymentData(**body.model_dump()),
-                                actor=caller.actor)
+    loan_cases.record_repayment(
+        services, loan_id, service.RepaymentData(**body.model_dump()), actor=caller.actor
+    )
     return RepaymentOut(loan_id=loan_id, **body.model_dump())
 
 
@@ -185,8 +201,16 @@ def bucket_history(loan_id: PathId, session: SessionDep, caller: Reader) -> Buck
     """The loan's current delinquency bucket and every move between buckets, oldest first."""
     loan, changes = buckets.history(session, loan_id)
     return BucketHistoryOut(
-        loan_id=loan.id, delinquency_bucket=loan.delinquency_bucket,
-        changes=[BucketChangeOut(changed_on=c.changed_on, from_bucket=c.from_bucket,
-                                 to_bucket=c.to_bucket, days_past_due=c.days_past_due,
-                                 recorded_at=c.recorded_at) for c in changes],
+        loan_id=loan.id,
+        delinquency_bucket=loan.delinquency_bucket,
+        changes=[
+            BucketChangeOut(
+                changed_on=c.changed_on,
+                from_bucket=c.from_bucket,
+                to_bucket=c.to_bucket,
+                days_past_due=c.days_past_due,
+                recorded_at=c.recorded_at,
+            )
+            for c in changes
+        ],
     )

@@ -26,8 +26,23 @@ from api.openapi import install as install_openapi
 from config.logging import setup_logging
 
 #: Every area's router, in the order the OpenAPI document lists them.
-AREAS = (health, customers, loans, financials, collaterals, events, plans, classification,
-         inspections, reports, signals, credit, rectifications, vendors, audit)
+AREAS = (
+    health,
+    customers,
+    loans,
+    financials,
+    collaterals,
+    events,
+    plans,
+    classification,
+    inspections,
+    reports,
+    signals,
+    credit,
+    rectifications,
+    vendors,
+    audit,
+)
 
 
 def create_app() -> FastAPI:
@@ -36,7 +51,7 @@ def create_app() -> FastAPI:
         version="1.0",
         description="Customers, loans, repayments and inspections for core banking, loan "
         "origination, vendors and auditors. Authenticate with `Authorization: Bearer <api key>`."
-        " Errors are `{\"error\": CODE, \"detail\": text}` (`ErrorBody`): each operation lists the"
+        ' Errors are `{"error": CODE, "detail": text}` (`ErrorBody`): each operation lists the'
         " roles it admits and every error it can answer with.",
     )
     v1 = APIRouter(prefix="/api/v1")

@@ -44,11 +44,11 @@ ERROR_DESCRIPTIONS = {
     403: "The key's role may not do this (see the roles above).",
     404: "No such object (an id of the path, or one the body refers to).",
     409: "Conflicts with the current state (a duplicate id, an object not in the state the "
-         "request needs); nothing was saved.",
+    "request needs); nothing was saved.",
     422: "Invalid input: every offending field is named in `field` and `problems`; nothing was "
-         "saved.",
+    "saved.",
     503: "The process engine (or another system the request needs) cannot be reached or "
-         "refused the call; nothing was saved.",
+    "refused the call; nothing was saved.",
 }
 #: On a date-time the API sends, and on one it receives.
 TIME_ZONE_NOTE = "RFC 3339 date-time with its time zone offset (UTC is sent as `+00:00`)."
@@ -68,8 +68,13 @@ def install(app: FastAPI) -> None:
 
 
 def build(app: FastAPI) -> dict[str, Any]:
-    document = get_openapi(title=app.title, version=app.version, description=app.description,
-                           routes=app.routes, openapi_version=app.openapi_version)
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        openapi_version=app.openapi_version,
+    )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
@@ -94,6 +99,7 @@ def api_routes(app: FastAPI) -> Iterator[APIRoute]:
 
 
 # --- one operation ---------------------------------------------------------------------------
+
 
 def facts(route: APIRoute) -> dict[str, Any]:
     """What the route's dependencies and call graph say: ``authenticated``, ``roles`` (None for
@@ -122,13 +128,13 @@ def _document_operation(route: APIRoute, operation: dict[str, Any]) -> None:
     found = facts(route)
     if found["authenticated"]:
         operation["security"] = [{SECURITY_SCHEME: []}]
-        operation["description"] = _join(operation.get("description"),
-                                         _roles_text(found["roles"]))
+        operation["description"] = _join(operation.get("description"), _roles_text(found["roles"]))
         operation["x-roles"] = _roles_list(found["roles"])
     else:
         operation["security"] = []
-        operation["description"] = _join(operation.get("description"),
-                                         "**Roles:** none — no API key needed.")
+        operation["description"] = _join(
+            operation.get("description"), "**Roles:** none — no API key needed."
+        )
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's HTTPValidationError: not what the API sends
     for status in sorted(found["statuses"]):
@@ -137,13 +143,15 @@ def _document_operation(route: APIRoute, operation: dict[str, Any]) -> None:
             continue  # the route documents this status with its own body (e.g. /health's 503)
         responses[str(status)] = {
             "description": ERROR_DESCRIPTIONS.get(status, "Error."),
-            "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
         }
         if status == 401:
-            responses["401"]["headers"] = {"WWW-Authenticate": {
-                "description": "`Bearer`: send the API key as a bearer token",
-                "schema": {"type": "string", "const": "Bearer"}}}
+            responses["401"]["headers"] = {
+                "WWW-Authenticate": {
+                    "description": "`Bearer`: send the API key as a bearer token",
+                    "schema": {"type": "string", "const": "Bearer"},
+                }
+            }
 
 
 def _roles_list(roles: set[str] | None) -> list[str]:
@@ -189,6 +197,7 @@ def _has_input(dependant: Dependant) -> bool:
 
 # --- what a handler can raise ----------------------------------------------------------------
 
+
 def _raised(call: Callable[..., Any]) -> set[int]:
     return set(_scan(call, MAX_DEPTH))
 
@@ -222,8 +231,13 @@ def _parse(function: Callable[..., Any]) -> tuple[ast.AST | None, dict[str, Any]
         return None, {}
     namespace = dict(function.__globals__)
     if function.__closure__:
-        namespace.update(zip(function.__code__.co_freevars,
-                             (c.cell_contents for c in function.__closure__), strict=False))
+        namespace.update(
+            zip(
+                function.__code__.co_freevars,
+                (c.cell_contents for c in function.__closure__),
+                strict=False,
+            )
+        )
     return ast.parse(source), namespace
 
 
@@ -231,8 +245,13 @@ def _raise_status(exc: ast.expr, namespace: dict[str, Any]) -> set[int]:
     target = _resolve(exc.func if isinstance(exc, ast.Call) else exc, namespace)
     if isinstance(target, type) and issubclass(target, DomainError):
         return {target.status}
-    if target is ApiError and isinstance(exc, ast.Call) and exc.args \
-            and isinstance(exc.args[0], ast.Constant) and isinstance(exc.args[0].value, int):
+    if (
+        target is ApiError
+        and isinstance(exc, ast.Call)
+        and exc.args
+        and isinstance(exc.args[0], ast.Constant)
+        and isinstance(exc.args[0].value, int)
+    ):
         return {exc.args[0].value}
     return set()
 
@@ -248,6 +267,7 @@ def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:
 
 
 # --- time zones ------------------------------------------------------------------------------
+
 
 def _document_time_zones(document: dict[str, Any]) -> None:
     """Every ``date-time`` says it has a time zone; one only ever sent (in a response schema)

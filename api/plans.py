@@ -35,9 +35,14 @@ def get_inspection_plan(loan_id: PathId, session: SessionDep, caller: Reader) ->
     loan = session.get(Loan, loan_id)
     assert loan is not None  # get_plan checked it
     return InspectionPlanOut(
-        loan_id=plan.loan_id, frequency_months=plan.frequency_months, template=plan.template,
-        mode=plan.mode, first_inspection_days=plan.first_inspection_days,
-        first_inspection_due_on=plans.first_due_on(loan, plan), next_due_on=plan.next_due_on,
-        reason=plan.reason, decision_version=plan.decision_version,
+        loan_id=plan.loan_id,
+        frequency_months=plan.frequency_months,
+        template=plan.template,
+        mode=plan.mode,
+        first_inspection_days=plan.first_inspection_days,
+        first_inspection_due_on=plans.first_due_on(loan, plan),
+        next_due_on=plan.next_due_on,
+        reason=plan.reason,
+        decision_version=plan.decision_version,
         computed_at=plan.computed_at,
     )

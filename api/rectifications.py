@@ -128,45 +128,80 @@ class RestrictionHistory(Strict):
 
 
 def _evidence(row: RectificationEvidence) -> EvidenceOut:
-    return EvidenceOut(id=row.id, submitted_by=row.submitted_by, submitted_at=row.submitted_at,
-                       description=row.description, documents=list(row.documents or []))
+    return EvidenceOut(
+        id=row.id,
+        submitted_by=row.submitted_by,
+        submitted_at=row.submitted_at,
+        description=row.description,
+        documents=list(row.documents or []),
+    )
 
 
 def _restriction(row: Restriction) -> RestrictionOut:
     return RestrictionOut(
-        id=row.id, customer_id=row.customer_id, kind=row.kind, reason=row.reason,
-        rectification_id=row.rectification_id, status=row.status, started_at=row.started_at,
-        started_by=row.started_by, lift_requested_by=row.lift_requested_by,
-        lifted_at=row.lifted_at, lift_approved_by=row.lift_approved_by)
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        reason=row.reason,
+        rectification_id=row.rectification_id,
+        status=row.status,
+        started_at=row.started_at,
+        started_by=row.started_by,
+        lift_requested_by=row.lift_requested_by,
+        lifted_at=row.lifted_at,
+        lift_approved_by=row.lift_approved_by,
+    )
 
 
 def _out(session: SessionDep, item: Rectification, details: bool = True) -> RectificationOut:
     return RectificationOut(
-        id=item.id, customer_id=item.customer_id, loan_id=item.loan_id, source=item.source,
-        source_ref=item.source_ref, title=item.title, description=item.description,
-        severity=item.severity, owner=item.owner, raised_by=item.raised_by,
-        deadline=item.deadline, status=item.status, verified_by=item.verified_by,
-        closed_at=item.closed_at, escalated_at=item.escalated_at,
-        reopen_count=item.reopen_count or 0, process_instance_id=item.process_instance_id,
+        id=item.id,
+        customer_id=item.customer_id,
+        loan_id=item.loan_id,
+        source=item.source,
+        source_ref=item.source_ref,
+        title=item.title,
+        description=item.description,
+        severity=item.severity,
+        owner=item.owner,
+        raised_by=item.raised_by,
+        deadline=item.deadline,
+        status=item.status,
+        verified_by=item.verified_by,
+        closed_at=item.closed_at,
+        escalated_at=item.escalated_at,
+        reopen_count=item.reopen_count or 0,
+        process_instance_id=item.process_instance_id,
         created_at=item.created_at,
         evidence=[_evidence(e) for e in service.evidence_of(session, item.id)] if details else [],
         restrictions=[_restriction(r) for r in restrictions.of_rectification(session, item.id)]
-        if details else [],
+        if details
+        else [],
     )
 
 
-@router.post("/rectifications", status_code=status.HTTP_201_CREATED,
-             response_model=RectificationOut,
-             summary="Raise a rectification item (an audit finding by default) and start its "
-                     "process")
+@router.post(
+    "/rectifications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RectificationOut,
+    summary="Raise a rectification item (an audit finding by default) and start its process",
+)
 def raise_rectification(
     body: RectificationIn, session: SessionDep, engine: EngineDep, caller: Auditor
 ) -> RectificationOut:
     item = processes.open_rectification(
-        session, engine, customer_id=body.customer_id, loan_id=body.loan_id,
-        source=body.source, source_ref=body.source_ref, title=body.title,
-        description=body.description, severity=body.severity, owner=body.owner,
-        raised_by=caller.actor)
+        session,
+        engine,
+        customer_id=body.customer_id,
+        loan_id=body.loan_id,
+        source=body.source,
+        source_ref=body.source_ref,
+        title=body.title,
+        description=body.description,
+        severity=body.severity,
+        owner=body.owner,
+        raised_by=caller.actor,
+    )
     return _out(session, item)
 
 
@@ -182,30 +217,41 @@ def list_rectifications(
     session: SessionDep,
     caller: Reader,
     customer_id: QueryId = None,
-    status: Literal["open", "evidence_submitted", "closed", "reopened", "escalated"]
-    | None = None,
+    status: Literal["open", "evidence_submitted", "closed", "reopened", "escalated"] | None = None,
     source: Literal["inspection", "review", "audit", "approval_rating"] | None = None,
     limit: Limit500 = 50,
     offset: Offset = 0,
 ) -> RectificationList:
-    rows = service.search(session, customer_id=customer_id, status=status, source=source,
-                          limit=limit, offset=offset)
-    return RectificationList(total=offset + len(rows), limit=limit, offset=offset,
-                             items=[_out(session, r) for r in rows])
+    rows = service.search(
+        session, customer_id=customer_id, status=status, source=source, limit=limit, offset=offset
+    )
+    return RectificationList(
+        total=offset + len(rows), limit=limit, offset=offset, items=[_out(session, r) for r in rows]
+    )
 
 
-@router.post("/rectifications/{rectification_id}/evidence", status_code=status.HTTP_201_CREATED,
-             response_model=RectificationOut,
-             summary="Submit evidence of rectification; the process moves on to verification")
+@router.post(
+    "/rectifications/{rectification_id}/evidence",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RectificationOut,
+    summary="Submit evidence of rectification; the process moves on to verification",
+)
 def submit_evidence(
-    rectification_id: PathId, body: EvidenceIn, session: SessionDep, engine: EngineDep,
+    rectification_id: PathId,
+    body: EvidenceIn,
+    session: SessionDep,
+    engine: EngineDep,
     caller: Integrator,
 ) -> RectificationOut:
     item = service.get(session, rectification_id)
     previous_status = item.status
     evidence = service.submit_evidence(
-        session, rectification_id, submitted_by=body.submitted_by or caller.actor,
-        description=body.description, documents=body.documents)
+        session,
+        rectification_id,
+        submitted_by=body.submitted_by or caller.actor,
+        description=body.description,
+        documents=body.documents,
+    )
     summary = service.evidence_summary(session, rectification_id)
     session.commit()
     evidence_id = evidence.id
@@ -217,8 +263,10 @@ def submit_evidence(
         session.delete(session.get(RectificationEvidence, evidence_id))
         service.get(session, rectification_id).status = previous_status
         session.commit()
-        raise Conflict(f"rectification {rectification_id} is not waiting for evidence "
-                       f"({error}); nothing was saved")
+        raise Conflict(
+            f"rectification {rectification_id} is not waiting for evidence "
+            f"({error}); nothing was saved"
+        )
     return _out(session, service.get(session, rectification_id))
 
 
@@ -228,8 +276,9 @@ def _correlate(engine: EngineDep, rectification_id: str, summary: str) -> str | 
     deadline = time.monotonic() + CORRELATION_PATIENCE_S
     while True:
         try:
-            engine.correlate_message(EVIDENCE_MESSAGE, rectification_id,
-                                     {"evidence_summary": summary})
+            engine.correlate_message(
+                EVIDENCE_MESSAGE, rectification_id, {"evidence_summary": summary}
+            )
             return None
         except EngineError as exc:
             if exc.status not in (400, 404, 500):
@@ -240,17 +289,24 @@ def _correlate(engine: EngineDep, rectification_id: str, summary: str) -> str | 
             time.sleep(0.5)
 
 
-@router.get("/customers/{customer_id}/credit-status", response_model=CreditStatusOut,
-            summary="May the customer draw down or take new business? (called before every "
-                    "disbursement)")
+@router.get(
+    "/customers/{customer_id}/credit-status",
+    response_model=CreditStatusOut,
+    summary="May the customer draw down or take new business? (called before every disbursement)",
+)
 def credit_status(customer_id: PathId, session: SessionDep, caller: Reader) -> dict[str, Any]:
     return restrictions.credit_status(session, customer_id)
 
 
-@router.get("/customers/{customer_id}/restrictions", response_model=RestrictionHistory,
-            summary="Every restriction the customer ever had, lifted ones included")
+@router.get(
+    "/customers/{customer_id}/restrictions",
+    response_model=RestrictionHistory,
+    summary="Every restriction the customer ever had, lifted ones included",
+)
 def restriction_history(
     customer_id: PathId, session: SessionDep, caller: Reader
 ) -> RestrictionHistory:
-    return RestrictionHistory(customer_id=customer_id, items=[
-        _restriction(r) for r in restrictions.history(session, customer_id)])
+    return RestrictionHistory(
+        customer_id=customer_id,
+        items=[_restriction(r) for r in restrictions.history(session, customer_id)],
+    )

@@ -40,25 +40,35 @@ def render(report: dict[str, Any]) -> str:
     inspector, review = report.get("inspector", {}), report.get("review", {})
     classification = report.get("classification", {})
     onsite = report.get("onsite_verification") or {}
-    checks = "".join(
-        f'<tr><td class="sev-{_e(c.get("severity"))}">{_e(c.get("severity"))}</td>'
-        f'<td>{_e(c.get("source"))}</td><td>{_e(c.get("code"))}</td><td>{_e(c.get("summary"))}</td></tr>'
-        for c in report.get("checks", [])
-    ) or '<tr><td colspan="4" class="muted">No findings</td></tr>'
-    items = "".join(
-        f'<tr><td>{_e(i.get("label"))}</td><td>{_e(i.get("evidence"))}</td>'
-        f'<td>{_e(i.get("result"))}</td><td>{_e(i.get("note"))}</td></tr>'
-        for i in report.get("items", [])
-    ) or '<tr><td colspan="4" class="muted">No checklist items</td></tr>'
-    signals = "".join(
-        f'<tr><td class="sev-{_e(s.get("severity"))}">{_e(s.get("severity"))}</td>'
-        f'<td>{_e(s.get("code"))}</td><td>{_e(s.get("summary"))}</td>'
-        f'<td>{_e(s.get("status"))}</td><td>{_e(s.get("respond_by"))}</td></tr>'
-        for s in report.get("signals", [])
-    ) or '<tr><td colspan="5" class="muted">No open signals</td></tr>'
+    checks = (
+        "".join(
+            f'<tr><td class="sev-{_e(c.get("severity"))}">{_e(c.get("severity"))}</td>'
+            f"<td>{_e(c.get('source'))}</td><td>{_e(c.get('code'))}</td><td>{_e(c.get('summary'))}</td></tr>"
+            for c in report.get("checks", [])
+        )
+        or '<tr><td colspan="4" class="muted">No findings</td></tr>'
+    )
+    items = (
+        "".join(
+            f"<tr><td>{_e(i.get('label'))}</td><td>{_e(i.get('evidence'))}</td>"
+            f"<td>{_e(i.get('result'))}</td><td>{_e(i.get('note'))}</td></tr>"
+            for i in report.get("items", [])
+        )
+        or '<tr><td colspan="4" class="muted">No checklist items</td></tr>'
+    )
+    signals = (
+        "".join(
+            f'<tr><td class="sev-{_e(s.get("severity"))}">{_e(s.get("severity"))}</td>'
+            f"<td>{_e(s.get('code'))}</td><td>{_e(s.get('summary'))}</td>"
+            f"<td>{_e(s.get('status'))}</td><td>{_e(s.get('respond_by'))}</td></tr>"
+            for s in report.get("signals", [])
+        )
+        or '<tr><td colspan="5" class="muted">No open signals</td></tr>'
+    )
     checklist = inspector.get("checklist") or {}
-    summary = ", ".join(f"{k.replace('_', ' ')}: {'yes' if v else 'no'}"
-                        for k, v in checklist.items())
+    summary = ", ".join(
+        f"{k.replace('_', ' ')}: {'yes' if v else 'no'}" for k, v in checklist.items()
+    )
     amount = f"{loan.get('amount')} {loan.get('currency')}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Inspection report {_e(ins["id"])}</title>
@@ -66,47 +76,80 @@ def render(report: dict[str, Any]) -> str:
 <h1>Post-loan inspection report</h1>
 <p class="muted">{_e(ins["id"])} · {_e(ins.get("kind"))} inspection · completed
 {_e(report.get("completed_at"))}</p>
-<h2>Loan</h2><table>{_rows([
-    ("Loan", loan["id"]), ("Customer", loan.get("customer_id")), ("Product", loan.get("product")),
-    ("Amount", amount), ("Purpose", loan.get("purpose")),
-    ("Approval conditions", "; ".join(loan.get("approval_conditions") or []) or None),
-    ("Reason for the inspection", ins.get("reason")),
-])}</table>
+<h2>Loan</h2><table>{
+        _rows(
+            [
+                ("Loan", loan["id"]),
+                ("Customer", loan.get("customer_id")),
+                ("Product", loan.get("product")),
+                ("Amount", amount),
+                ("Purpose", loan.get("purpose")),
+                ("Approval conditions", "; ".join(loan.get("approval_conditions") or []) or None),
+                ("Reason for the inspection", ins.get("reason")),
+            ]
+        )
+    }</table>
 <h2>Automated checks</h2><table><tr><th>Severity</th><th>Check</th><th>Code</th><th>Finding</th>
 </tr>{checks}</table>
 <h2>Early-warning signals</h2><table><tr><th>Severity</th><th>Code</th><th>Signal</th>
 <th>Status</th><th>Respond by</th></tr>{signals}</table>
 <h2>Inspection points</h2><table><tr><th>Point</th><th>Evidence required</th><th>Result</th>
 <th>Note</th></tr>{items}</table>
-<h2>Inspector's findings</h2><table>{_rows([
-    ("Inspector", inspector.get("user")), ("Summary checklist", summary or None),
-    ("Findings", inspector.get("findings")), ("Conclusion", inspector.get("conclusion")),
-])}</table>
-<h2>Review (four eyes)</h2><table>{_rows([
-    ("Reviewer", review.get("reviewer")), ("Decision", review.get("decision")),
-    ("Conclusion", review.get("comment")),
-    ("Returned for rework", report.get("rework_count", 0)),
-])}</table>
-<h2>Unannounced on-site verification</h2><table>{_rows([
-    ("Result", onsite.get("result")), ("Findings", onsite.get("findings")),
-    ("Verified by", onsite.get("verifier")), ("Why", onsite.get("ordered_because")),
-]) if onsite else '<tr><td class="muted">None</td></tr>'}</table>
-<h2>Five-category classification</h2><table>{_rows([
-    ("Class", classification.get("risk_class")), ("Reason", classification.get("reason")),
-    ("Previous class", classification.get("previous_class")),
-    ("Confirmation", classification.get("decision")),
-    ("Decided by", classification.get("decided_by")),
-])}</table>
+<h2>Inspector's findings</h2><table>{
+        _rows(
+            [
+                ("Inspector", inspector.get("user")),
+                ("Summary checklist", summary or None),
+                ("Findings", inspector.get("findings")),
+                ("Conclusion", inspector.get("conclusion")),
+            ]
+        )
+    }</table>
+<h2>Review (four eyes)</h2><table>{
+        _rows(
+            [
+                ("Reviewer", review.get("reviewer")),
+                ("Decision", review.get("decision")),
+                ("Conclusion", review.get("comment")),
+                ("Returned for rework", report.get("rework_count", 0)),
+            ]
+        )
+    }</table>
+<h2>Unannounced on-site verification</h2><table>{
+        _rows(
+            [
+                ("Result", onsite.get("result")),
+                ("Findings", onsite.get("findings")),
+                ("Verified by", onsite.get("verifier")),
+                ("Why", onsite.get("ordered_because")),
+            ]
+        )
+        if onsite
+        else '<tr><td class="muted">None</td></tr>'
+    }</table>
+<h2>Five-category classification</h2><table>{
+        _rows(
+            [
+                ("Class", classification.get("risk_class")),
+                ("Reason", classification.get("reason")),
+                ("Previous class", classification.get("previous_class")),
+                ("Confirmation", classification.get("decision")),
+                ("Decided by", classification.get("decided_by")),
+            ]
+        )
+    }</table>
 <h2>Signatures</h2><table class="signatures"><tr><th>Inspector</th><td></td></tr>
 <tr><th>Reviewer</th><td></td></tr></table>
 </body></html>"""
 
 
-@router.get("/{inspection_id}/report.html", response_class=HTMLResponse,
-            summary="The stored report as a printable page")
+@router.get(
+    "/{inspection_id}/report.html",
+    response_class=HTMLResponse,
+    summary="The stored report as a printable page",
+)
 def report_page(inspection_id: PathId, session: SessionDep, caller: Reader) -> HTMLResponse:
     inspection = service.get(session, inspection_id)
     if inspection.report is None:
-        raise Conflict(f"inspection {inspection_id} has no report yet (status "
-                       f"{inspection.status})")
+        raise Conflict(f"inspection {inspection_id} has no report yet (status {inspection.status})")
     return HTMLResponse(render(inspection.report))

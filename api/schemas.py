@@ -63,8 +63,9 @@ def text(max_length: int, *, min_length: int = 0, multiline: bool = False) -> tu
     return (
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
         AfterValidator(_multiline if multiline else _single_line),
-        Field(json_schema_extra={"pattern": MULTILINE_PATTERN if multiline
-                                 else SINGLE_LINE_PATTERN}),
+        Field(
+            json_schema_extra={"pattern": MULTILINE_PATTERN if multiline else SINGLE_LINE_PATTERN}
+        ),
     )
 
 
@@ -88,20 +89,28 @@ def _currency(code: str) -> str:
     return code
 
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["CNY"],
-                                json_schema_extra={"enum": sorted(BOUNDS.currencies)}),
-                     AfterValidator(_currency)]
+Currency = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z]{3}$",
+        examples=["CNY"],
+        json_schema_extra={"enum": sorted(BOUNDS.currencies)},
+    ),
+    AfterValidator(_currency),
+]
 
 _MONEY_DIGITS = {"max_digits": 18, "decimal_places": 2}
 Money = Annotated[Decimal, Field(gt=0, **_MONEY_DIGITS)]
 MoneyOrZero = Annotated[Decimal, Field(ge=0, **_MONEY_DIGITS)]
 LoanAmount = Annotated[Decimal, Field(gt=0, le=BOUNDS.amounts.loan_max, **_MONEY_DIGITS)]
-CollateralValue = Annotated[Decimal, Field(ge=0, le=BOUNDS.amounts.collateral_max,
-                                           **_MONEY_DIGITS)]
-StatementFigure = Annotated[Decimal, Field(ge=-BOUNDS.amounts.statement_max,
-                                           le=BOUNDS.amounts.statement_max, **_MONEY_DIGITS)]
-StatementNonNegative = Annotated[Decimal, Field(ge=0, le=BOUNDS.amounts.statement_max,
-                                                **_MONEY_DIGITS)]
+CollateralValue = Annotated[Decimal, Field(ge=0, le=BOUNDS.amounts.collateral_max, **_MONEY_DIGITS)]
+StatementFigure = Annotated[
+    Decimal,
+    Field(ge=-BOUNDS.amounts.statement_max, le=BOUNDS.amounts.statement_max, **_MONEY_DIGITS),
+]
+StatementNonNegative = Annotated[
+    Decimal, Field(ge=0, le=BOUNDS.amounts.statement_max, **_MONEY_DIGITS)
+]
 
 
 def _fact_date(value: date) -> date:
@@ -118,15 +127,18 @@ def _scheduled_date(value: date) -> date:
     return value
 
 
-_FACT_HELP = (f"not before {BOUNDS.dates.earliest.isoformat()}, at most "
-              f"{BOUNDS.dates.facts_max_days_ahead} days after today")
-_SCHEDULE_HELP = (f"not before {BOUNDS.dates.earliest.isoformat()}, at most "
-                  f"{BOUNDS.dates.schedule_max_years_ahead} years after today")
+_FACT_HELP = (
+    f"not before {BOUNDS.dates.earliest.isoformat()}, at most "
+    f"{BOUNDS.dates.facts_max_days_ahead} days after today"
+)
+_SCHEDULE_HELP = (
+    f"not before {BOUNDS.dates.earliest.isoformat()}, at most "
+    f"{BOUNDS.dates.schedule_max_years_ahead} years after today"
+)
 #: The date of something that happened (disbursement, payment, event, valuation, period end).
 FactDate = Annotated[date, AfterValidator(_fact_date), Field(description=_FACT_HELP)]
 #: A scheduled date (maturity, an instalment's due date).
-ScheduledDate = Annotated[date, AfterValidator(_scheduled_date),
-                          Field(description=_SCHEDULE_HELP)]
+ScheduledDate = Annotated[date, AfterValidator(_scheduled_date), Field(description=_SCHEDULE_HELP)]
 
 
 def _fact_datetime(value: datetime) -> datetime:
@@ -149,8 +161,9 @@ QueryId = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)]
 #: A numeric id in a path (database integers are 64-bit).
 PathInt = Annotated[int, Path(ge=1, le=2**63 - 1)]
 OFFSET_MAX = BOUNDS.paging.offset_max
-Offset = Annotated[int, Query(ge=0, le=OFFSET_MAX,
-                              description=f"rows to skip, at most {OFFSET_MAX}")]
+Offset = Annotated[
+    int, Query(ge=0, le=OFFSET_MAX, description=f"rows to skip, at most {OFFSET_MAX}")
+]
 #: Page sizes (give the default at the parameter).
 Limit500 = Annotated[int, Query(ge=1, le=500)]
 Limit1000 = Annotated[int, Query(ge=1, le=1000)]

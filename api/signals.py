@@ -62,11 +62,23 @@ class ResolveIn(Strict):
 
 def signal_out(s: RiskSignal) -> SignalOut:
     return SignalOut(
-        id=s.id, code=s.code, customer_id=s.customer_id, loan_id=s.loan_id, severity=s.severity,
-        owner_role=s.owner_role, status=s.status, summary=s.summary, source=s.source,
-        evidence=s.evidence or {}, respond_by=s.respond_by, occurrences=s.occurrences,
-        first_seen_at=s.created_at, last_seen_at=s.last_seen_at,
-        acknowledged_by=s.acknowledged_by, resolved_by=s.resolved_by, resolution=s.resolution,
+        id=s.id,
+        code=s.code,
+        customer_id=s.customer_id,
+        loan_id=s.loan_id,
+        severity=s.severity,
+        owner_role=s.owner_role,
+        status=s.status,
+        summary=s.summary,
+        source=s.source,
+        evidence=s.evidence or {},
+        respond_by=s.respond_by,
+        occurrences=s.occurrences,
+        first_seen_at=s.created_at,
+        last_seen_at=s.last_seen_at,
+        acknowledged_by=s.acknowledged_by,
+        resolved_by=s.resolved_by,
+        resolution=s.resolution,
         escalated_at=s.escalated_at,
     )
 
@@ -82,8 +94,15 @@ def list_signals(
     limit: Limit500 = 50,
     offset: Offset = 0,
 ) -> SignalList:
-    rows, total = service.search(session, customer_id=customer_id, loan_id=loan_id,
-                                 status=status, severity=severity, limit=limit, offset=offset)
+    rows, total = service.search(
+        session,
+        customer_id=customer_id,
+        loan_id=loan_id,
+        status=status,
+        severity=severity,
+        limit=limit,
+        offset=offset,
+    )
     return SignalList(total=total, limit=limit, offset=offset, items=[signal_out(r) for r in rows])
 
 
@@ -92,21 +111,31 @@ def get_signal(signal_id: PathInt, session: SessionDep, caller: Reader) -> Signa
     return signal_out(service.get(session, signal_id))
 
 
-@router.post("/{signal_id}/acknowledge", response_model=SignalOut,
-             summary="The owner has taken the signal up")
-def acknowledge(signal_id: PathInt, body: AcknowledgeIn, session: SessionDep,
-                caller: Integrator) -> SignalOut:
-    signal = service.acknowledge(session, signal_id, actor=f"{caller.actor}/{body.actor}"[:100],
-                                 comment=body.comment)
+@router.post(
+    "/{signal_id}/acknowledge",
+    response_model=SignalOut,
+    summary="The owner has taken the signal up",
+)
+def acknowledge(
+    signal_id: PathInt, body: AcknowledgeIn, session: SessionDep, caller: Integrator
+) -> SignalOut:
+    signal = service.acknowledge(
+        session, signal_id, actor=f"{caller.actor}/{body.actor}"[:100], comment=body.comment
+    )
     session.commit()
     return signal_out(signal)
 
 
-@router.post("/{signal_id}/resolve", response_model=SignalOut,
-             summary="Close the signal, saying how it was resolved")
-def resolve(signal_id: PathInt, body: ResolveIn, session: SessionDep,
-            caller: Integrator) -> SignalOut:
-    signal = service.resolve(session, signal_id, resolution=body.resolution,
-                             actor=f"{caller.actor}/{body.actor}"[:100])
+@router.post(
+    "/{signal_id}/resolve",
+    response_model=SignalOut,
+    summary="Close the signal, saying how it was resolved",
+)
+def resolve(
+    signal_id: PathInt, body: ResolveIn, session: SessionDep, caller: Integrator
+) -> SignalOut:
+    signal = service.resolve(
+        session, signal_id, resolution=body.resolution, actor=f"{caller.actor}/{body.actor}"[:100]
+    )
     session.commit()
     return signal_out(signal)

@@ -43,14 +43,19 @@ Staff = Annotated[Caller, Depends(require("integrator", "auditor", "viewer"))]
 #: Staff or the vendor of the path's ``{vendor_id}``.
 StaffOrVendorSelf = Annotated[Caller, Depends(require_vendor_or("integrator", "auditor", "viewer"))]
 #: Staff or a vendor; the handler refuses an object of another vendor.
-StaffOrObjectVendor = Annotated[Caller, Depends(require("integrator", "auditor", "viewer",
-                                                        OBJECT_VENDOR))]
+StaffOrObjectVendor = Annotated[
+    Caller, Depends(require("integrator", "auditor", "viewer", OBJECT_VENDOR))
+]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 #: A checklist answer: yes/no, a number or a short text (no nested objects).
 AnswerKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-AnswerValue = (bool | Annotated[int, Field(ge=-(10**15), le=10**15)]
-               | Annotated[float, Field(allow_inf_nan=False)]
-               | Annotated[str, *text(2000, multiline=True)] | None)
+AnswerValue = (
+    bool
+    | Annotated[int, Field(ge=-(10**15), le=10**15)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[str, *text(2000, multiline=True)]
+    | None
+)
 
 
 class VendorIn(Strict):
@@ -123,41 +128,67 @@ class BatchOut(Strict):
 
 
 def _vendor(row: Vendor, details: bool = False, session: Session | None = None) -> VendorOut:
-    return VendorOut(id=row.id, name=row.name, active=row.active,
-                     quality_score=row.quality_score,
-                     quality=quality.components(session, row.id)
-                     if details and session is not None else None)
+    return VendorOut(
+        id=row.id,
+        name=row.name,
+        active=row.active,
+        quality_score=row.quality_score,
+        quality=quality.components(session, row.id) if details and session is not None else None,
+    )
 
 
 def _assignment(row: VisitAssignment) -> AssignmentOut:
-    return AssignmentOut(id=row.id, inspection_id=row.inspection_id, vendor_id=row.vendor_id,
-                         loan_id=row.loan_id, customer_id=row.customer_id,
-                         window_start=row.window_start, window_end=row.window_end,
-                         status=row.status)
+    return AssignmentOut(
+        id=row.id,
+        inspection_id=row.inspection_id,
+        vendor_id=row.vendor_id,
+        loan_id=row.loan_id,
+        customer_id=row.customer_id,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        status=row.status,
+    )
 
 
 def _visit(row: VisitReport) -> VisitOut:
-    return VisitOut(id=row.id, inspection_id=row.inspection_id, visited_at=row.visited_at,
-                    latitude=row.latitude, longitude=row.longitude,
-                    photo_sha256=list(row.photo_sha256 or []), notes=row.notes,
-                    checklist_answers=dict(row.checklist_answers or {}),
-                    checked=bool(row.checked), flags=list(row.flags or []),
-                    decision=row.decision, decision_reason=row.decision_reason,
-                    supervision_result=row.supervision_result)
+    return VisitOut(
+        id=row.id,
+        inspection_id=row.inspection_id,
+        visited_at=row.visited_at,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        photo_sha256=list(row.photo_sha256 or []),
+        notes=row.notes,
+        checklist_answers=dict(row.checklist_answers or {}),
+        checked=bool(row.checked),
+        flags=list(row.flags or []),
+        decision=row.decision,
+        decision_reason=row.decision_reason,
+        supervision_result=row.supervision_result,
+    )
 
 
 def _batch(session: SessionDep, batch: VisitBatch) -> BatchOut:
-    return BatchOut(id=batch.id, vendor_id=batch.vendor_id, status=batch.status,
-                    process_instance_id=batch.process_instance_id,
-                    submitted_at=batch.submitted_at,
-                    visits=[_visit(r) for r in vendors.reports_of(session, batch.id)])
+    return BatchOut(
+        id=batch.id,
+        vendor_id=batch.vendor_id,
+        status=batch.status,
+        process_instance_id=batch.process_instance_id,
+        submitted_at=batch.submitted_at,
+        visits=[_visit(r) for r in vendors.reports_of(session, batch.id)],
+    )
 
 
-@router.post("/vendors", status_code=status.HTTP_201_CREATED, response_model=VendorOut,
-             summary="Register a vendor (admin)")
+@router.post(
+    "/vendors",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VendorOut,
+    summary="Register a vendor (admin)",
+)
 def register_vendor(body: VendorIn, session: SessionDep, caller: Admin) -> VendorOut:
-    vendor = vendors.register(session, vendor_id=body.id, name=body.name, active=body.active,
-                              actor=caller.actor)
+    vendor = vendors.register(
+        session, vendor_id=body.id, name=body.name, active=body.active, actor=caller.actor
+    )
     session.commit()
     return _vendor(vendor)
 
@@ -169,51 +200,76 @@ def list_vendors(session: SessionDep, caller: Staff) -> list[VendorOut]:
     return out
 
 
-@router.get("/vendors/{vendor_id}", response_model=VendorOut,
-            summary="A vendor with its quality score and the score's components")
+@router.get(
+    "/vendors/{vendor_id}",
+    response_model=VendorOut,
+    summary="A vendor with its quality score and the score's components",
+)
 def get_vendor(vendor_id: PathId, session: SessionDep, caller: StaffOrVendorSelf) -> VendorOut:
     if caller.role.startswith("vendor:") and caller.role != f"vendor:{vendor_id}":
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendor {vendor_id}")
     if not caller.role.startswith("vendor:") and caller.role not in (
-            "admin", "integrator", "auditor", "viewer"):
+        "admin",
+        "integrator",
+        "auditor",
+        "viewer",
+    ):
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendors")
     out = _vendor(vendors.get_vendor(session, vendor_id), details=True, session=session)
     session.commit()
     return out
 
 
-@router.get("/vendors/{vendor_id}/assignments", response_model=AssignmentList,
-            summary="The vendor's visit assignments (the vendor itself or admin)")
-def list_assignments(vendor_id: PathId, session: SessionDep, caller: VendorSelf,
-                     status: Literal["assigned", "submitted", "accepted", "rejected"]
-                     | None = None) -> AssignmentList:
+@router.get(
+    "/vendors/{vendor_id}/assignments",
+    response_model=AssignmentList,
+    summary="The vendor's visit assignments (the vendor itself or admin)",
+)
+def list_assignments(
+    vendor_id: PathId,
+    session: SessionDep,
+    caller: VendorSelf,
+    status: Literal["assigned", "submitted", "accepted", "rejected"] | None = None,
+) -> AssignmentList:
     vendors.get_vendor(session, vendor_id)
-    return AssignmentList(vendor_id=vendor_id, items=[
-        _assignment(a) for a in vendors.assignments_of(session, vendor_id, status)])
+    return AssignmentList(
+        vendor_id=vendor_id,
+        items=[_assignment(a) for a in vendors.assignments_of(session, vendor_id, status)],
+    )
 
 
-@router.post("/vendors/{vendor_id}/visit-batches", status_code=status.HTTP_201_CREATED,
-             response_model=BatchOut,
-             summary="Submit a batch of visits; starts its outsourced_visit_batch review")
-def submit_batch(vendor_id: PathId, body: BatchIn, session: SessionDep, engine: EngineDep,
-                 caller: VendorSelf) -> BatchOut:
-    batch = vendors.submit_batch(session, vendor_id, [v.model_dump() for v in body.visits],
-                                 actor=caller.actor)
+@router.post(
+    "/vendors/{vendor_id}/visit-batches",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BatchOut,
+    summary="Submit a batch of visits; starts its outsourced_visit_batch review",
+)
+def submit_batch(
+    vendor_id: PathId, body: BatchIn, session: SessionDep, engine: EngineDep, caller: VendorSelf
+) -> BatchOut:
+    batch = vendors.submit_batch(
+        session, vendor_id, [v.model_dump() for v in body.visits], actor=caller.actor
+    )
     batch = processes.start_visit_batch(session, engine, batch)
-    log.info("vendor %s submitted visit batch %s (%d visits)", vendor_id, batch.id,
-             len(body.visits))
+    log.info(
+        "vendor %s submitted visit batch %s (%d visits)", vendor_id, batch.id, len(body.visits)
+    )
     return _batch(session, batch)
 
 
-@router.get("/visit-batches/{batch_id}", response_model=BatchOut,
-            summary="A visit batch with its visits, flags and decisions (its vendor or readers)")
+@router.get(
+    "/visit-batches/{batch_id}",
+    response_model=BatchOut,
+    summary="A visit batch with its visits, flags and decisions (its vendor or readers)",
+)
 def get_batch(batch_id: PathId, session: SessionDep, caller: StaffOrObjectVendor) -> BatchOut:
     """Another vendor's batch answers 404, word for word like a batch that does not exist."""
     try:
         batch = vendors.get_batch(session, batch_id)
     except NotFound:
         batch = None
-    if batch is None or (caller.role.startswith("vendor:")
-                         and caller.role != f"vendor:{batch.vendor_id}"):
+    if batch is None or (
+        caller.role.startswith("vendor:") and caller.role != f"vendor:{batch.vendor_id}"
+    ):
         raise NotFound(f"visit batch {batch_id} not found")
     return _batch(session, batch)

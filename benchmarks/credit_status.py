@@ -42,10 +42,16 @@ from postloanctl.__main__ import migrate  # noqa: E402
 from postloanctl.demo import load_portfolio  # noqa: E402
 
 POLICY = {
-    "serious": {"freeze_disbursement": True, "restrict_new_business": True,
-                "reason": "benchmark: serious item open"},
-    "major": {"freeze_disbursement": False, "restrict_new_business": True,
-              "reason": "benchmark: major item open"},
+    "serious": {
+        "freeze_disbursement": True,
+        "restrict_new_business": True,
+        "reason": "benchmark: serious item open",
+    },
+    "major": {
+        "freeze_disbursement": False,
+        "restrict_new_business": True,
+        "reason": "benchmark: major item open",
+    },
 }
 
 
@@ -68,13 +74,23 @@ def prepare(restricted_share: float) -> tuple[list[str], str]:
         for i, customer_id in enumerate(restricted):
             severity = "serious" if i % 2 else "major"
             item = service.raise_rectification(
-                session, customer_id=customer_id, loan_id=None, source="audit",
-                source_ref="BENCH", title="benchmark finding", description="benchmark",
-                severity=severity, owner="am_li", raised_by="bench")
+                session,
+                customer_id=customer_id,
+                loan_id=None,
+                source="audit",
+                source_ref="BENCH",
+                title="benchmark finding",
+                description="benchmark",
+                severity=severity,
+                owner="am_li",
+                raised_by="bench",
+            )
             restrictions.apply_restrictions(session, item, POLICY[severity], actor="bench")
         key = access.issue(session, name="bench-integrator", role="integrator", actor="bench")
-    print(f"portfolio: {loans} loans, {len(customers)} customers, {len(restricted)} restricted "
-          f"({time.perf_counter() - started:.1f}s to load)")
+    print(
+        f"portfolio: {loans} loans, {len(customers)} customers, {len(restricted)} restricted "
+        f"({time.perf_counter() - started:.1f}s to load)"
+    )
     return customers, key
 
 
@@ -82,17 +98,36 @@ def run(customers: list[str], key: str, total: int, concurrency: int) -> None:
     port = free_port()
     log = open(_TMP / "api.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}/api/v1/customers"
     headers = {"Authorization": f"Bearer {key}"}
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/{customers[0]}/credit-status", headers=headers,
-                             timeout=2).status_code == 200:
+                if (
+                    httpx.get(
+                        f"{base}/{customers[0]}/credit-status", headers=headers, timeout=2
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass
@@ -134,12 +169,14 @@ def run(customers: list[str], key: str, total: int, concurrency: int) -> None:
     latencies.sort()
     ms = [v * 1000 for v in latencies]
     q = statistics.quantiles(ms, n=100)
-    print(f"credit-status: {len(ms)} requests, {concurrency} concurrent, one uvicorn worker, "
-          f"SQLite")
-    print(f"  p50 {q[49]:.1f} ms   p90 {q[89]:.1f} ms   p99 {q[98]:.1f} ms   "
-          f"max {ms[-1]:.1f} ms")
-    print(f"  {len(ms) / wall:.0f} requests/s   errors: {len(errors)}"
-          + (f" (first: {errors[0]})" if errors else ""))
+    print(
+        f"credit-status: {len(ms)} requests, {concurrency} concurrent, one uvicorn worker, SQLite"
+    )
+    print(f"  p50 {q[49]:.1f} ms   p90 {q[89]:.1f} ms   p99 {q[98]:.1f} ms   max {ms[-1]:.1f} ms")
+    print(
+        f"  {len(ms) / wall:.0f} requests/s   errors: {len(errors)}"
+        + (f" (first: {errors[0]})" if errors else "")
+    )
 
 
 def main() -> None:

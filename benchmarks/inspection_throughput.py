@@ -75,27 +75,60 @@ def seed(count: int) -> list[str]:
     with unit_of_work(settings.database_url) as session:
         for n in range(count):
             cid, lid = f"BC{n:06d}", f"BL{n:06d}"
-            customers.register(session, customers.CustomerData(
-                id=cid, name=f"Bench {n}", segment="micro", industry="retail",
-                branch="B1", account_manager="am_li", credit_rating="BBB"), actor="bench")
-            loans.register(session, loans.LoanData(
-                id=lid, customer_id=cid, product="MICRO", amount=Decimal("100000"),
-                currency="CNY", disbursed_on=today - timedelta(days=365),
-                maturity_on=today + timedelta(days=365), purpose="stock"), actor="bench")
+            customers.register(
+                session,
+                customers.CustomerData(
+                    id=cid,
+                    name=f"Bench {n}",
+                    segment="micro",
+                    industry="retail",
+                    branch="B1",
+                    account_manager="am_li",
+                    credit_rating="BBB",
+                ),
+                actor="bench",
+            )
+            loans.register(
+                session,
+                loans.LoanData(
+                    id=lid,
+                    customer_id=cid,
+                    product="MICRO",
+                    amount=Decimal("100000"),
+                    currency="CNY",
+                    disbursed_on=today - timedelta(days=365),
+                    maturity_on=today + timedelta(days=365),
+                    purpose="stock",
+                ),
+                actor="bench",
+            )
             for k in range(12):
                 due = today - timedelta(days=30 * (12 - k))
                 paid = k < 10 or n % 3
-                loans.record_repayment(session, lid, loans.RepaymentData(
-                    due_on=due, due_amount=Decimal("9000"), paid_on=due if paid else None,
-                    paid_amount=Decimal("9000") if paid else Decimal("0")), actor="bench")
+                loans.record_repayment(
+                    session,
+                    lid,
+                    loans.RepaymentData(
+                        due_on=due,
+                        due_amount=Decimal("9000"),
+                        paid_on=due if paid else None,
+                        paid_amount=Decimal("9000") if paid else Decimal("0"),
+                    ),
+                    actor="bench",
+                )
             ids.append(lid)
     return ids
 
 
 def waiting_in_perform(admin: EngineGateway) -> int:
-    return admin.call("GET", "/task/count", params={
-        "processDefinitionKey": "post_loan_inspection",
-        "taskDefinitionKey": "perform_inspection"})["count"]
+    return admin.call(
+        "GET",
+        "/task/count",
+        params={
+            "processDefinitionKey": "post_loan_inspection",
+            "taskDefinitionKey": "perform_inspection",
+        },
+    )["count"]
 
 
 def latencies(admin: EngineGateway, pids: set[str]) -> list[float]:
@@ -113,7 +146,7 @@ def latencies(admin: EngineGateway, pids: set[str]) -> list[float]:
 def automated_tasks_per_inspection() -> int:
     """External tasks before perform_inspection in the deployed diagram (read from bpmn/)."""
     xml = (ROOT / "bpmn" / "post_loan_inspection.bpmn").read_text(encoding="utf-8")
-    body = xml[:xml.index('id="perform_inspection"')]
+    body = xml[: xml.index('id="perform_inspection"')]
     return body.count('camunda:type="external"')
 
 
@@ -123,8 +156,9 @@ def pct(values: list[float], p: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--inspections", type=int, default=200)
     parser.add_argument("--idle-samples", type=int, default=30)
     args = parser.parse_args()
@@ -137,10 +171,18 @@ def main() -> None:
     try:
         migrate(settings)
         provision(settings)
-        admin = EngineGateway(settings.engine_url, settings.engine_admin_user,
-                              settings.engine_admin_password.get_secret_value(), 30)
-        api = EngineGateway(settings.engine_url, settings.engine_api_user,
-                            settings.engine_api_password.get_secret_value(), 30)
+        admin = EngineGateway(
+            settings.engine_url,
+            settings.engine_admin_user,
+            settings.engine_admin_password.get_secret_value(),
+            30,
+        )
+        api = EngineGateway(
+            settings.engine_url,
+            settings.engine_api_user,
+            settings.engine_api_password.get_secret_value(),
+            30,
+        )
         loan_ids = seed(args.inspections + args.idle_samples)
         worker = build_worker()
         record_pickups(worker)
@@ -152,8 +194,9 @@ def main() -> None:
         idle_pids = set()
         for i in range(args.idle_samples):
             with unit_of_work(settings.database_url) as session:
-                ins = start_inspection(session, api, loan_id=loan_ids[i], kind="routine",
-                                       reason="bench", actor="bench")
+                ins = start_inspection(
+                    session, api, loan_id=loan_ids[i], kind="routine", reason="bench", actor="bench"
+                )
                 idle_pids.add(ins.process_instance_id)
             while waiting_in_perform(admin) < i + 1:
                 time.sleep(0.01)
@@ -165,11 +208,15 @@ def main() -> None:
         # Phase 2: a backlog. Start the inspections with no worker running, then start the
         # workers and time how fast they drain it: the automated part alone, not the start path.
         n = args.inspections // 2
-        backlog_ids, burst_ids = loan_ids[args.idle_samples:][:n], loan_ids[args.idle_samples:][n:]
+        backlog_ids, burst_ids = (
+            loan_ids[args.idle_samples :][:n],
+            loan_ids[args.idle_samples :][n:],
+        )
         with unit_of_work(settings.database_url) as session:
             for loan_id in backlog_ids:
-                start_inspection(session, api, loan_id=loan_id, kind="routine",
-                                 reason="bench", actor="bench")
+                start_inspection(
+                    session, api, loan_id=loan_id, kind="routine", reason="bench", actor="bench"
+                )
         reached = args.idle_samples
         worker = build_worker()
         thread = threading.Thread(target=worker.run, daemon=True)
@@ -187,8 +234,9 @@ def main() -> None:
         burst_pids = set()
         with unit_of_work(settings.database_url) as session:
             for loan_id in burst_ids:
-                ins = start_inspection(session, api, loan_id=loan_id, kind="routine",
-                                       reason="bench", actor="bench")
+                ins = start_inspection(
+                    session, api, loan_id=loan_id, kind="routine", reason="bench", actor="bench"
+                )
                 burst_pids.add(ins.process_instance_id)
         start_seconds = time.monotonic() - started_at
         while waiting_in_perform(admin) < reached + len(burst_ids):
@@ -199,19 +247,29 @@ def main() -> None:
         thread.join(timeout=30)
 
         per = automated_tasks_per_inspection()
-        print(f"workers: one process, max_in_flight={settings.worker_max_in_flight}, "
-              f"long_poll_ms={settings.worker_long_poll_ms}; per inspection {per} external "
-              "tasks and 1 DMN decision before perform_inspection")
-        print(f"pickup latency, idle workers ({len(idle)} tasks): median "
-              f"{statistics.median(idle):.1f} ms, p99 {pct(idle, 99):.1f} ms")
-        print(f"automated part, backlog of {len(backlog_ids)} drained in {drain_seconds:.2f}s: "
-              f"{len(backlog_ids) / drain_seconds:.1f} inspections/s "
-              f"({len(backlog_ids) * per / drain_seconds:.0f} external tasks/s)")
-        print(f"burst of {len(burst_ids)} while running: started at "
-              f"{len(burst_ids) / start_seconds:.1f}/s, all through the automated part after "
-              f"{total_seconds:.2f}s ({len(burst_ids) / total_seconds:.1f} inspections/s)")
-        print(f"pickup latency under that burst ({len(burst)} tasks): median "
-              f"{statistics.median(burst):.1f} ms, p99 {pct(burst, 99):.1f} ms")
+        print(
+            f"workers: one process, max_in_flight={settings.worker_max_in_flight}, "
+            f"long_poll_ms={settings.worker_long_poll_ms}; per inspection {per} external "
+            "tasks and 1 DMN decision before perform_inspection"
+        )
+        print(
+            f"pickup latency, idle workers ({len(idle)} tasks): median "
+            f"{statistics.median(idle):.1f} ms, p99 {pct(idle, 99):.1f} ms"
+        )
+        print(
+            f"automated part, backlog of {len(backlog_ids)} drained in {drain_seconds:.2f}s: "
+            f"{len(backlog_ids) / drain_seconds:.1f} inspections/s "
+            f"({len(backlog_ids) * per / drain_seconds:.0f} external tasks/s)"
+        )
+        print(
+            f"burst of {len(burst_ids)} while running: started at "
+            f"{len(burst_ids) / start_seconds:.1f}/s, all through the automated part after "
+            f"{total_seconds:.2f}s ({len(burst_ids) / total_seconds:.1f} inspections/s)"
+        )
+        print(
+            f"pickup latency under that burst ({len(burst)} tasks): median "
+            f"{statistics.median(burst):.1f} ms, p99 {pct(burst, 99):.1f} ms"
+        )
     finally:
         engine.stop()
 

@@ -66,27 +66,56 @@ def build(path: Path, loans: int, seed: int = 7) -> tuple[int, int, float]:
         while made < loans:
             n_customers += 1
             cid = f"C{n_customers:08d}"
-            customers.append({"id": cid, "name": f"Bench Co {n_customers}", "segment": "sme",
-                              "industry": "manufacturing", "branch": f"BR-{n_customers % 40:02d}",
-                              "account_manager": "am_li", "credit_rating": "BBB",
-                              "created_at": now, "modified_at": now})
+            customers.append(
+                {
+                    "id": cid,
+                    "name": f"Bench Co {n_customers}",
+                    "segment": "sme",
+                    "industry": "manufacturing",
+                    "branch": f"BR-{n_customers % 40:02d}",
+                    "account_manager": "am_li",
+                    "credit_rating": "BBB",
+                    "created_at": now,
+                    "modified_at": now,
+                }
+            )
             for k in range(min(rng.choice((1, 1, 2, 2, 3)), loans - made)):
                 made += 1
                 lid = f"L{n_customers:08d}-{k + 1}"
                 roll = rng.random()
-                dpd = (0 if roll < 0.85 else rng.randint(1, 90) if roll < 0.93
-                       else rng.randint(91, 270) if roll < 0.97
-                       else rng.randint(271, 360) if roll < 0.985 else rng.randint(361, 500))
+                dpd = (
+                    0
+                    if roll < 0.85
+                    else rng.randint(1, 90)
+                    if roll < 0.93
+                    else rng.randint(91, 270)
+                    if roll < 0.97
+                    else rng.randint(271, 360)
+                    if roll < 0.985
+                    else rng.randint(361, 500)
+                )
                 amount = Decimal(rng.randrange(50_000, 5_000_000, 1000))
-                restructured = (AS_OF - timedelta(days=rng.randint(30, 700))
-                                if rng.random() < 0.02 else None)
-                loan_rows.append({
-                    "id": lid, "customer_id": cid, "product": "SME-OPERATING", "amount": amount,
-                    "currency": "CNY", "disbursed_on": AS_OF - timedelta(days=700),
-                    "maturity_on": AS_OF + timedelta(days=400), "purpose": "working capital",
-                    "risk_class": "normal", "risk_class_reason": "Not yet classified: new loan",
-                    "restructured_on": restructured, "delinquency_bucket": "current",
-                    "created_at": now, "modified_at": now})
+                restructured = (
+                    AS_OF - timedelta(days=rng.randint(30, 700)) if rng.random() < 0.02 else None
+                )
+                loan_rows.append(
+                    {
+                        "id": lid,
+                        "customer_id": cid,
+                        "product": "SME-OPERATING",
+                        "amount": amount,
+                        "currency": "CNY",
+                        "disbursed_on": AS_OF - timedelta(days=700),
+                        "maturity_on": AS_OF + timedelta(days=400),
+                        "purpose": "working capital",
+                        "risk_class": "normal",
+                        "risk_class_reason": "Not yet classified: new loan",
+                        "restructured_on": restructured,
+                        "delinquency_bucket": "current",
+                        "created_at": now,
+                        "modified_at": now,
+                    }
+                )
                 due_amount = (amount / 24).quantize(Decimal("0.01"))
                 # Ten monthly instalments, the newest due 10 days ago; unpaid from ``dpd`` back.
                 for m in range(10):
@@ -94,11 +123,18 @@ def build(path: Path, loans: int, seed: int = 7) -> tuple[int, int, float]:
                     if m == 9 and dpd > 280:
                         due = AS_OF - timedelta(days=dpd)
                     unpaid = dpd > 0 and (AS_OF - due).days <= dpd
-                    repayments.append({
-                        "loan_id": lid, "due_on": due, "due_amount": due_amount,
-                        "paid_on": None if unpaid else due,
-                        "paid_amount": Decimal(0) if unpaid else due_amount,
-                        "kind": "instalment", "created_at": now, "modified_at": now})
+                    repayments.append(
+                        {
+                            "loan_id": lid,
+                            "due_on": due,
+                            "due_amount": due_amount,
+                            "paid_on": None if unpaid else due,
+                            "paid_amount": Decimal(0) if unpaid else due_amount,
+                            "kind": "instalment",
+                            "created_at": now,
+                            "modified_at": now,
+                        }
+                    )
                     n_repayments += 1
             flush(conn)
         flush(conn, force=True)
@@ -135,11 +171,17 @@ def run_scan(path: Path, trace: bool) -> dict:
     result = scan(engine, table, AS_OF, progress=True, raise_signals=False)
     peak = tracemalloc.get_traced_memory()[1] if trace else None
     maxrss_kb = _peak_rss_kb()
-    return {"loans": result.loans, "repayment_rows": result.repayment_rows,
-            "seconds": result.seconds, "changes": result.changes,
-            "contagion": result.contagion, "by_class": result.by_class,
-            "tracemalloc_peak_mb": None if peak is None else peak / 2**20,
-            "maxrss_mb": maxrss_kb / 1024, "rss_before_mb": before_kb / 1024}
+    return {
+        "loans": result.loans,
+        "repayment_rows": result.repayment_rows,
+        "seconds": result.seconds,
+        "changes": result.changes,
+        "contagion": result.contagion,
+        "by_class": result.by_class,
+        "tracemalloc_peak_mb": None if peak is None else peak / 2**20,
+        "maxrss_mb": maxrss_kb / 1024,
+        "rss_before_mb": before_kb / 1024,
+    }
 
 
 def build_generated(path: Path, loans: int) -> tuple[int, int, float]:
@@ -160,22 +202,35 @@ def build_generated(path: Path, loans: int) -> tuple[int, int, float]:
     started = time.perf_counter()
     with unit_of_work(url) as session:
         counts = Importer(session, ROW_MODELS, actor="bench", as_of=AS_OF).import_portfolio(
-            generate_portfolio(loans, seed=7, today=AS_OF))
+            generate_portfolio(loans, seed=7, today=AS_OF)
+        )
         rows = session.scalar(select(func.count()).select_from(Repayment)) or 0
     return counts["loans"], rows, time.perf_counter() - started
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--loans", type=int, action="append",
-                        help="portfolio size (repeatable; default 10000 and 100000)")
-    parser.add_argument("--tracemalloc", action="store_true",
-                        help="also measure the peak of Python allocations (slower)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--loans",
+        type=int,
+        action="append",
+        help="portfolio size (repeatable; default 10000 and 100000)",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also measure the peak of Python allocations (slower)",
+    )
     parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
-    parser.add_argument("--source", choices=["synthetic", "generator"], default="synthetic",
-                        help="synthetic: fast core inserts with a controlled class mix; "
-                        "generator: the demo generator's portfolio through the bulk importer")
+    parser.add_argument(
+        "--source",
+        choices=["synthetic", "generator"],
+        default="synthetic",
+        help="synthetic: fast core inserts with a controlled class mix; "
+        "generator: the demo generator's portfolio through the bulk importer",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -184,24 +239,39 @@ def main() -> int:
     folder = args.dir or Path(tempfile.mkdtemp(prefix="portfolio-scan-"))
     for n in args.loans or [10_000, 100_000]:
         path = folder / f"portfolio-{n}.db"
-        loans, rows, build_s = (build_generated if args.source == "generator" else build)(
-            path, n)
-        print(f"built {loans} loans / {rows} repayment rows in {build_s:.1f}s "
-              f"({rows / build_s:,.0f} rows/s) -> {path}", flush=True)
+        loans, rows, build_s = (build_generated if args.source == "generator" else build)(path, n)
+        print(
+            f"built {loans} loans / {rows} repayment rows in {build_s:.1f}s "
+            f"({rows / build_s:,.0f} rows/s) -> {path}",
+            flush=True,
+        )
         cmd = [sys.executable, __file__, "--child", str(path)]
         if args.tracemalloc:
             cmd.append("--tracemalloc")
-        out = subprocess.run(cmd, check=True, capture_output=False, stdout=subprocess.PIPE,
-                             text=True, cwd=str(ROOT), env={**os.environ}).stdout
+        out = subprocess.run(
+            cmd,
+            check=True,
+            capture_output=False,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(ROOT),
+            env={**os.environ},
+        ).stdout
         m = json.loads(out.strip().splitlines()[-1])
-        traced = (f", tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MB"
-                  if m["tracemalloc_peak_mb"] is not None else "")
-        print(f"scan: loans {m['loans']}, repayment rows {m['repayment_rows']}, "
-              f"{m['seconds']:.1f} s, {m['repayment_rows'] / m['seconds']:,.0f} rows/s "
-              f"({m['loans'] / m['seconds']:,.0f} loans/s), peak RSS {m['maxrss_mb']:.0f} MB "
-              f"({m['rss_before_mb']:.0f} MB before the scan)"
-              f"{traced}; {m['changes']} changes ({m['contagion']} by contagion), "
-              f"classes {m['by_class']}", flush=True)
+        traced = (
+            f", tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MB"
+            if m["tracemalloc_peak_mb"] is not None
+            else ""
+        )
+        print(
+            f"scan: loans {m['loans']}, repayment rows {m['repayment_rows']}, "
+            f"{m['seconds']:.1f} s, {m['repayment_rows'] / m['seconds']:,.0f} rows/s "
+            f"({m['loans'] / m['seconds']:,.0f} loans/s), peak RSS {m['maxrss_mb']:.0f} MB "
+            f"({m['rss_before_mb']:.0f} MB before the scan)"
+            f"{traced}; {m['changes']} changes ({m['contagion']} by contagion), "
+            f"classes {m['by_class']}",
+            flush=True,
+        )
     return 0
 
 

@@ -81,8 +81,12 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'postloan.db'}"
         if self.env == "production":
-            for name in ("engine_admin_password", "engine_worker_password", "engine_api_password",
-                         "origination_webhook_secret"):
+            for name in (
+                "engine_admin_password",
+                "engine_worker_password",
+                "engine_api_password",
+                "origination_webhook_secret",
+            ):
                 if getattr(self, name).get_secret_value() in DEV_ONLY_SECRETS:
                     raise ValueError(
                         f"POSTLOAN_{name.upper()} still has its development value; "

@@ -41,8 +41,9 @@ class DeployedCatalogue:
                     return self._from_file(exc)
                 self._catalogue = EarlyWarningCatalogue.from_xml(body["dmnXml"])
                 self._definition_id = definition_id
-                log.info("early-warning catalogue loaded from decision definition %s",
-                         definition_id)
+                log.info(
+                    "early-warning catalogue loaded from decision definition %s", definition_id
+                )
             return self._catalogue
 
     @property
@@ -53,7 +54,10 @@ class DeployedCatalogue:
         if self.fallback is None:
             raise exc
         if self._fallback_catalogue is None:
-            log.warning("early-warning catalogue not readable from the engine (%s); using %s",
-                        exc, self.fallback)
+            log.warning(
+                "early-warning catalogue not readable from the engine (%s); using %s",
+                exc,
+                self.fallback,
+            )
             self._fallback_catalogue = EarlyWarningCatalogue.from_file(self.fallback)
         return self._fallback_catalogue

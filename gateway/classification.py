@@ -47,9 +47,17 @@ def deployed_table(engine: EngineGateway, key: str = DECISION_KEY) -> DecisionTa
             known = _latest.get(f"{engine.base_url}#{key}")
             table = _by_definition_id.get(known) if known else None
         if table is None:
-            log.warning("decision %s could not be read from the engine (%s): using the table "
-                        "bundled in bpmn/", key, exc.message)
+            log.warning(
+                "decision %s could not be read from the engine (%s): using the table "
+                "bundled in bpmn/",
+                key,
+                exc.message,
+            )
             return bundled_table()
-        log.warning("engine did not answer for decision %s (%s): using definition %s fetched "
-                    "before", key, exc.message, known)
+        log.warning(
+            "engine did not answer for decision %s (%s): using definition %s fetched before",
+            key,
+            exc.message,
+            known,
+        )
         return table

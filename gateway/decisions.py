@@ -55,7 +55,8 @@ def single_result_decider(
                 break
         if len(results) != 1:
             raise DecisionError(
-                f"decision {key} gave {len(results)} results for {sorted(facts)}; expected one")
+                f"decision {key} gave {len(results)} results for {sorted(facts)}; expected one"
+            )
         result = dict(results[0])
         result["decision_version"] = str(after.get("id") or f"{key}:{after.get('version')}")
         return result
@@ -63,5 +64,10 @@ def single_result_decider(
     return decide
 
 
-__all__ = ["DecisionError", "EngineError", "decision_definition", "evaluate",
-           "single_result_decider"]
+__all__ = [
+    "DecisionError",
+    "EngineError",
+    "decision_definition",
+    "evaluate",
+    "single_result_decider",
+]

@@ -41,8 +41,9 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,
-                **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, *args, **kwargs)
 
@@ -66,8 +67,10 @@ class EngineGateway:
             return request()
         except pycamunda.PyCamundaException as exc:
             status = {
-                pycamunda.BadRequest: 400, pycamunda.Unauthorized: 401,
-                pycamunda.Forbidden: 403, pycamunda.NotFound: 404,
+                pycamunda.BadRequest: 400,
+                pycamunda.Unauthorized: 401,
+                pycamunda.Forbidden: 403,
+                pycamunda.NotFound: 404,
             }.get(type(exc), 500)
             cause = exc.args[0] if exc.args else exc
             if isinstance(cause, requests.RequestException):
@@ -85,8 +88,11 @@ class EngineGateway:
             try:
                 return self._call_once(method, path, **kwargs)
             except EngineError as exc:
-                if exc.status != 500 or OPTIMISTIC_LOCKING not in exc.message or (
-                        attempt == OPTIMISTIC_LOCKING_ATTEMPTS):
+                if (
+                    exc.status != 500
+                    or OPTIMISTIC_LOCKING not in exc.message
+                    or (attempt == OPTIMISTIC_LOCKING_ATTEMPTS)
+                ):
                     raise
                 log.info("%s %s lost a concurrent update; sending it again", method, path)
                 time.sleep(0.2 * attempt)
@@ -161,7 +167,9 @@ class EngineGateway:
         return str(instance.id_)
 
     def correlate_message(
-        self, message: str, business_key: str | None = None,
+        self,
+        message: str,
+        business_key: str | None = None,
         variables: dict[str, Any] | None = None,
     ) -> None:
         body: dict[str, Any] = {
@@ -174,8 +182,11 @@ class EngineGateway:
 
     def process_variables(self, process_instance_id: str) -> dict[str, Any]:
         return from_engine_all(
-            self.call("GET", f"/process-instance/{process_instance_id}/variables",
-                      params={"deserializeValues": "false"})
+            self.call(
+                "GET",
+                f"/process-instance/{process_instance_id}/variables",
+                params={"deserializeValues": "false"},
+            )
         )
 
     def active_activities(self, process_instance_id: str) -> list[str]:
@@ -206,8 +217,9 @@ class EngineGateway:
 
     def task_variables(self, task_id: str) -> dict[str, Any]:
         # Serialized values, decoded by gateway.variables: deserialized ones come back untyped.
-        return from_engine_all(self.call("GET", f"/task/{task_id}/variables",
-                                         params={"deserializeValues": "false"}))
+        return from_engine_all(
+            self.call("GET", f"/task/{task_id}/variables", params={"deserializeValues": "false"})
+        )
 
     def claim(self, task_id: str, user_id: str) -> None:
         self.call("POST", f"/task/{task_id}/claim", json={"userId": user_id})
@@ -216,12 +228,18 @@ class EngineGateway:
         self.call("POST", f"/task/{task_id}/assignee", json={"userId": user_id})
 
     def complete_task(self, task_id: str, variables: dict[str, Any] | None = None) -> None:
-        self.call("POST", f"/task/{task_id}/complete",
-                  json={"variables": {k: to_engine(v) for k, v in (variables or {}).items()}})
+        self.call(
+            "POST",
+            f"/task/{task_id}/complete",
+            json={"variables": {k: to_engine(v) for k, v in (variables or {}).items()}},
+        )
 
     def submit_form(self, task_id: str, variables: dict[str, Any] | None = None) -> None:
-        self.call("POST", f"/task/{task_id}/submit-form",
-                  json={"variables": {k: to_engine(v) for k, v in (variables or {}).items()}})
+        self.call(
+            "POST",
+            f"/task/{task_id}/submit-form",
+            json={"variables": {k: to_engine(v) for k, v in (variables or {}).items()}},
+        )
 
     # -- external tasks, incidents, history -------------------------------------------------
 
@@ -242,4 +260,3 @@ class EngineGateway:
 
     def historic_tasks(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self.call("GET", "/history/task", params=filters) or [])
-

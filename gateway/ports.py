@@ -40,25 +40,40 @@ class EngineAdapter:
     def __init__(self, engine: EngineGateway) -> None:
         self.gateway = engine
 
-    def start_process(self, key: str, business_key: str,
-                      variables: dict[str, Any] | None = None) -> str:
+    def start_process(
+        self, key: str, business_key: str, variables: dict[str, Any] | None = None
+    ) -> str:
         return self.gateway.start_process(key, business_key, _typed(variables))
 
     def started_instance(self, key: str, business_key: str, outbox_id: int) -> str | None:
-        found = self.gateway.call("POST", "/history/process-instance", json={
-            "processDefinitionKey": key, "processInstanceBusinessKey": business_key,
-            "variables": [{"name": "outbox_id", "operator": "eq",
-                           "value": str(outbox_id)}]}) or []
+        found = (
+            self.gateway.call(
+                "POST",
+                "/history/process-instance",
+                json={
+                    "processDefinitionKey": key,
+                    "processInstanceBusinessKey": business_key,
+                    "variables": [{"name": "outbox_id", "operator": "eq", "value": str(outbox_id)}],
+                },
+            )
+            or []
+        )
         return str(found[0]["id"]) if found else None
 
-    def correlate_message(self, message: str, business_key: str | None = None,
-                          variables: dict[str, Any] | None = None) -> None:
+    def correlate_message(
+        self, message: str, business_key: str | None = None, variables: dict[str, Any] | None = None
+    ) -> None:
         self.gateway.correlate_message(message, business_key, _typed(variables))
 
     def message_correlated(self, business_key: str, outbox_id: int) -> bool:
-        found = self.gateway.call("GET", "/history/variable-instance",
-                                  params={"variableName": f"outbox_{outbox_id}",
-                                          "maxResults": "1"}) or []
+        found = (
+            self.gateway.call(
+                "GET",
+                "/history/variable-instance",
+                params={"variableName": f"outbox_{outbox_id}", "maxResults": "1"},
+            )
+            or []
+        )
         return bool(found)
 
     def decider(self, key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -76,9 +91,11 @@ class HttpWebhookSender:
         self._timeout = timeout
 
     def send(self, url: str, body: bytes, event_id: str) -> None:
-        headers = {"Content-Type": "application/json",
-                   webhook.SIGNATURE_HEADER: webhook.signature(body, self._secret()),
-                   webhook.EVENT_HEADER: event_id}
+        headers = {
+            "Content-Type": "application/json",
+            webhook.SIGNATURE_HEADER: webhook.signature(body, self._secret()),
+            webhook.EVENT_HEADER: event_id,
+        }
         # a new connection per push: a receiver that closes kept-alive connections must not
         # turn a retry into a connection reset
         response = requests.post(url, data=body, headers=headers, timeout=self._timeout())
@@ -96,6 +113,11 @@ class AuditedNotices:
         from postloan import audit
 
         with self.uow() as session:
-            audit.record(session, actor="system:outbox-relay", action="customer.notice_sent",
-                         object_type="customer", object_id=customer_id,
-                         detail={"notice_id": notice_id, "text": text})
+            audit.record(
+                session,
+                actor="system:outbox-relay",
+                action="customer.notice_sent",
+                object_type="customer",
+                object_id=customer_id,
+                detail={"notice_id": notice_id, "text": text},
+            )

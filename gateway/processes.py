@@ -56,77 +56,115 @@ def _commit(session: Session, engine: Any, *objects: Any) -> None:
 
 
 def start_planned_inspection(
-    session: Session, engine: Any, *, loan_id: str, kind: str, reason: str, actor: str,
-    due_on: date | None = None, trigger_ref: str | None = None, mode: str | None = None,
+    session: Session,
+    engine: Any,
+    *,
+    loan_id: str,
+    kind: str,
+    reason: str,
+    actor: str,
+    due_on: date | None = None,
+    trigger_ref: str | None = None,
+    mode: str | None = None,
 ) -> Inspection:
     """An inspection with the plan's template and mode, its items and its process. Commits;
     raises ``OpenInspectionExists`` when one of that kind is open."""
     inspection = inspection_cases.request_planned_inspection(
-        session, loan_id=loan_id, kind=kind, reason=reason, actor=actor, due_on=due_on,
-        trigger_ref=trigger_ref, mode=mode)
+        session,
+        loan_id=loan_id,
+        kind=kind,
+        reason=reason,
+        actor=actor,
+        due_on=due_on,
+        trigger_ref=trigger_ref,
+        mode=mode,
+    )
     _commit(session, engine, inspection)
     return inspection
 
 
-def start_first_inspection(session: Session, engine: Any, loan_id: str,
-                           actor: str) -> Inspection | None:
+def start_first_inspection(
+    session: Session, engine: Any, loan_id: str, actor: str
+) -> Inspection | None:
     inspection = inspection_cases.request_first_inspection(
-        session, services_for(session, engine), loan_id, actor)
+        session, services_for(session, engine), loan_id, actor
+    )
     _commit(session, engine, inspection)
     return inspection
 
 
-def start_first_inspection_or_defer(session: Session, engine: Any, loan_id: str,
-                                    actor: str) -> Inspection | None:
+def start_first_inspection_or_defer(
+    session: Session, engine: Any, loan_id: str, actor: str
+) -> Inspection | None:
     """For loan registration: the first inspection, or (the plan's decision failed) log why
     and leave it to the scheduler, which starts first inspections still missing."""
     try:
         return start_first_inspection(session, engine, loan_id, actor)
     except Exception as exc:  # noqa: BLE001 - any failure defers to the scheduler
         session.rollback()
-        log.warning("first inspection of loan %s not requested now (%s); the inspection "
-                    "scheduler will", loan_id, exc)
+        log.warning(
+            "first inspection of loan %s not requested now (%s); the inspection scheduler will",
+            loan_id,
+            exc,
+        )
         return None
 
 
-def start_routine_inspection(session: Session, engine: Any, loan_id: str,
-                             actor: str) -> Inspection | None:
+def start_routine_inspection(
+    session: Session, engine: Any, loan_id: str, actor: str
+) -> Inspection | None:
     session.rollback()
-    return inspection_cases.start_routine_inspection(services_for(session, engine), loan_id,
-                                                     actor)
+    return inspection_cases.start_routine_inspection(services_for(session, engine), loan_id, actor)
 
 
-def start_special_inspection(session: Session, engine: Any, loan_id: str, reason: str,
-                             trigger_ref: str, actor: str) -> Inspection | None:
-    inspection = inspection_cases.request_special_inspection(session, loan_id, reason,
-                                                             trigger_ref, actor)
+def start_special_inspection(
+    session: Session, engine: Any, loan_id: str, reason: str, trigger_ref: str, actor: str
+) -> Inspection | None:
+    inspection = inspection_cases.request_special_inspection(
+        session, loan_id, reason, trigger_ref, actor
+    )
     _commit(session, engine, inspection)
     return inspection
 
 
-def special_inspections_for_event(session: Session, engine: Any, event: ExternalEvent,
-                                  actor: str = inspection_cases.TRIGGER_ACTOR,
-                                  ) -> list[Inspection]:
+def special_inspections_for_event(
+    session: Session,
+    engine: Any,
+    event: ExternalEvent,
+    actor: str = inspection_cases.TRIGGER_ACTOR,
+) -> list[Inspection]:
     started = inspection_cases.special_inspections_for_event(session, event, actor)
     _commit(session, engine, *started)
     return started
 
 
 def special_inspection_for_repayment(
-    session: Session, engine: Any, loan_id: str, previous_dpd: int, dpd: int,
-    interest_unpaid_days: int, actor: str = inspection_cases.TRIGGER_ACTOR,
+    session: Session,
+    engine: Any,
+    loan_id: str,
+    previous_dpd: int,
+    dpd: int,
+    interest_unpaid_days: int,
+    actor: str = inspection_cases.TRIGGER_ACTOR,
 ) -> Inspection | None:
     inspection = inspection_cases.special_inspection_for_repayment(
-        session, loan_id, previous_dpd, dpd, interest_unpaid_days, actor)
+        session, loan_id, previous_dpd, dpd, interest_unpaid_days, actor
+    )
     _commit(session, engine, inspection)
     return inspection
 
 
-def start_rectification(session: Session, engine: Any, rectification: Any, *,
-                        deadline_at: datetime | None = None,
-                        reminder_at: datetime | None = None) -> Any:
+def start_rectification(
+    session: Session,
+    engine: Any,
+    rectification: Any,
+    *,
+    deadline_at: datetime | None = None,
+    reminder_at: datetime | None = None,
+) -> Any:
     rectification_cases.request_rectification_process(
-        session, rectification, deadline_at=deadline_at, reminder_at=reminder_at)
+        session, rectification, deadline_at=deadline_at, reminder_at=reminder_at
+    )
     _commit(session, engine, rectification)
     return rectification
 

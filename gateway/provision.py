@@ -20,10 +20,23 @@ log = logging.getLogger(__name__)
 
 # Camunda 7 resource type numbers (org.camunda.bpm.engine.authorization.Resources).
 RESOURCE_TYPES = {
-    "APPLICATION": 0, "USER": 1, "GROUP": 2, "GROUP_MEMBERSHIP": 3, "AUTHORIZATION": 4,
-    "FILTER": 5, "PROCESS_DEFINITION": 6, "TASK": 7, "PROCESS_INSTANCE": 8, "DEPLOYMENT": 9,
-    "DECISION_DEFINITION": 10, "TENANT": 11, "TENANT_MEMBERSHIP": 12, "BATCH": 13,
-    "DECISION_REQUIREMENTS_DEFINITION": 14, "HISTORIC_TASK": 19, "HISTORIC_PROCESS_INSTANCE": 20,
+    "APPLICATION": 0,
+    "USER": 1,
+    "GROUP": 2,
+    "GROUP_MEMBERSHIP": 3,
+    "AUTHORIZATION": 4,
+    "FILTER": 5,
+    "PROCESS_DEFINITION": 6,
+    "TASK": 7,
+    "PROCESS_INSTANCE": 8,
+    "DEPLOYMENT": 9,
+    "DECISION_DEFINITION": 10,
+    "TENANT": 11,
+    "TENANT_MEMBERSHIP": 12,
+    "BATCH": 13,
+    "DECISION_REQUIREMENTS_DEFINITION": 14,
+    "HISTORIC_TASK": 19,
+    "HISTORIC_PROCESS_INSTANCE": 20,
 }
 GRANT = 1
 
@@ -50,8 +63,10 @@ def load_identities(path: Path) -> dict[str, Any]:
 def provision(settings: Settings, *, deploy: bool = True) -> ProvisionReport:
     """Bring the engine in line with ``config/identities.yaml`` and ``bpmn/``."""
     admin = EngineGateway(
-        settings.engine_url, settings.engine_admin_user,
-        settings.engine_admin_password.get_secret_value(), settings.engine_timeout_seconds,
+        settings.engine_url,
+        settings.engine_admin_user,
+        settings.engine_admin_password.get_secret_value(),
+        settings.engine_timeout_seconds,
     )
     admin.wait_until_up()
     spec = load_identities(settings.identities_file)
@@ -63,8 +78,9 @@ def provision(settings: Settings, *, deploy: bool = True) -> ProvisionReport:
 
     people = spec.get("demo_users", []) if settings.env != "production" else []
     for person in people:
-        _ensure_user(admin, person["id"], person["first"], person["last"], person["password"],
-                     report)
+        _ensure_user(
+            admin, person["id"], person["first"], person["last"], person["password"], report
+        )
         for group_id in person.get("groups", []):
             _ensure_membership(admin, group_id, person["id"], report)
 
@@ -112,24 +128,41 @@ def _exists(admin: EngineGateway, path: str) -> bool:
         raise
 
 
-def _ensure_group(admin: EngineGateway, group_id: str, name: str, report: ProvisionReport,
-                  group_type: str = "WORKFLOW") -> None:
+def _ensure_group(
+    admin: EngineGateway,
+    group_id: str,
+    name: str,
+    report: ProvisionReport,
+    group_type: str = "WORKFLOW",
+) -> None:
     if not _exists(admin, f"/group/{group_id}"):
         admin.call("POST", "/group/create", json={"id": group_id, "name": name, "type": group_type})
         report.created.append(f"group {group_id}")
 
 
 def _ensure_user(
-    admin: EngineGateway, user_id: str, first: str, last: str, password: str,
+    admin: EngineGateway,
+    user_id: str,
+    first: str,
+    last: str,
+    password: str,
     report: ProvisionReport,
 ) -> None:
     if _exists(admin, f"/user/{user_id}/profile"):
         return
-    admin.call("POST", "/user/create", json={
-        "profile": {"id": user_id, "firstName": first, "lastName": last,
-                    "email": f"{user_id}@example.invalid"},
-        "credentials": {"password": password},
-    })
+    admin.call(
+        "POST",
+        "/user/create",
+        json={
+            "profile": {
+                "id": user_id,
+                "firstName": first,
+                "lastName": last,
+                "email": f"{user_id}@example.invalid",
+            },
+            "credentials": {"password": password},
+        },
+    )
     report.created.append(f"user {user_id}")
 
 
@@ -143,12 +176,15 @@ def _ensure_membership(
 
 
 def _ensure_grant(
-    admin: EngineGateway, rule: dict[str, Any], report: ProvisionReport, *,
-    user_id: str | None = None, group_id: str | None = None,
+    admin: EngineGateway,
+    rule: dict[str, Any],
+    report: ProvisionReport,
+    *,
+    user_id: str | None = None,
+    group_id: str | None = None,
 ) -> None:
     resource_type = RESOURCE_TYPES[rule["resource"]]
-    query: dict[str, Any] = {"type": GRANT, "resourceType": resource_type,
-                             "resourceId": rule["id"]}
+    query: dict[str, Any] = {"type": GRANT, "resourceType": resource_type, "resourceId": rule["id"]}
     if user_id:
         query["userIdIn"] = user_id
     else:
@@ -160,16 +196,31 @@ def _ensure_grant(
             have = set(auth.get("permissions") or [])
             if wanted <= have or "ALL" in have:
                 return
-            admin.call("PUT", f"/authorization/{auth['id']}", json={
-                "permissions": sorted(have | wanted), "userId": user_id, "groupId": group_id,
-                "resourceType": resource_type, "resourceId": rule["id"],
-            })
+            admin.call(
+                "PUT",
+                f"/authorization/{auth['id']}",
+                json={
+                    "permissions": sorted(have | wanted),
+                    "userId": user_id,
+                    "groupId": group_id,
+                    "resourceType": resource_type,
+                    "resourceId": rule["id"],
+                },
+            )
             report.created.append(f"grant {rule['resource']} to {user_id or group_id}")
             return
-    admin.call("POST", "/authorization/create", json={
-        "type": GRANT, "permissions": sorted(wanted), "userId": user_id, "groupId": group_id,
-        "resourceType": resource_type, "resourceId": rule["id"],
-    })
+    admin.call(
+        "POST",
+        "/authorization/create",
+        json={
+            "type": GRANT,
+            "permissions": sorted(wanted),
+            "userId": user_id,
+            "groupId": group_id,
+            "resourceType": resource_type,
+            "resourceId": rule["id"],
+        },
+    )
     report.created.append(f"grant {rule['resource']} to {user_id or group_id}")
 
 
@@ -179,9 +230,19 @@ def _ensure_no_grant(
     """The group holds none of the rule's permissions on that resource (an earlier grant is
     narrowed, or removed when nothing is left)."""
     resource_type = RESOURCE_TYPES[rule["resource"]]
-    existing = admin.call("GET", "/authorization", params={
-        "type": GRANT, "resourceType": resource_type, "resourceId": rule["id"],
-        "groupIdIn": group_id}) or []
+    existing = (
+        admin.call(
+            "GET",
+            "/authorization",
+            params={
+                "type": GRANT,
+                "resourceType": resource_type,
+                "resourceId": rule["id"],
+                "groupIdIn": group_id,
+            },
+        )
+        or []
+    )
     for auth in existing:
         if (auth.get("groupId") or None) != group_id:
             continue
@@ -190,9 +251,16 @@ def _ensure_no_grant(
         if have == left:
             continue
         if left:
-            admin.call("PUT", f"/authorization/{auth['id']}", json={
-                "permissions": sorted(left), "groupId": group_id,
-                "resourceType": resource_type, "resourceId": rule["id"]})
+            admin.call(
+                "PUT",
+                f"/authorization/{auth['id']}",
+                json={
+                    "permissions": sorted(left),
+                    "groupId": group_id,
+                    "resourceType": resource_type,
+                    "resourceId": rule["id"],
+                },
+            )
         else:
             admin.call("DELETE", f"/authorization/{auth['id']}")
         report.created.append(f"revoke {rule['resource']} from {group_id}")
@@ -204,15 +272,26 @@ def _ensure_filter(
     existing = admin.call("GET", "/filter", params={"resourceType": "Task", "name": flt["name"]})
     if existing:
         return
-    created = admin.call("POST", "/filter/create", json={
-        "resourceType": "Task",
-        "name": flt["name"],
-        "owner": admin.user,
-        "query": flt["query"],
-        "properties": {"description": flt.get("description", ""), "priority": flt["priority"],
-                       "refresh": True},
-    })
+    created = admin.call(
+        "POST",
+        "/filter/create",
+        json={
+            "resourceType": "Task",
+            "name": flt["name"],
+            "owner": admin.user,
+            "query": flt["query"],
+            "properties": {
+                "description": flt.get("description", ""),
+                "priority": flt["priority"],
+                "refresh": True,
+            },
+        },
+    )
     report.created.append(f"filter {flt['name']}")
     for group_id in flt.get("groups") or groups:
-        _ensure_grant(admin, {"resource": "FILTER", "id": created["id"], "permissions": ["READ"]},
-                      report, group_id=group_id)
+        _ensure_grant(
+            admin,
+            {"resource": "FILTER", "id": created["id"], "permissions": ["READ"]},
+            report,
+            group_id=group_id,
+        )

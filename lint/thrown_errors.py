@@ -40,17 +40,22 @@ class _Function:
 
 def _topic_of(node: ast.FunctionDef) -> str | None:
     for decorator in node.decorator_list:
-        if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                and decorator.func.attr == "topic" and decorator.args
-                and isinstance(decorator.args[0], ast.Constant)
-                and isinstance(decorator.args[0].value, str)):
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "topic"
+            and decorator.args
+            and isinstance(decorator.args[0], ast.Constant)
+            and isinstance(decorator.args[0].value, str)
+        ):
             return decorator.args[0].value
     return None
 
 
 def _is_error_class(func: ast.expr) -> bool:
-    return ((isinstance(func, ast.Name) and func.id == ERROR_CLASS)
-            or (isinstance(func, ast.Attribute) and func.attr == ERROR_CLASS))
+    return (isinstance(func, ast.Name) and func.id == ERROR_CLASS) or (
+        isinstance(func, ast.Attribute) and func.attr == ERROR_CLASS
+    )
 
 
 def _module_name(path: Path, package_root: Path) -> str:
@@ -58,15 +63,24 @@ def _module_name(path: Path, package_root: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _analyse_module(path: Path, module: str, package: str,
-                    functions: dict[FuncRef, _Function], topics: dict[str, FuncRef]) -> None:
+def _analyse_module(
+    path: Path,
+    module: str,
+    package: str,
+    functions: dict[FuncRef, _Function],
+    topics: dict[str, FuncRef],
+) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     local = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
     imported: dict[str, FuncRef] = {}  # name -> (module, function)
     modules: dict[str, str] = {}  # alias -> module
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and (
-                node.module == package or node.module.startswith(package + ".")):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and (node.module == package or node.module.startswith(package + "."))
+        ):
             for alias in node.names:
                 name = alias.asname or alias.name
                 imported[name] = (node.module, alias.name)
@@ -84,15 +98,20 @@ def _analyse_module(path: Path, module: str, package: str,
         if topic is not None:
             topics[topic] = (module, node.name)
         for inner in ast.walk(node):
-            if isinstance(inner, ast.Raise) and isinstance(inner.exc, ast.Call) and (
-                    _is_error_class(inner.exc.func)):
+            if (
+                isinstance(inner, ast.Raise)
+                and isinstance(inner.exc, ast.Call)
+                and (_is_error_class(inner.exc.func))
+            ):
                 args = inner.exc.args
-                if not args or not (isinstance(args[0], ast.Constant)
-                                    and isinstance(args[0].value, str)):
+                if not args or not (
+                    isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)
+                ):
                     raise AnalysisError(
                         f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:"
                         f"{inner.lineno}: the code of {ERROR_CLASS} must be a string literal, "
-                        "or the lint cannot check that a diagram catches it")
+                        "or the lint cannot check that a diagram catches it"
+                    )
                 info.raises.add(args[0].value)
             elif isinstance(inner, ast.Call):
                 func = inner.func
@@ -101,8 +120,11 @@ def _analyse_module(path: Path, module: str, package: str,
                         info.calls.add((module, func.id))
                     elif func.id in imported:
                         info.calls.add(imported[func.id])
-                elif (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
-                      and func.value.id in modules):
+                elif (
+                    isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id in modules
+                ):
                     info.calls.add((modules[func.value.id], func.attr))
 
 
@@ -142,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
         if current != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run "
-                  ".venv/bin/python lint/thrown_errors.py", file=sys.stderr)
+            print(
+                f"{OUTPUT.relative_to(ROOT)} is stale: run .venv/bin/python lint/thrown_errors.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     OUTPUT.write_text(text, encoding="utf-8")

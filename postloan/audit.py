@@ -135,8 +135,14 @@ def _json_default(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 text, Decimal as string, datetimes in UTC ISO form."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_default)
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    )
 
 
 def sha256_of(value: Any) -> str:
@@ -144,14 +150,30 @@ def sha256_of(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-def entry_hash(*, seq: int, at: datetime, actor: str, action: str, object_type: str,
-               object_id: str, detail: Any, prev_hash: str) -> str:
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    detail: Any,
+    prev_hash: str,
+) -> str:
     """The hash of one entry. Frozen: every stored chain depends on these exact bytes."""
-    return sha256_of({
-        "seq": seq, "at": utc_iso(at), "actor": actor, "action": action,
-        "object_type": object_type, "object_id": object_id, "detail": detail or {},
-        "prev_hash": prev_hash,
-    })
+    return sha256_of(
+        {
+            "seq": seq,
+            "at": utc_iso(at),
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "detail": detail or {},
+            "prev_hash": prev_hash,
+        }
+    )
 
 
 # --- chaining on flush ---------------------------------------------------------------------------
@@ -163,11 +185,14 @@ def _claim(session: Session, count: int) -> tuple[int, str]:
     bump = text("UPDATE audit_chain_head SET seq = seq + :n WHERE id = 1")
     if connection.execute(bump, {"n": count}).rowcount == 0:
         # A database built from the metadata (not the migrations) has no head row yet.
-        connection.execute(text("INSERT INTO audit_chain_head (id, seq, hash) "
-                                "VALUES (1, 0, :h)"), {"h": GENESIS_HASH})
+        connection.execute(
+            text("INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, 0, :h)"),
+            {"h": GENESIS_HASH},
+        )
         connection.execute(bump, {"n": count})
     last, prev_hash = connection.execute(
-        text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")).one()
+        text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+    ).one()
     return last - count + 1, prev_hash
 
 
@@ -183,35 +208,48 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
         # Stamped under the lock, so ``at`` never goes backwards along the chain.
         entry.seq, entry.at, entry.prev_hash = seq, now, prev_hash
         entry.detail = entry.detail or {}
-        entry.hash = entry_hash(seq=seq, at=now, actor=entry.actor, action=entry.action,
-                                object_type=entry.object_type, object_id=entry.object_id,
-                                detail=entry.detail, prev_hash=prev_hash)
+        entry.hash = entry_hash(
+            seq=seq,
+            at=now,
+            actor=entry.actor,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            detail=entry.detail,
+            prev_hash=prev_hash,
+        )
         seq, prev_hash = seq + 1, entry.hash
-    session.connection().execute(text("UPDATE audit_chain_head SET hash = :h WHERE id = 1"),
-                                 {"h": prev_hash})
+    session.connection().execute(
+        text("UPDATE audit_chain_head SET hash = :h WHERE id = 1"), {"h": prev_hash}
+    )
 
 
 @event.listens_for(AuditEvent, "before_update")
 def _refuse_update(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
     raise AuditTrailIsAppendOnly(
         f"audit event seq {target.seq} (id {target.id}) cannot be changed: the trail is "
-        "append-only; record a new event instead")
+        "append-only; record a new event instead"
+    )
 
 
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_delete(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
     raise AuditTrailIsAppendOnly(
-        f"audit event seq {target.seq} (id {target.id}) cannot be deleted: the trail is "
-        "append-only")
+        f"audit event seq {target.seq} (id {target.id}) cannot be deleted: the trail is append-only"
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_change(state: Any) -> None:
     """``session.execute(update(AuditEvent))`` / ``delete(...)`` skip the mapper events."""
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ is AuditEvent:
-        raise AuditTrailIsAppendOnly("audit events cannot be updated or deleted in bulk: the "
-                                     "trail is append-only")
+    if (
+        (state.is_update or state.is_delete)
+        and state.bind_mapper is not None
+        and state.bind_mapper.class_ is AuditEvent
+    ):
+        raise AuditTrailIsAppendOnly(
+            "audit events cannot be updated or deleted in bulk: the trail is append-only"
+        )
 
 
 # --- verification --------------------------------------------------------------------------------
@@ -248,9 +286,18 @@ class Verification:
         return not self.findings
 
 
-_ENTRY_COLUMNS = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor,
-                  AuditEvent.action, AuditEvent.object_type, AuditEvent.object_id,
-                  AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash)
+_ENTRY_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.seq,
+    AuditEvent.at,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.detail,
+    AuditEvent.prev_hash,
+    AuditEvent.hash,
+)
 
 
 def _stream(session: Session, statement: Any, chunk: int) -> Iterator[Any]:
@@ -258,9 +305,14 @@ def _stream(session: Session, statement: Any, chunk: int) -> Iterator[Any]:
     yield from session.execute(statement.execution_options(yield_per=chunk))
 
 
-def verify(session: Session, *, chunk: int = 1000,
-           progress: Callable[[int], object] | None = None,
-           anchor: tuple[int, str] | None = None, max_findings: int = 1000) -> Verification:
+def verify(
+    session: Session,
+    *,
+    chunk: int = 1000,
+    progress: Callable[[int], object] | None = None,
+    anchor: tuple[int, str] | None = None,
+    max_findings: int = 1000,
+) -> Verification:
     """Walk the whole chain in seq order (in bounded memory), then every proven report.
 
     ``progress`` is called with the number of entries walked since the last call. ``anchor``
@@ -274,40 +326,65 @@ def verify(session: Session, *, chunk: int = 1000,
         if len(findings) < max_findings:
             findings.append(Finding(kind, message, seq, id_))
         elif len(findings) == max_findings:
-            findings.append(Finding("truncated", f"more than {max_findings} findings; "
-                                    "the rest are not listed"))
+            findings.append(
+                Finding("truncated", f"more than {max_findings} findings; the rest are not listed")
+            )
 
     expected, prev_hash, prev_id, prev_seq = 1, GENESIS_HASH, 0, 0
     walked_since = 0
     anchor_seen = False
-    for row in _stream(session, select(*_ENTRY_COLUMNS).order_by(AuditEvent.seq, AuditEvent.id),
-                       chunk):
+    for row in _stream(
+        session, select(*_ENTRY_COLUMNS).order_by(AuditEvent.seq, AuditEvent.id), chunk
+    ):
         result.entries += 1
-        computed = entry_hash(seq=row.seq, at=row.at, actor=row.actor, action=row.action,
-                              object_type=row.object_type, object_id=row.object_id,
-                              detail=row.detail, prev_hash=row.prev_hash)
+        computed = entry_hash(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            detail=row.detail,
+            prev_hash=row.prev_hash,
+        )
         if computed != row.hash:
-            found("altered", "content does not match its hash (the entry was edited)",
-                  row.seq, row.id)
+            found(
+                "altered", "content does not match its hash (the entry was edited)", row.seq, row.id
+            )
         if row.seq > expected:
-            missing = (f"seq {expected}" if row.seq == expected + 1
-                       else f"seqs {expected}..{row.seq - 1}")
+            missing = (
+                f"seq {expected}" if row.seq == expected + 1 else f"seqs {expected}..{row.seq - 1}"
+            )
             found("missing", f"{missing} missing before it (entries removed)", row.seq, row.id)
         elif row.seq < expected:
-            found("duplicate", f"seq repeats seq {prev_seq} (an entry was inserted)",
-                  row.seq, row.id)
+            found(
+                "duplicate", f"seq repeats seq {prev_seq} (an entry was inserted)", row.seq, row.id
+            )
         if row.prev_hash != prev_hash:
-            found("broken_link", f"prev_hash does not match the hash of the entry before it "
-                  f"(seq {prev_seq}): an entry was removed, inserted or reordered",
-                  row.seq, row.id)
+            found(
+                "broken_link",
+                f"prev_hash does not match the hash of the entry before it "
+                f"(seq {prev_seq}): an entry was removed, inserted or reordered",
+                row.seq,
+                row.id,
+            )
         if row.id < prev_id:
-            found("reordered", f"id {row.id} comes after id {prev_id} in seq order (entries "
-                  "reordered)", row.seq, row.id)
+            found(
+                "reordered",
+                f"id {row.id} comes after id {prev_id} in seq order (entries reordered)",
+                row.seq,
+                row.id,
+            )
         if anchor is not None and row.seq == anchor[0]:
             anchor_seen = True
             if row.hash != anchor[1]:
-                found("anchor", f"hash {row.hash} differs from the anchor {anchor[1]} (the "
-                      "chain was rewritten since the anchor was noted)", row.seq, row.id)
+                found(
+                    "anchor",
+                    f"hash {row.hash} differs from the anchor {anchor[1]} (the "
+                    "chain was rewritten since the anchor was noted)",
+                    row.seq,
+                    row.id,
+                )
         expected = max(expected, row.seq) + 1
         prev_hash, prev_id, prev_seq = row.hash, row.id, row.seq
         walked_since += 1
@@ -326,21 +403,32 @@ def verify(session: Session, *, chunk: int = 1000,
     else:
         result.head_seq, result.head_hash = head.seq, head.hash
         if head.seq != prev_seq or head.hash != prev_hash:
-            found("head", f"the head names seq {head.seq} hash {head.hash[:12]}… but the last "
-                  f"entry is seq {prev_seq} hash {prev_hash[:12]}… (entries removed at the end, "
-                  "or appended outside the application)", head.seq)
+            found(
+                "head",
+                f"the head names seq {head.seq} hash {head.hash[:12]}… but the last "
+                f"entry is seq {prev_seq} hash {prev_hash[:12]}… (entries removed at the end, "
+                "or appended outside the application)",
+                head.seq,
+            )
     _verify_reports(session, result, found, chunk)
     return result
 
 
-def _verify_reports(session: Session, result: Verification,
-                    found: Callable[..., None], chunk: int) -> None:
+def _verify_reports(
+    session: Session, result: Verification, found: Callable[..., None], chunk: int
+) -> None:
     """Every stored report against the hash its sealing event carries (the last one wins)."""
     from postloan.inspections.models import Inspection
 
     sealed = (
-        select(AuditEvent.seq, AuditEvent.id, AuditEvent.object_id, AuditEvent.detail,
-               Inspection.id.label("inspection_id"), Inspection.report)
+        select(
+            AuditEvent.seq,
+            AuditEvent.id,
+            AuditEvent.object_id,
+            AuditEvent.detail,
+            Inspection.id.label("inspection_id"),
+            Inspection.report,
+        )
         .outerjoin(Inspection, Inspection.id == AuditEvent.object_id)
         .where(AuditEvent.object_type == "inspection", AuditEvent.action.in_(REPORT_ACTIONS))
         .order_by(AuditEvent.object_id, AuditEvent.seq)
@@ -351,21 +439,37 @@ def _verify_reports(session: Session, result: Verification,
         last = group[-1]
         if not proving:
             if last.report is not None:
-                found("report_unproven", f"inspection {last.object_id}: its report has no "
-                      "hash in the audit trail", last.seq, last.id)
+                found(
+                    "report_unproven",
+                    f"inspection {last.object_id}: its report has no hash in the audit trail",
+                    last.seq,
+                    last.id,
+                )
             return
         seal = proving[-1]
         result.reports += 1
         if seal.inspection_id is None:
-            found("report_missing", f"inspection {seal.object_id}: the inspection was removed",
-                  seal.seq, seal.id)
+            found(
+                "report_missing",
+                f"inspection {seal.object_id}: the inspection was removed",
+                seal.seq,
+                seal.id,
+            )
         elif seal.report is None:
-            found("report_missing", f"inspection {seal.object_id}: its report was removed",
-                  seal.seq, seal.id)
+            found(
+                "report_missing",
+                f"inspection {seal.object_id}: its report was removed",
+                seal.seq,
+                seal.id,
+            )
         elif sha256_of(seal.report) != seal.detail["report_sha256"]:
-            found("report_altered", f"inspection {seal.object_id}: the stored report does not "
-                  f"match the hash sealed at seq {seal.seq} (the report was edited)",
-                  seal.seq, seal.id)
+            found(
+                "report_altered",
+                f"inspection {seal.object_id}: the stored report does not "
+                f"match the hash sealed at seq {seal.seq} (the report was edited)",
+                seal.seq,
+                seal.id,
+            )
 
     group: list[Any] = []
     for row in _stream(session, sealed, chunk):
@@ -379,31 +483,50 @@ def _verify_reports(session: Session, result: Verification,
     unsealed = (
         select(Inspection.id)
         .where(Inspection.report.is_not(None))
-        .where(~select(AuditEvent.id).where(
-            AuditEvent.object_type == "inspection", AuditEvent.object_id == Inspection.id,
-            AuditEvent.action.in_(REPORT_ACTIONS)).exists())
+        .where(
+            ~select(AuditEvent.id)
+            .where(
+                AuditEvent.object_type == "inspection",
+                AuditEvent.object_id == Inspection.id,
+                AuditEvent.action.in_(REPORT_ACTIONS),
+            )
+            .exists()
+        )
         .order_by(Inspection.id)
     )
     for row in _stream(session, unsealed, chunk):
-        found("report_unproven", f"inspection {row.id}: a report is stored but no audit event "
-              "seals it (written outside the application)")
+        found(
+            "report_unproven",
+            f"inspection {row.id}: a report is stored but no audit event "
+            "seals it (written outside the application)",
+        )
 
 
 # --- reading ------------------------------------------------------------------------------------
 
 
 def search(
-    session: Session, *, actor: str | None = None, action: str | None = None,
-    object_type: str | None = None, object_id: str | None = None,
-    at_from: datetime | None = None, at_to: datetime | None = None,
-    oldest_first: bool = False, limit: int = 100, offset: int = 0,
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    at_from: datetime | None = None,
+    at_to: datetime | None = None,
+    oldest_first: bool = False,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[AuditEvent], int]:
     """Entries matching every filter given (``at_from`` inclusive, ``at_to`` exclusive), newest
     first (seq descending) unless ``oldest_first``; and how many match in all."""
     query = select(AuditEvent)
-    for column, value in ((AuditEvent.actor, actor), (AuditEvent.action, action),
-                          (AuditEvent.object_type, object_type),
-                          (AuditEvent.object_id, object_id)):
+    for column, value in (
+        (AuditEvent.actor, actor),
+        (AuditEvent.action, action),
+        (AuditEvent.object_type, object_type),
+        (AuditEvent.object_id, object_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     # SQLite keeps the UTC wall time without an offset: compare in UTC.

@@ -68,8 +68,10 @@ class InputBounds(_Strict):
             return f"must not be before {self.dates.earliest.isoformat()}"
         latest = self.latest_fact(today)
         if value > latest:
-            return (f"must not be after {latest.isoformat()} (at most "
-                    f"{self.dates.facts_max_days_ahead} days ahead)")
+            return (
+                f"must not be after {latest.isoformat()} (at most "
+                f"{self.dates.facts_max_days_ahead} days ahead)"
+            )
         return None
 
     def scheduled_date_problem(self, value: date, today: date | None = None) -> str | None:
@@ -78,8 +80,10 @@ class InputBounds(_Strict):
             return f"must not be before {self.dates.earliest.isoformat()}"
         latest = self.latest_scheduled(today)
         if value > latest:
-            return (f"must not be after {latest.isoformat()} (at most "
-                    f"{self.dates.schedule_max_years_ahead} years ahead)")
+            return (
+                f"must not be after {latest.isoformat()} (at most "
+                f"{self.dates.schedule_max_years_ahead} years ahead)"
+            )
         return None
 
     # -- currencies ------------------------------------------------------------------------
@@ -109,8 +113,10 @@ def id_taken_message(kind: str, wanted: str, stored: str) -> str:
     """The 409 text for a new id that is taken (exactly, or ignoring case)."""
     if wanted == stored:
         return f"{kind} {wanted!r} already exists"
-    return (f"{kind} {stored!r} already exists; ids are case-sensitive but may not differ only "
-            f"in case ({wanted!r})")
+    return (
+        f"{kind} {stored!r} already exists; ids are case-sensitive but may not differ only "
+        f"in case ({wanted!r})"
+    )
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -126,9 +132,9 @@ def control_character_problem(value: str, *, multiline: bool = False) -> str | N
     for position, char in enumerate(value):
         category = unicodedata.category(char)
         if category == "Cc" and not (multiline and char in MULTILINE_ALLOWED):
-            return (f"must not contain control characters (U+{ord(char):04X} at position "
-                    f"{position})")
+            return f"must not contain control characters (U+{ord(char):04X} at position {position})"
         if category == "Cs":
-            return (f"must not contain unpaired surrogates (U+{ord(char):04X} at position "
-                    f"{position})")
+            return (
+                f"must not contain unpaired surrogates (U+{ord(char):04X} at position {position})"
+            )
     return None

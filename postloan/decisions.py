@@ -149,8 +149,12 @@ def unary_tests(text: str) -> Test:
         return in_range
     if (m := _COMPARISON.match(text)) is not None:
         op, bound = m.group(1), literal(m.group(2))
-        compare = {"<": lambda v: v < bound, "<=": lambda v: v <= bound,
-                   ">": lambda v: v > bound, ">=": lambda v: v >= bound}[op]
+        compare = {
+            "<": lambda v: v < bound,
+            "<=": lambda v: v <= bound,
+            ">": lambda v: v > bound,
+            ">=": lambda v: v >= bound,
+        }[op]
         return lambda v: v is not None and bool(compare(v))
     value = literal(text)
     return lambda v: v == value
@@ -174,9 +178,18 @@ def load_tables(xml: str | bytes) -> dict[str, DecisionTable]:
         for rule in _children(table, "rule"):
             entries = [_text(e) for e in _children(rule, "inputEntry")]
             values = [literal(_text(e)) for e in _children(rule, "outputEntry")]
-            rules.append(Rule(rule.get("id") or "", tuple(unary_tests(e) for e in entries),
-                              dict(zip(outputs, values, strict=True))))
+            rules.append(
+                Rule(
+                    rule.get("id") or "",
+                    tuple(unary_tests(e) for e in entries),
+                    dict(zip(outputs, values, strict=True)),
+                )
+            )
         tables[decision.get("id") or ""] = DecisionTable(
-            key=decision.get("id") or "", hit_policy=table.get("hitPolicy", "UNIQUE"),
-            inputs=inputs, outputs=outputs, rules=tuple(rules))
+            key=decision.get("id") or "",
+            hit_policy=table.get("hitPolicy", "UNIQUE"),
+            inputs=inputs,
+            outputs=outputs,
+            rules=tuple(rules),
+        )
     return tables

@@ -32,8 +32,14 @@ def previous_output(session: Session, external_task_id: str) -> dict[str, Any] |
 
 
 def remember(
-    session: Session, external_task_id: str, topic: str, business_key: str | None,
+    session: Session,
+    external_task_id: str,
+    topic: str,
+    business_key: str | None,
     output: dict[str, Any],
 ) -> None:
-    session.add(ProcessedTask(external_task_id=external_task_id, topic=topic,
-                              business_key=business_key, output=output))
+    session.add(
+        ProcessedTask(
+            external_task_id=external_task_id, topic=topic, business_key=business_key, output=output
+        )
+    )

@@ -1,16 +1,16 @@
 """``python -m postloanctl``: run, provision and look after the post-loan system.
 
-    up          start everything on the embedded default and print where to log in
-    down        stop a system started with ``up`` (also in the background)
-    migrate     bring the database schema up to date
-    provision   create identities, authorizations, filters in the engine and deploy bpmn/
-    setup       migrate, then provision (what a deployment runs before api and workers start)
-    demo        load the demo portfolio and demo API keys
-    api-key     issue an API key (printed once)
-    import      bulk import a CSV / JSON lines file (validated first, all or nothing)
-    generate    write a realistic demo portfolio as import files
-    scan        nightly five-category classification of the whole portfolio
-    audit       verify the hash-chained audit trail and the stored reports
+up          start everything on the embedded default and print where to log in
+down        stop a system started with ``up`` (also in the background)
+migrate     bring the database schema up to date
+provision   create identities, authorizations, filters in the engine and deploy bpmn/
+setup       migrate, then provision (what a deployment runs before api and workers start)
+demo        load the demo portfolio and demo API keys
+api-key     issue an API key (printed once)
+import      bulk import a CSV / JSON lines file (validated first, all or nothing)
+generate    write a realistic demo portfolio as import files
+scan        nightly five-category classification of the whole portfolio
+audit       verify the hash-chained audit trail and the stored reports
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ DEMO_INSPECTED_LOANS = ("L00001-1", "L00002-1", "L00003-1", "L00007-1")
 def migrate(settings: Settings) -> None:
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True)
+            parents=True, exist_ok=True
+        )
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = settings.database_url
     config.attributes["configure_logger"] = False
@@ -93,16 +94,25 @@ def load_demo(settings: Settings, start_inspections: bool = True) -> None:
         run_scan(settings, date.today(), chunk=500, signals=True, specials=False)
     if not start_inspections:
         return
-    api = EngineGateway(settings.engine_url, settings.engine_api_user,
-                        settings.engine_api_password.get_secret_value(),
-                        settings.engine_timeout_seconds)
+    api = EngineGateway(
+        settings.engine_url,
+        settings.engine_api_user,
+        settings.engine_api_password.get_secret_value(),
+        settings.engine_timeout_seconds,
+    )
     with unit_of_work(settings.database_url) as session:
         _, existing = inspections.search(session, limit=1)
         if existing:
             return
         for loan_id in DEMO_INSPECTED_LOANS:
-            start_planned_inspection(session, api, loan_id=loan_id, kind="routine",
-                                     reason="Demo: quarterly routine inspection", actor="demo")
+            start_planned_inspection(
+                session,
+                api,
+                loan_id=loan_id,
+                kind="routine",
+                reason="Demo: quarterly routine inspection",
+                actor="demo",
+            )
     log.info("demo inspections started for am_li, am_zhang and lead_hu")
 
 
@@ -126,7 +136,7 @@ def _banner(settings: Settings) -> str:
  Post-loan management is running.
 
  Tasklist (log in as a demo user):  {settings.webapp_url}
- Cockpit / Admin (engine admin):     {settings.webapp_url.replace('tasklist', 'cockpit')}
+ Cockpit / Admin (engine admin):     {settings.webapp_url.replace("tasklist", "cockpit")}
     admin user: {settings.engine_admin_user} / {settings.engine_admin_password.get_secret_value()}
  REST API and its docs:              {api}/docs   (health: {api}/api/v1/health)
 
@@ -136,7 +146,7 @@ def _banner(settings: Settings) -> str:
  Demo API keys (Authorization: Bearer <key>):
 {keys}
 
- Logs: {settings.data_dir / 'logs'}      Stop: Ctrl+C, or `python -m postloanctl down`
+ Logs: {settings.data_dir / "logs"}      Stop: Ctrl+C, or `python -m postloanctl down`
 ======================================================================
 """.rstrip()
 
@@ -153,8 +163,11 @@ def up(settings: Settings) -> int:
     pid_file.write_text(str(os.getpid()))
     status_file = settings.data_dir / "postloan.status.json"
     supervisor = Supervisor(
-        Backoff(settings.restart_backoff_initial_seconds, settings.restart_backoff_max_seconds,
-                settings.restart_backoff_reset_seconds),
+        Backoff(
+            settings.restart_backoff_initial_seconds,
+            settings.restart_backoff_max_seconds,
+            settings.restart_backoff_reset_seconds,
+        ),
         status_file=status_file,
     )
 
@@ -176,22 +189,41 @@ def up(settings: Settings) -> int:
             engine.start()
             assert engine.process is not None  # start() launched it
             # Restarted without waiting, so a slow engine start never holds up the others.
-            supervisor.adopt("engine", engine.process, engine.launch, logs / "engine.log",
-                             grace=30, stop_last=True)
+            supervisor.adopt(
+                "engine",
+                engine.process,
+                engine.launch,
+                logs / "engine.log",
+                grace=30,
+                stop_last=True,
+            )
         if supervisor.stopping:  # Ctrl+C while the engine was starting
             return 0
         provision(settings)
         load_demo(settings)
         commands = {
             "workers": [sys.executable, "-m", "workers"],
-            "api": [sys.executable, "-m", "uvicorn", "api.main:app", "--host",
-                    settings.api_host, "--port", str(settings.api_port), "--no-access-log"],
+            "api": [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--no-access-log",
+            ],
         }
         for name, argv in commands.items():
             if supervisor.stopping:
                 break
-            supervisor.add(name, _spawner(argv, logs / f"{name}.log"), logs / f"{name}.log",
-                           grace=settings.worker_shutdown_grace_seconds + 15)
+            supervisor.add(
+                name,
+                _spawner(argv, logs / f"{name}.log"),
+                logs / f"{name}.log",
+                grace=settings.worker_shutdown_grace_seconds + 15,
+            )
         if not supervisor.stopping:
             _wait_for_api(settings, supervisor)
             print(_banner(settings), flush=True)
@@ -206,10 +238,17 @@ def up(settings: Settings) -> int:
 
 def _spawner(argv: list[str], log_file: Path) -> Callable[[], subprocess.Popen[bytes]]:
     """Start ``argv`` from the repository root, appending its output to ``log_file``."""
+
     def spawn() -> subprocess.Popen[bytes]:
         with log_file.open("ab") as handle:
-            return subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=str(ROOT))
+            return subprocess.Popen(
+                argv,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(ROOT),
+            )
+
     return spawn
 
 
@@ -220,8 +259,10 @@ def _wait_for_api(settings: Settings, supervisor: Supervisor, timeout: float = 6
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not supervisor.stopping:
         if first is not None and first.poll() is not None:
-            raise SystemExit(f"the API exited with code {first.returncode}; see "
-                             f"{settings.data_dir / 'logs' / 'api.log'}")
+            raise SystemExit(
+                f"the API exited with code {first.returncode}; see "
+                f"{settings.data_dir / 'logs' / 'api.log'}"
+            )
         supervisor.poll()
         try:
             if requests.get(url, timeout=2).status_code == 200:
@@ -254,33 +295,48 @@ def down(settings: Settings) -> int:
     return 1
 
 
-def run_scan(settings: Settings, as_of: date, chunk: int, signals: bool,
-             specials: bool = True) -> int:
+def run_scan(
+    settings: Settings, as_of: date, chunk: int, signals: bool, specials: bool = True
+) -> int:
     """The nightly classification scan with the table the engine has deployed; new serious
     signals start special inspections unless ``specials`` is off."""
     from gateway.classification import deployed_table
     from postloan.classification.scan import scan
     from postloan.db import get_engine
 
-    engine = EngineGateway(settings.engine_url, settings.engine_api_user,
-                           settings.engine_api_password.get_secret_value(),
-                           settings.engine_timeout_seconds)
-    result = scan(get_engine(settings.database_url), deployed_table(engine), as_of,
-                  chunk_customers=chunk, raise_signals=signals)
-    print(f"{result.loans} loans, {result.repayment_rows} repayment rows, {result.changes} "
-          f"changes ({result.upgrades} up, {result.downgrades} down, {result.contagion} "
-          f"contagion), {result.signals} signals in {result.seconds:.1f}s")
+    engine = EngineGateway(
+        settings.engine_url,
+        settings.engine_api_user,
+        settings.engine_api_password.get_secret_value(),
+        settings.engine_timeout_seconds,
+    )
+    result = scan(
+        get_engine(settings.database_url),
+        deployed_table(engine),
+        as_of,
+        chunk_customers=chunk,
+        raise_signals=signals,
+    )
+    print(
+        f"{result.loans} loans, {result.repayment_rows} repayment rows, {result.changes} "
+        f"changes ({result.upgrades} up, {result.downgrades} down, {result.contagion} "
+        f"contagion), {result.signals} signals in {result.seconds:.1f}s"
+    )
     if not specials:
         return 0
     started = start_specials_for_signals(settings, engine, result.serious_new_signals)
     if result.serious_new_signals:
-        print(f"{len(result.serious_new_signals)} new serious signals: {started} special "
-              f"inspections started")
+        print(
+            f"{len(result.serious_new_signals)} new serious signals: {started} special "
+            f"inspections started"
+        )
     return 0
 
 
 def start_specials_for_signals(
-    settings: Settings, engine: EngineGateway, serious: list[tuple[str, int]],
+    settings: Settings,
+    engine: EngineGateway,
+    serious: list[tuple[str, int]],
 ) -> int:
     """A special inspection for every loan a new serious signal names (one open per loan)."""
     from gateway.processes import start_special_inspection
@@ -291,20 +347,26 @@ def start_specials_for_signals(
         with unit_of_work(settings.database_url) as session:
             try:
                 inspection = start_special_inspection(
-                    session, engine, loan_id, f"Serious early-warning signal {signal_id} "
-                    "(nightly scan)", f"signal:{signal_id}", "system:nightly-scan")
+                    session,
+                    engine,
+                    loan_id,
+                    f"Serious early-warning signal {signal_id} (nightly scan)",
+                    f"signal:{signal_id}",
+                    "system:nightly-scan",
+                )
             except DomainError as exc:
-                log.error("special inspection for signal %s not started: %s", signal_id,
-                          exc.detail)
+                log.error("special inspection for signal %s not started: %s", signal_id, exc.detail)
                 continue
             started += inspection is not None
     return started
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m postloanctl",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m postloanctl",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start everything (embedded default) and print where to log in")
     sub.add_parser("down", help="stop a running `up`")
@@ -315,15 +377,21 @@ def main(argv: list[str] | None = None) -> int:
     demo_cmd = sub.add_parser("demo", help="load demo portfolio and demo API keys")
     demo_cmd.add_argument("--no-inspections", action="store_true")
     scan_cmd = sub.add_parser("scan", help="nightly five-category classification of the portfolio")
-    scan_cmd.add_argument("--as-of", type=date.fromisoformat, default=None,
-                          help="classification date (default: today)")
+    scan_cmd.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="classification date (default: today)",
+    )
     scan_cmd.add_argument("--chunk", type=int, default=500, help="customers per batch")
-    scan_cmd.add_argument("--no-signals", action="store_true",
-                          help="do not raise repayment signals")
+    scan_cmd.add_argument(
+        "--no-signals", action="store_true", help="do not raise repayment signals"
+    )
     key = sub.add_parser("api-key", help="issue an API key (shown once)")
     key.add_argument("--name", required=True)
-    key.add_argument("--role", required=True,
-                     help="integrator, vendor:<vendor id>, auditor, viewer or admin")
+    key.add_argument(
+        "--role", required=True, help="integrator, vendor:<vendor id>, auditor, viewer or admin"
+    )
     ingest.add_commands(sub)
     audit_cmd.add_commands(sub)
     outbox_cmd.add_commands(sub)

@@ -29,10 +29,16 @@ def add_commands(sub: Any) -> None:
     cmd = sub.add_parser("audit", help="the tamper-evident audit trail")
     actions = cmd.add_subparsers(dest="audit_command", required=True)
     verify = actions.add_parser(
-        "verify", help="walk the hash chain and re-check every stored inspection report")
-    verify.add_argument("--anchor", type=_anchor, default=None, metavar="SEQ:HASH",
-                        help="a head printed by an earlier run and kept outside the database: "
-                        "proves the chain was not rewritten since")
+        "verify", help="walk the hash chain and re-check every stored inspection report"
+    )
+    verify.add_argument(
+        "--anchor",
+        type=_anchor,
+        default=None,
+        metavar="SEQ:HASH",
+        help="a head printed by an earlier run and kept outside the database: "
+        "proves the chain was not rewritten since",
+    )
     verify.add_argument("--chunk", type=int, default=1000, help="rows fetched at a time")
 
 
@@ -42,8 +48,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     raise SystemExit(f"unknown audit command {args.audit_command!r}")
 
 
-def verify(settings: Settings, *, anchor: tuple[int, str] | None = None,
-           chunk: int = 1000) -> int:
+def verify(settings: Settings, *, anchor: tuple[int, str] | None = None, chunk: int = 1000) -> int:
     session = get_session_factory(settings.database_url)()
     bar = None
     try:
@@ -53,21 +58,30 @@ def verify(settings: Settings, *, anchor: tuple[int, str] | None = None,
 
             total = session.scalar(select(func.count()).select_from(audit.AuditEvent))
             bar = tqdm(total=total, unit="entries", desc="audit chain", file=sys.stderr)
-        result = audit.verify(session, chunk=max(1, chunk), anchor=anchor,
-                              progress=bar.update if bar is not None else None)
+        result = audit.verify(
+            session,
+            chunk=max(1, chunk),
+            anchor=anchor,
+            progress=bar.update if bar is not None else None,
+        )
     finally:
         if bar is not None:
             bar.close()
         session.rollback()
         session.close()
-    head = (f"head seq {result.head_seq} hash {result.head_hash}"
-            if result.head_seq is not None else "no head")
+    head = (
+        f"head seq {result.head_seq} hash {result.head_hash}"
+        if result.head_seq is not None
+        else "no head"
+    )
     if result.intact:
         print(f"audit chain intact: {result.entries} entries, {result.reports} reports")
         print(f"{head} (keep it outside the database; pass it as --anchor SEQ:HASH later)")
         return 0
-    print(f"audit chain NOT intact: {len(result.findings)} problems in {result.entries} "
-          f"entries, {result.reports} reports")
+    print(
+        f"audit chain NOT intact: {len(result.findings)} problems in {result.entries} "
+        f"entries, {result.reports} reports"
+    )
     for finding in result.findings:
         print(f"  {finding}")
     print(head)

@@ -48,5 +48,6 @@ def load_portfolio(session: Session, loans: int = DEMO_LOANS, today: date | None
     if session.scalar(select(func.count()).select_from(Customer)):
         return 0
     counts = Importer(session, ROW_MODELS, actor="demo", as_of=today).import_portfolio(
-        generate_portfolio(loans, seed=20261128, today=today or date.today()))
+        generate_portfolio(loans, seed=20261128, today=today or date.today())
+    )
     return counts["loans"]

@@ -69,13 +69,21 @@ class EngineProcess:
         jar = build_engine()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "SERVER_PORT": str(self.port),
-               "POSTLOAN_DATA_DIR": str(self.data_dir), **self.env}
+        env = {
+            **os.environ,
+            "SERVER_PORT": str(self.port),
+            "POSTLOAN_DATA_DIR": str(self.data_dir),
+            **self.env,
+        }
         java_opts = os.environ.get("POSTLOAN_ENGINE_JAVA_OPTS", "-Xms256m -Xmx1g").split()
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                ["java", *java_opts, "-jar", str(jar)], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env=env, cwd=str(ROOT),
+                ["java", *java_opts, "-jar", str(jar)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=str(ROOT),
                 start_new_session=True,
             )
         return self.process
@@ -90,8 +98,9 @@ class EngineProcess:
                 )
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the engine did not answer within {timeout:.0f}s; "
-                                   f"see {self.log_file}")
+                raise RuntimeError(
+                    f"the engine did not answer within {timeout:.0f}s; see {self.log_file}"
+                )
             time.sleep(0.5)
 
     def stop(self, timeout: float = 30.0) -> None:

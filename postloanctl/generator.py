@@ -35,16 +35,34 @@ Record = tuple[str, dict[str, Any]]
 
 MANAGERS = ("am_li", "am_zhang", "lead_hu")
 BRANCHES = ("BR-SH-01", "BR-BJ-02", "BR-SZ-03", "BR-GZ-04", "BR-HZ-05", "BR-CD-06")
-INDUSTRIES = ("textiles", "food processing", "logistics", "retail trade", "construction",
-              "electronics", "agriculture", "catering", "machinery", "chemicals")
+INDUSTRIES = (
+    "textiles",
+    "food processing",
+    "logistics",
+    "retail trade",
+    "construction",
+    "electronics",
+    "agriculture",
+    "catering",
+    "machinery",
+    "chemicals",
+)
 RATINGS = ("AA", "A", "BBB", "BB", "B")
 #: segment: (weight, products with weights, amount range CNY, term months range)
 SEGMENTS: dict[str, tuple[int, tuple[tuple[str, int], ...], tuple[int, int], tuple[int, int]]] = {
     "micro": (35, (("MICRO-OPERATING", 1),), (50_000, 1_000_000), (12, 24)),
-    "sme": (30, (("SME-WORKING-CAPITAL", 4), ("MORTGAGE-COMMERCIAL", 1)),
-            (500_000, 5_000_000), (12, 36)),
-    "corporate": (15, (("CORP-TERM", 3), ("MORTGAGE-COMMERCIAL", 1)),
-                  (3_000_000, 50_000_000), (36, 60)),
+    "sme": (
+        30,
+        (("SME-WORKING-CAPITAL", 4), ("MORTGAGE-COMMERCIAL", 1)),
+        (500_000, 5_000_000),
+        (12, 36),
+    ),
+    "corporate": (
+        15,
+        (("CORP-TERM", 3), ("MORTGAGE-COMMERCIAL", 1)),
+        (3_000_000, 50_000_000),
+        (36, 60),
+    ),
     "retail": (20, (("RETAIL-BUSINESS", 1),), (50_000, 500_000), (12, 36)),
 }
 #: Products whose schedule is monthly interest with the principal at maturity.
@@ -91,15 +109,28 @@ FILES = {
     "external-events": "external-events.csv",
 }
 FIELDS = {
-    "customers": ("id", "name", "segment", "industry", "branch", "account_manager",
-                  "credit_rating"),
+    "customers": (
+        "id",
+        "name",
+        "segment",
+        "industry",
+        "branch",
+        "account_manager",
+        "credit_rating",
+    ),
     "repayments": ("loan_id", "due_on", "due_amount", "paid_on", "paid_amount", "kind"),
-    "financial-statements": ("customer_id", "period_end", "revenue", "net_profit",
-                             "total_assets", "total_liabilities", "operating_cash_flow",
-                             "utility_consumption"),
+    "financial-statements": (
+        "customer_id",
+        "period_end",
+        "revenue",
+        "net_profit",
+        "total_assets",
+        "total_liabilities",
+        "operating_cash_flow",
+        "utility_consumption",
+    ),
     "valuations": ("collateral_id", "valued_on", "value", "valuer"),
-    "external-events": ("customer_id", "kind", "occurred_on", "source", "source_ref",
-                        "details"),
+    "external-events": ("customer_id", "kind", "occurred_on", "source", "source_ref", "details"),
 }
 
 CENT = Decimal("0.01")
@@ -119,8 +150,7 @@ def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([o[0] for o in options], weights=[o[1] for o in options])[0]
 
 
-def generate_portfolio(loans: int, seed: int = 1, today: date | None = None
-                       ) -> Iterator[Record]:
+def generate_portfolio(loans: int, seed: int = 1, today: date | None = None) -> Iterator[Record]:
     """Yield ``(kind, record)`` for a portfolio of ``loans`` loans (customers hold 1-3 each).
 
     Customer ``C{n:05d}`` holds loans ``L{n:05d}-1`` ... and is managed by
@@ -137,17 +167,23 @@ def generate_portfolio(loans: int, seed: int = 1, today: date | None = None
         made += count
 
 
-def _customer(rng: random.Random, n: int, segment: str, loans: int, today: date
-              ) -> Iterator[Record]:
+def _customer(
+    rng: random.Random, n: int, segment: str, loans: int, today: date
+) -> Iterator[Record]:
     customer_id = f"C{n:05d}"
     industry = rng.choice(INDUSTRIES)
-    yield "customers", {
-        "id": customer_id,
-        "name": f"{industry.title()} {'Co.' if segment != 'retail' else 'Shop'} {n}",
-        "segment": segment, "industry": industry, "branch": BRANCHES[n % len(BRANCHES)],
-        "account_manager": MANAGERS[n % len(MANAGERS)],
-        "credit_rating": rng.choices(RATINGS, weights=(10, 25, 35, 20, 10))[0],
-    }
+    yield (
+        "customers",
+        {
+            "id": customer_id,
+            "name": f"{industry.title()} {'Co.' if segment != 'retail' else 'Shop'} {n}",
+            "segment": segment,
+            "industry": industry,
+            "branch": BRANCHES[n % len(BRANCHES)],
+            "account_manager": MANAGERS[n % len(MANAGERS)],
+            "credit_rating": rng.choices(RATINGS, weights=(10, 25, 35, 20, 10))[0],
+        },
+    )
     _, products, (low, high), (term_low, term_high) = SEGMENTS[segment]
     size = rng.uniform(low, high)
     if segment != "retail":
@@ -156,13 +192,26 @@ def _customer(rng: random.Random, n: int, segment: str, loans: int, today: date
         yield from _events(rng, customer_id, today)
     for k in range(1, loans + 1):
         product = _weighted(rng, products)
-        yield from _loan(rng, f"L{n:05d}-{k}", customer_id, product,
-                         Decimal(round(size * rng.uniform(0.3, 1.0), -3)),
-                         rng.randint(term_low, term_high), today)
+        yield from _loan(
+            rng,
+            f"L{n:05d}-{k}",
+            customer_id,
+            product,
+            Decimal(round(size * rng.uniform(0.3, 1.0), -3)),
+            rng.randint(term_low, term_high),
+            today,
+        )
 
 
-def _loan(rng: random.Random, loan_id: str, customer_id: str, product: str, amount: Decimal,
-          term: int, today: date) -> Iterator[Record]:
+def _loan(
+    rng: random.Random,
+    loan_id: str,
+    customer_id: str,
+    product: str,
+    amount: Decimal,
+    term: int,
+    today: date,
+) -> Iterator[Record]:
     behaviour = rng.choices(BEHAVIOURS, weights=[b[1] for b in BEHAVIOURS])[0]
     name, _, (dpd_low, dpd_high) = behaviour
     stopped_days = rng.randint(dpd_low, dpd_high) if dpd_high else 0
@@ -170,8 +219,11 @@ def _loan(rng: random.Random, loan_id: str, customer_id: str, product: str, amou
         term *= 3
     # Loans in arrears must be old enough to have stopped paying that long ago.
     earliest_age = max(30, stopped_days + 45)
-    age = rng.randint(earliest_age, max(earliest_age, 600)) if rng.random() < 0.95 else \
-        rng.randint(earliest_age, earliest_age + 900)
+    age = (
+        rng.randint(earliest_age, max(earliest_age, 600))
+        if rng.random() < 0.95
+        else rng.randint(earliest_age, earliest_age + 900)
+    )
     disbursed = today - timedelta(days=age)
     maturity = _add_months(disbursed, term)
     if maturity <= today:  # still on the books: extend to a term that runs past today
@@ -182,23 +234,49 @@ def _loan(rng: random.Random, loan_id: str, customer_id: str, product: str, amou
     if interest_only and name == "on_time" and rng.random() < 0.02:
         name, stopped_days = "interest_unpaid_over_60", rng.randint(61, 120)
     collaterals = list(_collaterals(rng, loan_id, product, amount))
-    yield "loans", {
-        "id": loan_id, "customer_id": customer_id, "product": product,
-        "amount": _money(amount), "currency": "CNY", "disbursed_on": disbursed.isoformat(),
-        "maturity_on": maturity.isoformat(), "purpose": rng.choice(PURPOSES[product]),
-        "approval_conditions": rng.sample(CONDITIONS, rng.randint(1, 3)),
-        "collaterals": [c for c, _ in collaterals],
-    }
-    yield from _schedule(rng, loan_id, amount, disbursed, maturity, term, interest_only,
-                         name, today - timedelta(days=stopped_days) if stopped_days else None,
-                         today)
+    yield (
+        "loans",
+        {
+            "id": loan_id,
+            "customer_id": customer_id,
+            "product": product,
+            "amount": _money(amount),
+            "currency": "CNY",
+            "disbursed_on": disbursed.isoformat(),
+            "maturity_on": maturity.isoformat(),
+            "purpose": rng.choice(PURPOSES[product]),
+            "approval_conditions": rng.sample(CONDITIONS, rng.randint(1, 3)),
+            "collaterals": [c for c, _ in collaterals],
+        },
+    )
+    yield from _schedule(
+        rng,
+        loan_id,
+        amount,
+        disbursed,
+        maturity,
+        term,
+        interest_only,
+        name,
+        today - timedelta(days=stopped_days) if stopped_days else None,
+        today,
+    )
     for collateral, residential in collaterals:
         yield from _valuations(rng, collateral, residential, disbursed, today)
 
 
-def _schedule(rng: random.Random, loan_id: str, amount: Decimal, disbursed: date,
-              maturity: date, term: int, interest_only: bool, behaviour: str,
-              stopped: date | None, today: date) -> Iterator[Record]:
+def _schedule(
+    rng: random.Random,
+    loan_id: str,
+    amount: Decimal,
+    disbursed: date,
+    maturity: date,
+    term: int,
+    interest_only: bool,
+    behaviour: str,
+    stopped: date | None,
+    today: date,
+) -> Iterator[Record]:
     rate = rng.uniform(0.035, 0.08) / 12
     if interest_only:
         due_amount = _money(float(amount) * rate)
@@ -215,9 +293,14 @@ def _schedule(rng: random.Random, loan_id: str, amount: Decimal, disbursed: date
         amount_due = due_amount
         if interest_only and last:
             amount_due, kind = _money(amount), "principal"
-        record: dict[str, Any] = {"loan_id": loan_id, "due_on": due.isoformat(),
-                                  "due_amount": amount_due, "paid_on": None, "paid_amount": "0",
-                                  "kind": kind}
+        record: dict[str, Any] = {
+            "loan_id": loan_id,
+            "due_on": due.isoformat(),
+            "due_amount": amount_due,
+            "paid_on": None,
+            "paid_amount": "0",
+            "kind": kind,
+        }
         if due < today and (stopped is None or due < stopped):
             delay = rng.randint(5, 25) if behaviour == "late_payer" else rng.randint(-3, 1)
             paid_on = min(due + timedelta(days=delay), today)
@@ -230,25 +313,34 @@ def _schedule(rng: random.Random, loan_id: str, amount: Decimal, disbursed: date
         month += 1
 
 
-def _collaterals(rng: random.Random, loan_id: str, product: str, amount: Decimal
-                 ) -> Iterator[tuple[dict[str, Any], bool]]:
+def _collaterals(
+    rng: random.Random, loan_id: str, product: str, amount: Decimal
+) -> Iterator[tuple[dict[str, Any], bool]]:
     if product == "MORTGAGE-COMMERCIAL":
         kinds = ["commercial_property"]
     elif product == "RETAIL-BUSINESS":
         kinds = rng.choice([["residential_property"], ["guarantee"], []])
     else:
-        kinds = rng.sample(["commercial_property", "equipment", "receivables", "guarantee"],
-                           rng.choices((0, 1, 2), weights=(20, 60, 20))[0])
+        kinds = rng.sample(
+            ["commercial_property", "equipment", "receivables", "guarantee"],
+            rng.choices((0, 1, 2), weights=(20, 60, 20))[0],
+        )
     for i, kind in enumerate(kinds, start=1):
-        yield {"id": f"COL-{loan_id}-{i}", "kind": kind,
-               "value": _money(amount * Decimal(str(round(rng.uniform(1.1, 2.0), 2)))),
-               "currency": "CNY",
-               "description": f"{kind.replace('_', ' ')} pledged for {loan_id}"}, \
-            kind == "residential_property"
+        yield (
+            {
+                "id": f"COL-{loan_id}-{i}",
+                "kind": kind,
+                "value": _money(amount * Decimal(str(round(rng.uniform(1.1, 2.0), 2)))),
+                "currency": "CNY",
+                "description": f"{kind.replace('_', ' ')} pledged for {loan_id}",
+            },
+            kind == "residential_property",
+        )
 
 
-def _valuations(rng: random.Random, collateral: dict[str, Any], residential: bool,
-                disbursed: date, today: date) -> Iterator[Record]:
+def _valuations(
+    rng: random.Random, collateral: dict[str, Any], residential: bool, disbursed: date, today: date
+) -> Iterator[Record]:
     if collateral["kind"] == "guarantee":
         return
     every = 36 if residential else 12
@@ -260,16 +352,22 @@ def _valuations(rng: random.Random, collateral: dict[str, Any], residential: boo
         day = _add_months(disbursed, month)
         if day > stop or day > today:
             break
-        yield "valuations", {"collateral_id": collateral["id"], "valued_on": day.isoformat(),
-                             "value": _money(value),
-                             "valuer": rng.choice(("Colliers Valuation", "JLL Appraisal",
-                                                   "CBRE Valuation", "Bank appraisal unit"))}
+        yield (
+            "valuations",
+            {
+                "collateral_id": collateral["id"],
+                "valued_on": day.isoformat(),
+                "value": _money(value),
+                "valuer": rng.choice(
+                    ("Colliers Valuation", "JLL Appraisal", "CBRE Valuation", "Bank appraisal unit")
+                ),
+            },
+        )
         value = value * Decimal(str(round(rng.uniform(0.8, 1.08), 3)))
         month += every
 
 
-def _statements(rng: random.Random, customer_id: str, size: float, today: date
-                ) -> Iterator[Record]:
+def _statements(rng: random.Random, customer_id: str, size: float, today: date) -> Iterator[Record]:
     revenue = size * rng.uniform(1.5, 4.0)
     utilities = revenue / 1000 * rng.uniform(0.5, 2.0)
     dropping = rng.random() < 0.1
@@ -283,25 +381,36 @@ def _statements(rng: random.Random, customer_id: str, size: float, today: date
             utilities *= rng.uniform(0.95, 1.1)
         assets = revenue * rng.uniform(0.8, 1.6)
         margin = rng.uniform(-0.08, 0.02) if last and dropping else rng.uniform(0.01, 0.12)
-        yield "financial-statements", {
-            "customer_id": customer_id, "period_end": date(year, 12, 31).isoformat(),
-            "revenue": _money(revenue), "net_profit": _money(revenue * margin),
-            "total_assets": _money(assets),
-            "total_liabilities": _money(assets * rng.uniform(0.3, 0.85)),
-            "operating_cash_flow": _money(revenue * (margin + rng.uniform(-0.05, 0.08))),
-            "utility_consumption": _money(utilities),
-        }
+        yield (
+            "financial-statements",
+            {
+                "customer_id": customer_id,
+                "period_end": date(year, 12, 31).isoformat(),
+                "revenue": _money(revenue),
+                "net_profit": _money(revenue * margin),
+                "total_assets": _money(assets),
+                "total_liabilities": _money(assets * rng.uniform(0.3, 0.85)),
+                "operating_cash_flow": _money(revenue * (margin + rng.uniform(-0.05, 0.08))),
+                "utility_consumption": _money(utilities),
+            },
+        )
 
 
 def _events(rng: random.Random, customer_id: str, today: date) -> Iterator[Record]:
     for kind in rng.sample(sorted(EVENT_KINDS), rng.randint(1, 2)):
         source, details = EVENT_KINDS[kind]
         occurred = today - timedelta(days=rng.randint(1, 360))
-        yield "external-events", {
-            "customer_id": customer_id, "kind": kind, "occurred_on": occurred.isoformat(),
-            "source": source, "source_ref": f"{source[:3].upper()}-{rng.randint(10**5, 10**6)}",
-            "details": details,
-        }
+        yield (
+            "external-events",
+            {
+                "customer_id": customer_id,
+                "kind": kind,
+                "occurred_on": occurred.isoformat(),
+                "source": source,
+                "source_ref": f"{source[:3].upper()}-{rng.randint(10**5, 10**6)}",
+                "details": details,
+            },
+        )
 
 
 def write_portfolio(records: Iterator[Record], out: Path) -> dict[str, int]:
@@ -309,13 +418,13 @@ def write_portfolio(records: Iterator[Record], out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(FILES, 0)
     with ExitStack() as stack:
-        handles = {kind: stack.enter_context((out / name).open("w", encoding="utf-8",
-                                                                newline=""))
-                   for kind, name in FILES.items()}
+        handles = {
+            kind: stack.enter_context((out / name).open("w", encoding="utf-8", newline=""))
+            for kind, name in FILES.items()
+        }
         writers: dict[str, Any] = {}
         for kind, fields in FIELDS.items():
-            writers[kind] = csv.DictWriter(handles[kind], fieldnames=fields,
-                                           lineterminator="\n")
+            writers[kind] = csv.DictWriter(handles[kind], fieldnames=fields, lineterminator="\n")
             writers[kind].writeheader()
         loans = handles["loans"]
         for kind, record in records:

@@ -17,14 +17,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     from postloan.importer import ORDER
 
     imp = sub.add_parser(
-        "import", help="bulk import a CSV (header row) or JSON lines (.jsonl) file",
+        "import",
+        help="bulk import a CSV (header row) or JSON lines (.jsonl) file",
         description="Validate every row first (errors name line and field), then insert it all "
         "in one transaction: nothing is imported when any row is bad. With --kind all, FILE is a "
-        "directory written by `generate`, imported kind after kind in one transaction.")
+        "directory written by `generate`, imported kind after kind in one transaction.",
+    )
     imp.add_argument("--kind", required=True, choices=[*ORDER, "all"])
     imp.add_argument("file", type=Path, metavar="FILE")
-    imp.add_argument("--as-of", type=date.fromisoformat, default=None,
-                     help="day the delinquency buckets are computed for (default: today)")
+    imp.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="day the delinquency buckets are computed for (default: today)",
+    )
     gen = sub.add_parser("generate", help="write a realistic demo portfolio as import files")
     gen.add_argument("--loans", type=int, default=5000)
     gen.add_argument("--seed", type=int, default=1)
@@ -71,8 +77,9 @@ def import_files(settings: Settings, kind: str, path: Path, as_of: date | None) 
     total = 0
     try:
         with unit_of_work(settings.database_url) as session:
-            importer = Importer(session, ROW_MODELS, actor="postloanctl:import",
-                                progress=True, as_of=as_of)
+            importer = Importer(
+                session, ROW_MODELS, actor="postloanctl:import", progress=True, as_of=as_of
+            )
             for job_kind, job_path in jobs:
                 result = importer.import_file(job_kind, job_path)
                 total += result.rows

@@ -34,23 +34,34 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.outbox_action == "list":
             status = "dead" if args.dead else ("pending" if args.pending else None)
             for m in outbox.messages(session, status, args.limit):
-                row = {"id": m.id, "kind": m.kind, "business_key": m.business_key,
-                       "status": m.status, "attempts": m.attempts,
-                       "next_attempt_at": str(m.next_attempt_at), "last_error": m.last_error,
-                       "created_at": str(m.created_at),
-                       "delivered_at": str(m.delivered_at) if m.delivered_at else None}
+                row = {
+                    "id": m.id,
+                    "kind": m.kind,
+                    "business_key": m.business_key,
+                    "status": m.status,
+                    "attempts": m.attempts,
+                    "next_attempt_at": str(m.next_attempt_at),
+                    "last_error": m.last_error,
+                    "created_at": str(m.created_at),
+                    "delivered_at": str(m.delivered_at) if m.delivered_at else None,
+                }
                 if args.json:
                     print(json.dumps(row))
                 else:
-                    print(f"{m.id:>6} {m.status:<9} {m.kind:<15} {m.business_key:<24} "
-                          f"attempts={m.attempts} {m.last_error or ''}".rstrip())
+                    print(
+                        f"{m.id:>6} {m.status:<9} {m.kind:<15} {m.business_key:<24} "
+                        f"attempts={m.attempts} {m.last_error or ''}".rstrip()
+                    )
             return 0
         try:
-            replayed = outbox.replay(session, actor="postloanctl", message_id=args.id,
-                                     dead=bool(args.dead))
+            replayed = outbox.replay(
+                session, actor="postloanctl", message_id=args.id, dead=bool(args.dead)
+            )
         except DomainError as exc:
             print(f"outbox replay: {exc.detail}")
             return 2
-        print(f"replayed {len(replayed)} message(s): "
-              f"{', '.join(str(m.id) for m in replayed) or 'none'}; the relay delivers them")
+        print(
+            f"replayed {len(replayed)} message(s): "
+            f"{', '.join(str(m.id) for m in replayed) or 'none'}; the relay delivers them"
+        )
         return 0

@@ -103,8 +103,15 @@ class Supervisor:
 
     # -- setting up -------------------------------------------------------------------------
 
-    def add(self, name: str, spawn: Callable[[], Child], log_file: Path | None = None,
-            grace: float = 30.0, stop_last: bool = False, start: bool = True) -> Component:
+    def add(
+        self,
+        name: str,
+        spawn: Callable[[], Child],
+        log_file: Path | None = None,
+        grace: float = 30.0,
+        stop_last: bool = False,
+        start: bool = True,
+    ) -> Component:
         """Register a component and (unless ``start`` is off) start it now.
 
         ``stop_last`` components (the engine) are stopped after all others have ended.
@@ -115,9 +122,15 @@ class Supervisor:
             self._start(component)
         return component
 
-    def adopt(self, name: str, process: Child, spawn: Callable[[], Child],
-              log_file: Path | None = None, grace: float = 30.0,
-              stop_last: bool = False) -> Component:
+    def adopt(
+        self,
+        name: str,
+        process: Child,
+        spawn: Callable[[], Child],
+        log_file: Path | None = None,
+        grace: float = 30.0,
+        stop_last: bool = False,
+    ) -> Component:
         """Register a component whose first process was started elsewhere."""
         component = self.add(name, spawn, log_file, grace, stop_last, start=False)
         component.process, component.started_at = process, self.clock()
@@ -160,20 +173,28 @@ class Supervisor:
     def _died(self, component: Component, code: int, now: float) -> None:
         pid = component.process.pid if component.process is not None else None
         uptime = now - (component.started_at if component.started_at is not None else now)
-        self._schedule(component, f"(pid {pid}) died: {describe_exit(code)} after "
-                       f"{uptime:.1f}s up", describe_exit(code), uptime, now)
+        self._schedule(
+            component,
+            f"(pid {pid}) died: {describe_exit(code)} after {uptime:.1f}s up",
+            describe_exit(code),
+            uptime,
+            now,
+        )
 
-    def _schedule(self, component: Component, what: str, last_exit: str, uptime: float,
-                  now: float) -> None:
+    def _schedule(
+        self, component: Component, what: str, last_exit: str, uptime: float, now: float
+    ) -> None:
         if uptime >= self.backoff.reset_after:
             component.failures = 0
         component.failures += 1
         delay = self.backoff.delay(component.failures)
         component.restart_at = now + delay
         component.last_exit = last_exit
-        line = (f"{component.name} {what}; see {component.log_file or 'its output'}; "
-                f"restarting in {delay:g}s (restart #{component.restarts + 1}, "
-                f"{component.failures} failure(s) in a row)")
+        line = (
+            f"{component.name} {what}; see {component.log_file or 'its output'}; "
+            f"restarting in {delay:g}s (restart #{component.restarts + 1}, "
+            f"{component.failures} failure(s) in a row)"
+        )
         log.error("%s", line)
         self._write_status()
 
@@ -184,18 +205,29 @@ class Supervisor:
             process = self._start(component)
         except Exception as exc:  # a spawn that fails counts as a death, not as a crash of up
             component.process = None
-            self._schedule(component, f"could not be started ({exc})",
-                           f"failed to start: {exc}", 0.0, self.clock())
+            self._schedule(
+                component,
+                f"could not be started ({exc})",
+                f"failed to start: {exc}",
+                0.0,
+                self.clock(),
+            )
             return
-        line = (f"{component.name} restarted (pid {process.pid}, restart "
-                f"#{component.restarts}; log: {component.log_file or 'its output'})")
+        line = (
+            f"{component.name} restarted (pid {process.pid}, restart "
+            f"#{component.restarts}; log: {component.log_file or 'its output'})"
+        )
         log.warning("%s", line)
 
     def _start(self, component: Component) -> Child:
         process = component.process = component.spawn()
         component.started_at = self.clock()
-        log.info("started %s (pid %d, log: %s)", component.name, process.pid,
-                 component.log_file or "its output")
+        log.info(
+            "started %s (pid %d, log: %s)",
+            component.name,
+            process.pid,
+            component.log_file or "its output",
+        )
         self._write_status()
         return process
 
@@ -213,8 +245,9 @@ class Supervisor:
         self._write_status()
 
     def _stop_wave(self, wave: list[Component]) -> None:
-        running = [(c, c.process) for c in wave
-                   if c.process is not None and c.process.poll() is None]
+        running = [
+            (c, c.process) for c in wave if c.process is not None and c.process.poll() is None
+        ]
         for component, process in running:
             log.info("stopping %s (pid %d)", component.name, process.pid)
             try:
@@ -225,8 +258,12 @@ class Supervisor:
             try:
                 process.wait(timeout=component.grace)
             except subprocess.TimeoutExpired:
-                log.warning("%s (pid %d) did not stop within %gs: killing it", component.name,
-                            process.pid, component.grace)
+                log.warning(
+                    "%s (pid %d) did not stop within %gs: killing it",
+                    component.name,
+                    process.pid,
+                    component.grace,
+                )
                 process.kill()
                 process.wait()
 
@@ -244,8 +281,9 @@ class Supervisor:
                     "pid": c.process.pid if c.state == "running" and c.process else None,
                     "restarts": c.restarts,
                     "last_exit": c.last_exit,
-                    "restart_in_seconds": (round(max(0.0, c.restart_at - now), 1)
-                                           if c.restart_at is not None else None),
+                    "restart_in_seconds": (
+                        round(max(0.0, c.restart_at - now), 1) if c.restart_at is not None else None
+                    ),
                     "log": str(c.log_file) if c.log_file else None,
                 }
                 for c in self.components.values()

@@ -45,7 +45,8 @@ if "postgres" in (_TEST_DB, _TEST_ENGINE_DB):
     _PG_SERVER = os.environ["POSTLOAN_TEST_POSTGRES_URL"].rstrip("/") + "/"
     if _TEST_DB == "postgres" and not os.environ.get("POSTLOAN_TEST_DATABASE_URL"):
         os.environ["POSTLOAN_TEST_DATABASE_URL"] = pgcluster.create_database(
-            _PG_SERVER, "postloan_suite")
+            _PG_SERVER, "postloan_suite"
+        )
     if _TEST_ENGINE_DB == "postgres":
         pgcluster.create_database(_PG_SERVER, "engine_suite")
         _ENGINE_DB_ENV = pgcluster.engine_env(_PG_SERVER, "engine_suite")
@@ -67,9 +68,15 @@ from config.settings import Settings, get_settings  # noqa: E402
 from gateway.engine import EngineGateway  # noqa: E402
 
 DEMO_PASSWORDS = {
-    "am_li": "demo-am-li", "am_zhang": "demo-am-zhang", "lead_hu": "demo-lead-hu",
-    "po_chen": "demo-po-chen", "po_wang": "demo-po-wang", "cm_liu": "demo-cm-liu",
-    "ca_zhao": "demo-ca-zhao", "au_sun": "demo-au-sun", "sv_ma": "demo-sv-ma",
+    "am_li": "demo-am-li",
+    "am_zhang": "demo-am-zhang",
+    "lead_hu": "demo-lead-hu",
+    "po_chen": "demo-po-chen",
+    "po_wang": "demo-po-wang",
+    "cm_liu": "demo-cm-liu",
+    "ca_zhao": "demo-ca-zhao",
+    "au_sun": "demo-au-sun",
+    "sv_ma": "demo-sv-ma",
     "vd_fieldco": "demo-vd-fieldco",
 }
 
@@ -88,8 +95,12 @@ def engine_url(settings: Settings) -> Iterator[str]:
         return
     from postloanctl.engine_process import EngineProcess
 
-    engine = EngineProcess(_ENGINE_PORT, _TMP / "engine", _TMP / "engine.log",
-                           env={"JOB_MAX_WAIT_MS": "1000", **_ENGINE_DB_ENV})
+    engine = EngineProcess(
+        _ENGINE_PORT,
+        _TMP / "engine",
+        _TMP / "engine.log",
+        env={"JOB_MAX_WAIT_MS": "1000", **_ENGINE_DB_ENV},
+    )
     engine.start()
     try:
         yield engine.url
@@ -116,13 +127,17 @@ def provisioned(settings: Settings, engine_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def admin(provisioned: Settings) -> EngineGateway:
-    return EngineGateway(provisioned.engine_url, provisioned.engine_admin_user,
-                         provisioned.engine_admin_password.get_secret_value())
+    return EngineGateway(
+        provisioned.engine_url,
+        provisioned.engine_admin_user,
+        provisioned.engine_admin_password.get_secret_value(),
+    )
 
 
 @pytest.fixture(scope="session")
 def as_user(provisioned: Settings) -> Callable[[str], EngineGateway]:
     """The engine as one of the demo people, with their own credentials and rights."""
+
     def make(user: str) -> EngineGateway:
         return EngineGateway(provisioned.engine_url, user, DEMO_PASSWORDS[user])
 
@@ -172,8 +187,12 @@ def api(provisioned: Settings, database: str, api_keys: dict[str, str]) -> Any:
 # (their whole closure: `api` and `workers` depend on `provisioned`) include one of these carries
 # the marker even when its module forgot it. tests/unit/test_tiers.py checks it over the suite.
 TIER_FIXTURES = {
-    "engine_url": "engine", "provisioned": "engine", "admin": "engine", "as_user": "engine",
-    "workers": "engine", "api": "engine",
+    "engine_url": "engine",
+    "provisioned": "engine",
+    "admin": "engine",
+    "as_user": "engine",
+    "workers": "engine",
+    "api": "engine",
     "chromium_browser": "browser",
     "postgres_server": "postgres",
 }

@@ -28,13 +28,17 @@ def _free_port() -> int:
 
 def server_binaries() -> Path | None:
     """The newest installed server's bin directory, or None (``apt-get install postgresql``)."""
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     return Path(candidates[-1]).parent if candidates else None
 
 
-MISSING = ("PostgreSQL server binaries missing: run ./scripts/bootstrap --test "
-           "(apt-get install postgresql) or set POSTLOAN_TEST_POSTGRES_URL")
+MISSING = (
+    "PostgreSQL server binaries missing: run ./scripts/bootstrap --test "
+    "(apt-get install postgresql) or set POSTLOAN_TEST_POSTGRES_URL"
+)
 
 
 class PostgresCluster:
@@ -49,7 +53,11 @@ class PostgresCluster:
         # Its own directory in /tmp: the server user must reach it (a test's tmp_path may be
         # private to root).
         self.root = Path(tempfile.mkdtemp(prefix="postloan-pg-"))
-        self.data, self.sockets, self.log = self.root / "data", self.root / "sock", self.root / "log"
+        self.data, self.sockets, self.log = (
+            self.root / "data",
+            self.root / "sock",
+            self.root / "log",
+        )
         self.port = port or _free_port()
         self._run_as: list[str] = []
         if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
@@ -61,8 +69,9 @@ class PostgresCluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/"
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        return _run([*self._run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args],
-                    check=check)
+        return _run(
+            [*self._run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args], check=check
+        )
 
     def start(self) -> PostgresCluster:
         if not self.data.exists():
@@ -70,11 +79,28 @@ class PostgresCluster:
             if self._run_as:
                 shutil.chown(self.root, "postgres")
                 shutil.chown(self.sockets, "postgres")
-            _run([*self._run_as, str(self.bindir / "initdb"), "-D", str(self.data),
-                  "-A", "trust", "-U", "postgres", "--no-sync"])
-        self._pg_ctl("-l", str(self.log), "-w", "-o",
-                     f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                     "-c fsync=off -c max_connections=200", "start")
+            _run(
+                [
+                    *self._run_as,
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ]
+            )
+        self._pg_ctl(
+            "-l",
+            str(self.log),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=200",
+            "start",
+        )
         return self
 
     def stop(self, mode: str = "fast") -> None:
@@ -96,8 +122,10 @@ class PostgresCluster:
 def _run(cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[bytes]:
     done = subprocess.run(cmd, capture_output=True, timeout=120)
     if check and done.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} exited with {done.returncode}: "
-                           f"{done.stderr.decode(errors='replace')[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited with {done.returncode}: "
+            f"{done.stderr.decode(errors='replace')[-2000:]}"
+        )
     return done
 
 

@@ -27,15 +27,22 @@ def build_relay(settings: Settings, engine: EngineAdapter) -> OutboxRelay:
     """The outbox relay of this process, with the derived-trigger pass."""
     uow = database_unit(settings.database_url)
     relay = OutboxRelay(
-        uow, engine,
+        uow,
+        engine,
         webhooks=HttpWebhookSender(
             lambda: get_settings().origination_webhook_secret.get_secret_value(),
-            lambda: get_settings().origination_webhook_timeout_seconds),
+            lambda: get_settings().origination_webhook_timeout_seconds,
+        ),
         notices=AuditedNotices(uow),
-        policy=RetryPolicy(settings.outbox_max_attempts, settings.outbox_backoff_seconds,
-                           settings.outbox_backoff_max_seconds),
-        lease_seconds=settings.outbox_lease_seconds, poll_seconds=settings.outbox_poll_seconds,
-        periodic_seconds=settings.outbox_derived_pass_seconds)
+        policy=RetryPolicy(
+            settings.outbox_max_attempts,
+            settings.outbox_backoff_seconds,
+            settings.outbox_backoff_max_seconds,
+        ),
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+        periodic_seconds=settings.outbox_derived_pass_seconds,
+    )
     services = Services(uow=uow, engine=engine, dispatch=relay)
     relay.periodic.append(lambda: inspection_cases.start_missing_overdue_inspections(services))
     return relay
@@ -67,9 +74,14 @@ class WorkersProcess:
 def build_worker(topics: list[str] | None = None) -> WorkersProcess:
     settings = get_settings()
     # The one engine client of the workers process, handed to the handlers and the relay.
-    engine = EngineAdapter(EngineGateway(
-        settings.engine_url, settings.engine_worker_user,
-        settings.engine_worker_password.get_secret_value(), settings.engine_timeout_seconds))
+    engine = EngineAdapter(
+        EngineGateway(
+            settings.engine_url,
+            settings.engine_worker_user,
+            settings.engine_worker_password.get_secret_value(),
+            settings.engine_timeout_seconds,
+        )
+    )
     relay = build_relay(settings, engine)
     handlers = all_handlers(Services(uow=relay.uow, engine=engine, dispatch=relay))
     if topics:
@@ -79,15 +91,23 @@ def build_worker(topics: list[str] | None = None) -> WorkersProcess:
         handlers = {t: h for t, h in handlers.items() if t in topics}
     worker_id = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}"
     client = TaskClient(
-        settings.engine_url, worker_id, settings.engine_worker_user,
-        settings.engine_worker_password.get_secret_value(), settings.engine_timeout_seconds,
+        settings.engine_url,
+        worker_id,
+        settings.engine_worker_user,
+        settings.engine_worker_password.get_secret_value(),
+        settings.engine_timeout_seconds,
     )
-    return WorkersProcess(Worker(
-        client, handlers, load_topic_settings(settings.worker_topics_file),
-        max_in_flight=settings.worker_max_in_flight,
-        long_poll_ms=settings.worker_long_poll_ms,
-        shutdown_grace_seconds=settings.worker_shutdown_grace_seconds,
-    ), relay)
+    return WorkersProcess(
+        Worker(
+            client,
+            handlers,
+            load_topic_settings(settings.worker_topics_file),
+            max_in_flight=settings.worker_max_in_flight,
+            long_poll_ms=settings.worker_long_poll_ms,
+            shutdown_grace_seconds=settings.worker_shutdown_grace_seconds,
+        ),
+        relay,
+    )
 
 
 def main() -> None:

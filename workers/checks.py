@@ -54,25 +54,33 @@ def _loan_of(session: Session, inspection_id: str) -> Loan:
     try:
         inspection = inspections.get(session, inspection_id)
     except NotFound as exc:
-        raise LookupError(f"{exc.detail}: the process refers to an inspection the project "
-                          "database does not hold; restore it, then retry the incident") from exc
+        raise LookupError(
+            f"{exc.detail}: the process refers to an inspection the project "
+            "database does not hold; restore it, then retry the incident"
+        ) from exc
     loan = session.get(Loan, inspection.loan_id)
     if loan is None:
-        raise LookupError(f"loan {inspection.loan_id!r} of inspection {inspection_id} is not in "
-                          "the project database; restore it, then retry the incident")
+        raise LookupError(
+            f"loan {inspection.loan_id!r} of inspection {inspection_id} is not in "
+            "the project database; restore it, then retry the incident"
+        )
     return loan
 
 
-def _record(session: Session, inspection_id: str, source: str,
-            findings: Iterable[Finding]) -> int:
+def _record(session: Session, inspection_id: str, source: str, findings: Iterable[Finding]) -> int:
     cat = catalogue()
     count = 0
     for f in findings:
         entry = cat.lookup(f.code)
         inspections.record_finding(
-            session, inspection_id, source=source, code=f.code,
-            severity=entry.severity if entry else f.severity, summary=f.summary,
-            evidence={**f.evidence, "scope": f.scope})
+            session,
+            inspection_id,
+            source=source,
+            code=f.code,
+            severity=entry.severity if entry else f.severity,
+            summary=f.summary,
+            evidence={**f.evidence, "scope": f.scope},
+        )
         count += 1
     log.info("inspection %s: %s check recorded %d finding(s)", inspection_id, source, count)
     return count
@@ -85,8 +93,11 @@ def check_repayment(session: Session, task: ExternalTask, inspection_id: str) ->
     loan = _loan_of(session, inspection_id)
     result = repayment_check.check(session, loan, date.today(), config().repayment)
     _record(session, inspection_id, repayment_check.NAME, result.findings)
-    return {"days_past_due": result.days_past_due, "overdue_amount": result.overdue_amount,
-            "interest_unpaid_days": result.interest_unpaid_days}
+    return {
+        "days_past_due": result.days_past_due,
+        "overdue_amount": result.overdue_amount,
+        "interest_unpaid_days": result.interest_unpaid_days,
+    }
 
 
 @router.topic("inspection.check-financials")
@@ -117,8 +128,7 @@ def check_external(session: Session, task: ExternalTask, inspection_id: str) -> 
 @in_transaction
 def check_use_of_funds(session: Session, task: ExternalTask, inspection_id: str) -> dict:
     loan = _loan_of(session, inspection_id)
-    found, verified = use_of_funds_check.check(session, loan, date.today(),
-                                               config().use_of_funds)
+    found, verified = use_of_funds_check.check(session, loan, date.today(), config().use_of_funds)
     _record(session, inspection_id, use_of_funds_check.NAME, found)
     return {"use_of_funds_verified": verified}
 
@@ -138,15 +148,25 @@ def raise_signals(session: Session, task: ExternalTask, inspection_id: str) -> d
             continue
         customer_level = (finding.evidence or {}).get("scope") == SCOPE_CUSTOMER
         signal, _new = signals.raise_signal(
-            session, code=finding.code, customer_id=loan.customer_id,
-            loan_id=None if customer_level else loan.id, summary=finding.summary,
+            session,
+            code=finding.code,
+            customer_id=loan.customer_id,
+            loan_id=None if customer_level else loan.id,
+            summary=finding.summary,
             evidence={**(finding.evidence or {}), "inspection_id": inspection_id},
-            source=finding.source, catalogue=cat, now=now, actor=WORKER_ACTOR)
+            source=finding.source,
+            catalogue=cat,
+            now=now,
+            actor=WORKER_ACTOR,
+        )
         raised.append(signal.severity)
         serious = serious or entry.serious
     log.info("inspection %s: %d signal(s) raised or seen again", inspection_id, len(raised))
-    return {"signals_raised": len(raised), "max_severity": max_severity(raised),
-            "serious_signal": serious}
+    return {
+        "signals_raised": len(raised),
+        "max_severity": max_severity(raised),
+        "serious_signal": serious,
+    }
 
 
 @router.topic("signals.escalate-overdue")
@@ -154,6 +174,9 @@ def raise_signals(session: Session, task: ExternalTask, inspection_id: str) -> d
 def escalate_overdue(session: Session, task: ExternalTask) -> dict:
     escalated = signals.escalate_overdue(session, date.today(), actor=WORKER_ACTOR)
     if escalated:
-        log.warning("%d signal(s) escalated past their response deadline: %s", len(escalated),
-                    ", ".join(str(s.id) for s in escalated))
+        log.warning(
+            "%d signal(s) escalated past their response deadline: %s",
+            len(escalated),
+            ", ".join(str(s.id) for s in escalated),
+        )
     return {"signals_escalated": len(escalated)}

@@ -34,8 +34,10 @@ def classification_inputs(session: Session, task: ExternalTask, inspection_id: s
     try:
         loan_id = inspections.get(session, inspection_id).loan_id
     except NotFound as exc:
-        raise LookupError(f"{exc.detail}: the process refers to an inspection the project "
-                          "database does not hold; restore it, then retry the incident") from exc
+        raise LookupError(
+            f"{exc.detail}: the process refers to an inspection the project "
+            "database does not hold; restore it, then retry the incident"
+        ) from exc
     inputs = classifier.classification_inputs(session, loan_id, date.today(), _table())
     return {
         "days_past_due": int(inputs["days_past_due"]),
@@ -47,33 +49,43 @@ def classification_inputs(session: Session, task: ExternalTask, inspection_id: s
 
 @router.topic("inspection.propose-classification")
 @in_transaction
-def propose_classification(session: Session, task: ExternalTask, inspection_id: str,
-                           classification: dict | None,
-                           debtor_npl_share: float | None) -> dict:
+def propose_classification(
+    session: Session,
+    task: ExternalTask,
+    inspection_id: str,
+    classification: dict | None,
+    debtor_npl_share: float | None,
+) -> dict:
     """Record the table's class for the loan; a downgrade is proposed for confirmation."""
     if not classification:
-        raise ValueError(f"decision risk_classification gave no result for inspection "
-                         f"{inspection_id}: a rule must match every input; fix and deploy the "
-                         "table, then retry the incident")
+        raise ValueError(
+            f"decision risk_classification gave no result for inspection "
+            f"{inspection_id}: a rule must match every input; fix and deploy the "
+            "table, then retry the incident"
+        )
     try:
         loan_id = inspections.get(session, inspection_id).loan_id
     except NotFound as exc:
-        raise LookupError(f"{exc.detail}: the process refers to an inspection the project "
-                          "database does not hold; restore it, then retry the incident") from exc
+        raise LookupError(
+            f"{exc.detail}: the process refers to an inspection the project "
+            "database does not hold; restore it, then retry the incident"
+        ) from exc
     loan = session.get(Loan, loan_id)
     assert loan is not None
     previous = loan.risk_class
     result = with_facts(classification, {"debtor_npl_share": debtor_npl_share or 0.0})
     try:
-        change = classifier.propose(session, loan_id, result, "inspection", WORKER_ACTOR,
-                                        table=_table(), as_of=date.today())
+        change = classifier.propose(
+            session, loan_id, result, "inspection", WORKER_ACTOR, table=_table(), as_of=date.today()
+        )
     except InvalidInput as exc:
-        raise ValueError(f"decision risk_classification gave an unusable result for inspection "
-                         f"{inspection_id}: {exc.detail}; fix and deploy the table, then retry "
-                         "the incident") from exc
+        raise ValueError(
+            f"decision risk_classification gave an unusable result for inspection "
+            f"{inspection_id}: {exc.detail}; fix and deploy the table, then retry "
+            "the incident"
+        ) from exc
     return {
         "classification_downgrade": change is not None and change.status == "proposed",
         "previous_class": previous,
         "classification_change_id": change.id if change is not None else None,
     }
-

@@ -61,7 +61,8 @@ def record_work(
     the points not in order and the missing evidence notes).
     """
     not_in_order = inspections.record_item_results(
-        session, inspection_id, items_in_order, items_not_applicable, item_notes)
+        session, inspection_id, items_in_order, items_not_applicable, item_notes
+    )
     inspections.record_inspector(session, inspection_id, inspector or "", actor=WORKER_ACTOR)
     inspections.record_rework_count(session, inspection_id, rework_count or 0)
     complete, summary = inspections.prescribed_actions(session, inspection_id, item_notes)
@@ -77,14 +78,22 @@ def record_work(
 @router.topic("inspection.decide-onsite")
 @in_transaction
 def decide_onsite(
-    session: Session, task: ExternalTask, inspection_id: str, classification: dict | None,
+    session: Session,
+    task: ExternalTask,
+    inspection_id: str,
+    classification: dict | None,
 ) -> dict:
     """After the review approval: an unannounced on-site verification always for a high-risk
     loan, else by a deterministic sample (config/onsite.yaml)."""
-    decision = onsite.decide(session, inspection_id,
-                             proposed_class=(classification or {}).get("risk_class"))
-    log.info("inspection %s: on-site verification %s (%s)", inspection_id,
-             "required" if decision.required else "not required", decision.reason)
+    decision = onsite.decide(
+        session, inspection_id, proposed_class=(classification or {}).get("risk_class")
+    )
+    log.info(
+        "inspection %s: on-site verification %s (%s)",
+        inspection_id,
+        "required" if decision.required else "not required",
+        decision.reason,
+    )
     return {"onsite_required": decision.required, "onsite_reason": decision.reason}
 
 
@@ -103,9 +112,15 @@ def record_onsite(
     """Store the on-site verification's result; discrepancies send the work back for rework."""
     ordered = onsite_reason or ("ordered by the reviewer" if review_decision == "onsite" else "")
     # The form requires both fields; anything else is an incident for an operator, not a route.
-    onsite.record_result(session, inspection_id, result=onsite_result or "",
-                         findings=onsite_findings or "", verifier=onsite_verifier or "",
-                         ordered_because=ordered, actor=WORKER_ACTOR)
+    onsite.record_result(
+        session,
+        inspection_id,
+        result=onsite_result or "",
+        findings=onsite_findings or "",
+        verifier=onsite_verifier or "",
+        ordered_because=ordered,
+        actor=WORKER_ACTOR,
+    )
     out: dict = {"onsite_recorded": True}
     if onsite_result == "discrepancies":
         out["rework_reason"] = f"On-site verification found discrepancies: {onsite_findings}"
@@ -141,8 +156,12 @@ def finalize(
     classification = classification or {}
     decision = classification_decision if classification_downgrade else None
     classifications.settle_inspection_classification(
-        session, classification_change_id, decision,
-        actor=classification_decided_by or WORKER_ACTOR, note=classification_note or "")
+        session,
+        classification_change_id,
+        decision,
+        actor=classification_decided_by or WORKER_ACTOR,
+        note=classification_note or "",
+    )
     outcome = inspections.InspectionOutcome(
         inspector=inspector or "",
         reviewer=reviewer or "",

@@ -27,4 +27,5 @@ def start_due_inspections(task: ExternalTask) -> dict:
             task.extend_lock(sched.extend_lock_ms)
 
     return inspection_cases.start_due_inspections(
-        services(), actor=SCHEDULER_ACTOR, batch_size=sched.batch_size, after_each=keep_lock)
+        services(), actor=SCHEDULER_ACTOR, batch_size=sched.batch_size, after_each=keep_lock
+    )

@@ -19,8 +19,10 @@ def _item(session: Session, task: ExternalTask, rectification_id: str | None) ->
     try:
         return rectifications.get(session, rectification_id or task.business_key or "")
     except NotFound as exc:
-        raise LookupError(f"{exc.detail}: the process refers to a rectification the project "
-                          "database does not hold; restore it, then retry the incident") from exc
+        raise LookupError(
+            f"{exc.detail}: the process refers to a rectification the project "
+            "database does not hold; restore it, then retry the incident"
+        ) from exc
 
 
 @router.topic("rectification.notify-customer")
@@ -28,19 +30,26 @@ def _item(session: Session, task: ExternalTask, rectification_id: str | None) ->
 def notify_customer(session: Session, task: ExternalTask, rectification_id: str | None) -> dict:
     item = _item(session, task, rectification_id)
     notice = rectification_cases.notify_customer(session, item.id, actor=WORKER_ACTOR)
-    return {"rectification_title": item.title, "rectification_description": item.description,
-            "customer_notice": notice}
+    return {
+        "rectification_title": item.title,
+        "rectification_description": item.description,
+        "customer_notice": notice,
+    }
 
 
 @router.topic("rectification.apply-restrictions")
 @in_transaction
-def apply_restrictions(session: Session, task: ExternalTask, rectification_id: str | None,
-                       restriction_policy: dict | None) -> dict:
+def apply_restrictions(
+    session: Session,
+    task: ExternalTask,
+    rectification_id: str | None,
+    restriction_policy: dict | None,
+) -> dict:
     item = _item(session, task, rectification_id)
-    rows = restrictions.apply_restrictions(session, item, restriction_policy or {},
-                                           actor=WORKER_ACTOR)
-    return {"restrictions_applied": bool(rows),
-            "restrictions_summary": _summary(rows)}
+    rows = restrictions.apply_restrictions(
+        session, item, restriction_policy or {}, actor=WORKER_ACTOR
+    )
+    return {"restrictions_applied": bool(rows), "restrictions_summary": _summary(rows)}
 
 
 def _summary(rows: list[Restriction]) -> str:
@@ -64,42 +73,70 @@ def escalate(session: Session, task: ExternalTask, rectification_id: str | None)
 
 @router.topic("rectification.record-evidence")
 @in_transaction
-def record_evidence(session: Session, task: ExternalTask, rectification_id: str | None,
-                    evidence_description: str | None, evidence_documents: str | None,
-                    evidence_submitted_by: str | None) -> dict:
+def record_evidence(
+    session: Session,
+    task: ExternalTask,
+    rectification_id: str | None,
+    evidence_description: str | None,
+    evidence_documents: str | None,
+    evidence_submitted_by: str | None,
+) -> dict:
     """Evidence submitted in Tasklist, stored as POST /rectifications/{id}/evidence stores it."""
     item = _item(session, task, rectification_id)
     documents = [d.strip() for d in (evidence_documents or "").split(",") if d.strip()]
-    rectifications.submit_evidence(session, item.id,
-                                   submitted_by=evidence_submitted_by or WORKER_ACTOR,
-                                   description=evidence_description or "", documents=documents)
+    rectifications.submit_evidence(
+        session,
+        item.id,
+        submitted_by=evidence_submitted_by or WORKER_ACTOR,
+        description=evidence_description or "",
+        documents=documents,
+    )
     return {"evidence_summary": rectifications.evidence_summary(session, item.id)}
 
 
 @router.topic("rectification.record-verification")
 @in_transaction
-def record_verification(session: Session, task: ExternalTask, rectification_id: str | None,
-                        verification_decision: str | None, verification_comment: str | None,
-                        verified_by: str | None) -> dict:
+def record_verification(
+    session: Session,
+    task: ExternalTask,
+    rectification_id: str | None,
+    verification_decision: str | None,
+    verification_comment: str | None,
+    verified_by: str | None,
+) -> dict:
     item = _item(session, task, rectification_id)
     accepted = verification_decision == "accept"
     if verification_decision not in ("accept", "reject"):
-        raise ValueError(f"verification_decision must be accept or reject, "
-                         f"not {verification_decision!r}")
-    item = rectifications.verify(session, item.id, verifier=verified_by or WORKER_ACTOR,
-                                 accepted=accepted, comment=verification_comment or "")
+        raise ValueError(
+            f"verification_decision must be accept or reject, not {verification_decision!r}"
+        )
+    item = rectifications.verify(
+        session,
+        item.id,
+        verifier=verified_by or WORKER_ACTOR,
+        accepted=accepted,
+        comment=verification_comment or "",
+    )
     rows = []
     if accepted:
         rows = restrictions.request_lift(session, item.id, actor=verified_by or WORKER_ACTOR)
-    return {"verification_accepted": accepted, "restrictions_applied": bool(rows),
-            "restrictions_summary": _summary(rows)}
+    return {
+        "verification_accepted": accepted,
+        "restrictions_applied": bool(rows),
+        "restrictions_summary": _summary(rows),
+    }
 
 
 @router.topic("rectification.lift-restrictions")
 @in_transaction
-def lift_restrictions(session: Session, task: ExternalTask, rectification_id: str | None,
-                      lift_decision: str | None, lift_comment: str | None,
-                      lift_approved_by: str | None) -> dict:
+def lift_restrictions(
+    session: Session,
+    task: ExternalTask,
+    rectification_id: str | None,
+    lift_decision: str | None,
+    lift_comment: str | None,
+    lift_approved_by: str | None,
+) -> dict:
     item = _item(session, task, rectification_id)
     approver = lift_approved_by or WORKER_ACTOR
     if lift_decision == "approve":

@@ -13,6 +13,14 @@ def all_handlers(services: Services | None = None) -> dict[str, TopicHandler]:
     """Every handler by topic; ``services`` (built by the entry point) are handed to them."""
     if services is not None:
         use_services(services)
-    return merge_routers([inspection.router, classification.router, checks.router,
-                          planning.router, rectification.router, credit.router,
-                          vendors.router])
+    return merge_routers(
+        [
+            inspection.router,
+            classification.router,
+            checks.router,
+            planning.router,
+            rectification.router,
+            credit.router,
+            vendors.router,
+        ]
+    )

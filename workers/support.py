@@ -63,5 +63,3 @@ def in_transaction(func: Callable[..., dict[str, Any] | None]) -> Callable[..., 
     ]
     run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # inspect reads it
     return run
-
-

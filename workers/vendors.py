@@ -35,14 +35,18 @@ def _batch_id(task: ExternalTask, batch_id: str | None) -> str:
 def assign_vendor(session: Session, task: ExternalTask, inspection_id: str | None) -> dict:
     inspection = session.get(Inspection, inspection_id or task.business_key or "")
     if inspection is None:
-        raise LookupError(f"inspection {inspection_id} is not in the project database; restore "
-                          "it, then retry the incident")
+        raise LookupError(
+            f"inspection {inspection_id} is not in the project database; restore "
+            "it, then retry the incident"
+        )
     try:
         assignment = vendors.assign_visit(session, inspection, None, None, actor=WORKER_ACTOR)
     except (Conflict, InvalidInput, NotFound) as exc:
         raise BusinessError("VENDOR_ASSIGNMENT_FAILED", exc.detail) from exc
-    return {"vendor_id": assignment.vendor_id,
-            "visit_window_end": assignment.window_end.isoformat()}
+    return {
+        "vendor_id": assignment.vendor_id,
+        "visit_window_end": assignment.window_end.isoformat(),
+    }
 
 
 @router.topic("visits.check-authenticity")
@@ -52,40 +56,63 @@ def check_authenticity(session: Session, task: ExternalTask, batch_id: str | Non
     try:
         reports = vendors.check_batch(session, batch_id)
     except NotFound as exc:
-        raise LookupError(f"{exc.detail}: the process refers to a visit batch the project "
-                          "database does not hold; restore it, then retry the incident") from exc
+        raise LookupError(
+            f"{exc.detail}: the process refers to a visit batch the project "
+            "database does not hold; restore it, then retry the incident"
+        ) from exc
     flagged = [r for r in reports if r.flags]
     summary = "\n".join(
         f"{r.inspection_id}: " + ("; ".join(f["reason"] for f in r.flags) or "no flags")
-        for r in reports)
-    log.info("visit batch %s checked: %d of %d visits flagged", batch_id, len(flagged),
-             len(reports))
-    return {"visit_options": vendors.visit_options(reports),
-            "visits_accepted": [str(r.id) for r in reports if not r.flags],
-            "batch_summary": summary, "flagged_count": len(flagged),
-            "visit_count": len(reports)}
+        for r in reports
+    )
+    log.info(
+        "visit batch %s checked: %d of %d visits flagged", batch_id, len(flagged), len(reports)
+    )
+    return {
+        "visit_options": vendors.visit_options(reports),
+        "visits_accepted": [str(r.id) for r in reports if not r.flags],
+        "batch_summary": summary,
+        "flagged_count": len(flagged),
+        "visit_count": len(reports),
+    }
 
 
 @router.topic("visits.record-decisions")
 @in_transaction
-def record_decisions(session: Session, task: ExternalTask, batch_id: str | None,
-                     visits_accepted: list | None, rejection_reasons: str | None,
-                     batch_reviewer: str | None) -> dict:
+def record_decisions(
+    session: Session,
+    task: ExternalTask,
+    batch_id: str | None,
+    visits_accepted: list | None,
+    rejection_reasons: str | None,
+    batch_reviewer: str | None,
+) -> dict:
     batch_id = _batch_id(task, batch_id)
     accepted, rejected = vendors.record_decisions(
-        session, batch_id, list(visits_accepted or []), rejection_reasons or "",
-        reviewer=batch_reviewer or WORKER_ACTOR)
+        session,
+        batch_id,
+        list(visits_accepted or []),
+        rejection_reasons or "",
+        reviewer=batch_reviewer or WORKER_ACTOR,
+    )
     session.flush()
     gateway = engine()
     for report in accepted:
         try:
-            gateway.correlate_message(VISIT_ACCEPTED_MESSAGE, report.inspection_id,
-                                      {"visit_report_id": report.id, "visit_batch_id": batch_id})
+            gateway.correlate_message(
+                VISIT_ACCEPTED_MESSAGE,
+                report.inspection_id,
+                {"visit_report_id": report.id, "visit_batch_id": batch_id},
+            )
         except EngineError as exc:
             # No inspection waiting (e.g. a process without the vendor wait): the decision
             # stands; the inspection is then completed the usual way.
-            log.warning("visit %s accepted but inspection %s not waiting: %s", report.id,
-                        report.inspection_id, exc.message)
+            log.warning(
+                "visit %s accepted but inspection %s not waiting: %s",
+                report.id,
+                report.inspection_id,
+                exc.message,
+            )
     return {"accepted_count": len(accepted), "rejected_count": len(rejected)}
 
 
@@ -97,25 +124,46 @@ def sample_supervision(session: Session, task: ExternalTask, batch_id: str | Non
     batch_id = _batch_id(task, batch_id)
     accepted = [r for r in vendors.reports_of(session, batch_id) if r.decision == "accepted"]
     sample = vendors.sample_for_supervision(accepted)
-    visits = [{"id": str(r.id), "inspection_id": r.inspection_id,
-               "text": f"Visit {r.id} of inspection {r.inspection_id} on "
-                       f"{r.visited_at:%Y-%m-%d %H:%M} at {r.latitude:.5f}, {r.longitude:.5f}. "
-                       f"Vendor notes: {r.notes}"} for r in sample]
-    log.info("visit batch %s: %d of %d accepted visits sampled for re-visit", batch_id,
-             len(visits), len(accepted))
+    visits = [
+        {
+            "id": str(r.id),
+            "inspection_id": r.inspection_id,
+            "text": f"Visit {r.id} of inspection {r.inspection_id} on "
+            f"{r.visited_at:%Y-%m-%d %H:%M} at {r.latitude:.5f}, {r.longitude:.5f}. "
+            f"Vendor notes: {r.notes}",
+        }
+        for r in sample
+    ]
+    log.info(
+        "visit batch %s: %d of %d accepted visits sampled for re-visit",
+        batch_id,
+        len(visits),
+        len(accepted),
+    )
     return {"supervision_visits": visits, "supervision_needed": bool(visits)}
 
 
 @router.topic("visits.record-supervision")
 @in_transaction
-def record_supervision(session: Session, task: ExternalTask, supervision_item: dict | None,
-                       revisit_result: str | None, revisit_notes: str | None,
-                       supervisor: str | None) -> dict:
+def record_supervision(
+    session: Session,
+    task: ExternalTask,
+    supervision_item: dict | None,
+    revisit_result: str | None,
+    revisit_notes: str | None,
+    supervisor: str | None,
+) -> dict:
     try:
-        score = vendors.record_supervision(session, int((supervision_item or {}).get("id", 0)),
-                                           revisit_result or "", revisit_notes or "",
-                                           actor=supervisor or WORKER_ACTOR)
+        score = vendors.record_supervision(
+            session,
+            int((supervision_item or {}).get("id", 0)),
+            revisit_result or "",
+            revisit_notes or "",
+            actor=supervisor or WORKER_ACTOR,
+        )
     except (InvalidInput, NotFound) as exc:
-        raise ValueError(f"the re-visit result cannot be recorded: {exc.detail}; correct the "
-                         "variables of the re-visit in Cockpit, then retry the incident") from exc
+        raise ValueError(
+            f"the re-visit result cannot be recorded: {exc.detail}; correct the "
+            "variables of the re-visit in Cockpit, then retry the incident"
+        ) from exc
     return {"vendor_quality_score": score}

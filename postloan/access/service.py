@@ -32,8 +32,14 @@ def issue(session: Session, *, name: str, role: str, actor: str, key: str | None
     if session.scalar(select(ApiKey.id).where(ApiKey.key_sha256 == digest(key))) is not None:
         raise Conflict("that key already exists", field="key")
     session.add(ApiKey(name=name, role=role, prefix=key[:8], key_sha256=digest(key)))
-    audit.record(session, actor=actor, action="api_key.issued", object_type="api_key",
-                 object_id=name, detail={"role": role, "prefix": key[:8]})
+    audit.record(
+        session,
+        actor=actor,
+        action="api_key.issued",
+        object_type="api_key",
+        object_id=name,
+        detail={"role": role, "prefix": key[:8]},
+    )
     session.flush()
     return key
 
@@ -52,6 +58,12 @@ def revoke(session: Session, name: str, *, actor: str) -> int:
     for key in keys:
         key.revoked_at = utcnow()
         count += 1
-    audit.record(session, actor=actor, action="api_key.revoked", object_type="api_key",
-                 object_id=name, detail={"count": count})
+    audit.record(
+        session,
+        actor=actor,
+        action="api_key.revoked",
+        object_type="api_key",
+        object_id=name,
+        detail={"count": count},
+    )
     return count

@@ -26,43 +26,79 @@ POOR_RATING_TITLE = "Post-loan work rated poor by the credit approver"
 
 def request_credit_process(session: Session, application: CreditApplication) -> None:
     outbox.enqueue_process_start(
-        session, process_key=CREDIT_PROCESS, business_key=application.id,
+        session,
+        process_key=CREDIT_PROCESS,
+        business_key=application.id,
         attach_to="credit_application",
-        variables={"application_id": application.id, "customer_id": application.customer_id})
+        variables={"application_id": application.id, "customer_id": application.customer_id},
+    )
 
 
-def apply_for_credit(session: Session, *, customer_id: str, product: str, amount: Decimal,
-                     currency: str, actor: str) -> CreditApplication:
-    application = credit.create(session, customer_id=customer_id, product=product,
-                                amount=amount, currency=currency, actor=actor)
+def apply_for_credit(
+    session: Session, *, customer_id: str, product: str, amount: Decimal, currency: str, actor: str
+) -> CreditApplication:
+    application = credit.create(
+        session,
+        customer_id=customer_id,
+        product=product,
+        amount=amount,
+        currency=currency,
+        actor=actor,
+    )
     request_credit_process(session, application)
     return application
 
 
-def record_decision(session: Session, application_id: str, *, decision: str, comment: str,
-                    rating: str, rating_comment: str, approver: str) -> tuple[
-                        CreditApplication, str | None]:
+def record_decision(
+    session: Session,
+    application_id: str,
+    *,
+    decision: str,
+    comment: str,
+    rating: str,
+    rating_comment: str,
+    approver: str,
+) -> tuple[CreditApplication, str | None]:
     """Store the approver's decision and rating; a poor rating raises a rectification of the
     post-loan work (once per application), owned by the customer's account manager. Returns
     the application and that rectification's id."""
     application = credit.record_decision(
-        session, application_id, decision=decision, comment=comment, rating=rating,
-        rating_comment=rating_comment, approver=approver)
+        session,
+        application_id,
+        decision=decision,
+        comment=comment,
+        rating=rating,
+        rating_comment=rating_comment,
+        approver=approver,
+    )
     if application.quality_rating != "poor":
         return application, None
-    existing = session.scalars(select(Rectification.id).where(
-        Rectification.source == "approval_rating",
-        Rectification.source_ref == application_id)).first()
+    existing = session.scalars(
+        select(Rectification.id).where(
+            Rectification.source == "approval_rating", Rectification.source_ref == application_id
+        )
+    ).first()
     if existing is not None:
         return application, existing
     customer = session.get(Customer, application.customer_id)
     item = rectification_cases.raise_rectification(
-        session, customer_id=application.customer_id, loan_id=None, source="approval_rating",
-        source_ref=application_id, title=POOR_RATING_TITLE,
-        description=application.quality_comment or "", severity="major",
-        owner=customer.account_manager if customer else "", raised_by=approver)
-    log.info("credit application %s rated poor by %s: rectification %s raised",
-             application_id, approver, item.id)
+        session,
+        customer_id=application.customer_id,
+        loan_id=None,
+        source="approval_rating",
+        source_ref=application_id,
+        title=POOR_RATING_TITLE,
+        description=application.quality_comment or "",
+        severity="major",
+        owner=customer.account_manager if customer else "",
+        raised_by=approver,
+    )
+    log.info(
+        "credit application %s rated poor by %s: rectification %s raised",
+        application_id,
+        approver,
+        item.id,
+    )
     return application, item.id
 
 

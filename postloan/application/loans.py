@@ -29,14 +29,23 @@ def register_loan(services: Services, data: service.LoanData, *, actor: str) -> 
         with services.transaction() as session:
             inspection_cases.request_first_inspection(session, services, data.id, actor)
     except Exception as exc:  # noqa: BLE001 - the loan is saved; the scheduler catches up
-        log.warning("first inspection of loan %s not requested now (%s); the inspection "
-                    "scheduler will", data.id, exc)
+        log.warning(
+            "first inspection of loan %s not requested now (%s); the inspection scheduler will",
+            data.id,
+            exc,
+        )
     with services.uow() as session:
         return service.get(session, data.id)
 
 
-def record_repayment(services: Services, loan_id: str, data: service.RepaymentData, *,
-                     actor: str, today: date | None = None) -> Repayment:
+def record_repayment(
+    services: Services,
+    loan_id: str,
+    data: service.RepaymentData,
+    *,
+    actor: str,
+    today: date | None = None,
+) -> Repayment:
     """Record an instalment or a payment; in the same transaction the loan is reclassified
     (from the table the engine has deployed), the repayment checks run, and a loan newly
     overdue (or with interest unpaid too long) gets its special inspection, whose process
@@ -47,9 +56,15 @@ def record_repayment(services: Services, loan_id: str, data: service.RepaymentDa
         before, _ = service.arrears(session, loan_id, today)
         repayment = service.record_repayment(session, loan_id, data, actor=actor)
         classification.reclassify_now(session, loan_id, table, today, actor)
-        now = repayment_check.check(session, service.get(session, loan_id), today,
-                                    load_checks_config().repayment)
+        now = repayment_check.check(
+            session, service.get(session, loan_id), today, load_checks_config().repayment
+        )
         inspection_cases.special_inspection_for_repayment(
-            session, loan_id, before.days_past_due, now.days_past_due,
-            now.interest_unpaid_days, actor=actor)
+            session,
+            loan_id,
+            before.days_past_due,
+            now.days_past_due,
+            now.interest_unpaid_days,
+            actor=actor,
+        )
     return repayment

@@ -19,8 +19,9 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 class ProcessStarter(Protocol):
-    def start_process(self, key: str, business_key: str,
-                      variables: dict[str, Any] | None = None) -> str:
+    def start_process(
+        self, key: str, business_key: str, variables: dict[str, Any] | None = None
+    ) -> str:
         """Start the latest version of process ``key``; the process instance id."""
         ...
 
@@ -30,8 +31,9 @@ class ProcessStarter(Protocol):
 
 
 class MessageCorrelator(Protocol):
-    def correlate_message(self, message: str, business_key: str | None = None,
-                          variables: dict[str, Any] | None = None) -> None: ...
+    def correlate_message(
+        self, message: str, business_key: str | None = None, variables: dict[str, Any] | None = None
+    ) -> None: ...
 
     def message_correlated(self, business_key: str, outbox_id: int) -> bool:
         """Whether this outbox message reached an instance of ``business_key`` already."""

@@ -18,7 +18,10 @@ RECTIFICATION_PROCESS = "rectification"
 
 
 def request_rectification_process(
-    session: Session, item: Rectification, *, deadline_at: datetime | None = None,
+    session: Session,
+    item: Rectification,
+    *,
+    deadline_at: datetime | None = None,
     reminder_at: datetime | None = None,
 ) -> None:
     """Owe the ``rectification`` process of a raised (flushed) item: business key = its id.
@@ -27,32 +30,60 @@ def request_rectification_process(
     deadline_day = datetime.combine(item.deadline, time.min, tzinfo=UTC)
     deadline_at = deadline_at or deadline_day + timedelta(days=1)
     reminder_at = reminder_at or datetime.combine(
-        rectifications.reminder_for(item.deadline), time.min, tzinfo=UTC)
+        rectifications.reminder_for(item.deadline), time.min, tzinfo=UTC
+    )
     outbox.enqueue_process_start(
-        session, process_key=RECTIFICATION_PROCESS, business_key=item.id,
-        attach_to="rectification", variables={
-            "rectification_id": item.id, "customer_id": item.customer_id,
-            "severity": item.severity, "source": item.source, "raised_by": item.raised_by,
-            "owner": item.owner, "deadline_at": deadline_at.isoformat(),
-            "reminder_at": reminder_at.isoformat(), "deadline": item.deadline.isoformat(),
-            "__dates__": ["deadline_at", "reminder_at"]})
-    log.info("rectification %s raised; its process is owed (deadline %s)", item.id,
-             deadline_at)
+        session,
+        process_key=RECTIFICATION_PROCESS,
+        business_key=item.id,
+        attach_to="rectification",
+        variables={
+            "rectification_id": item.id,
+            "customer_id": item.customer_id,
+            "severity": item.severity,
+            "source": item.source,
+            "raised_by": item.raised_by,
+            "owner": item.owner,
+            "deadline_at": deadline_at.isoformat(),
+            "reminder_at": reminder_at.isoformat(),
+            "deadline": item.deadline.isoformat(),
+            "__dates__": ["deadline_at", "reminder_at"],
+        },
+    )
+    log.info("rectification %s raised; its process is owed (deadline %s)", item.id, deadline_at)
 
 
 def raise_rectification(
-    session: Session, *, customer_id: str, loan_id: str | None, source: str, source_ref: str,
-    title: str, description: str, severity: str, owner: str, raised_by: str,
-    deadline_at: datetime | None = None, reminder_at: datetime | None = None,
+    session: Session,
+    *,
+    customer_id: str,
+    loan_id: str | None,
+    source: str,
+    source_ref: str,
+    title: str,
+    description: str,
+    severity: str,
+    owner: str,
+    raised_by: str,
+    deadline_at: datetime | None = None,
+    reminder_at: datetime | None = None,
 ) -> Rectification:
     """Raise an item and owe its process, in the caller's transaction. Raises InvalidInput for
     bad fields."""
     item = rectifications.raise_rectification(
-        session, customer_id=customer_id, loan_id=loan_id, source=source,
-        source_ref=source_ref, title=title, description=description, severity=severity,
-        owner=owner, raised_by=raised_by, today=date.today())
-    request_rectification_process(session, item, deadline_at=deadline_at,
-                                  reminder_at=reminder_at)
+        session,
+        customer_id=customer_id,
+        loan_id=loan_id,
+        source=source,
+        source_ref=source_ref,
+        title=title,
+        description=description,
+        severity=severity,
+        owner=owner,
+        raised_by=raised_by,
+        today=date.today(),
+    )
+    request_rectification_process(session, item, deadline_at=deadline_at, reminder_at=reminder_at)
     return item
 
 
@@ -60,6 +91,7 @@ def notify_customer(session: Session, rectification_id: str, *, actor: str) -> s
     """Record the notice (audit) and owe its delivery to the customer; returns its text."""
     text = rectifications.notify_customer(session, rectification_id, actor=actor)
     item = rectifications.get(session, rectification_id)
-    outbox.enqueue_customer_notice(session, business_key=item.id,
-                                   customer_id=item.customer_id, text=text)
+    outbox.enqueue_customer_notice(
+        session, business_key=item.id, customer_id=item.customer_id, text=text
+    )
     return text

@@ -43,10 +43,12 @@ def _attach(session: Session, object_type: str | None, object_id: str, pid: str)
     from postloan.rectifications import service as rectifications
     from postloan.vendors import service as vendors
 
-    attach = {"inspection": inspections.attach_process,
-              "rectification": rectifications.attach_process,
-              "credit_application": credit.attach_process,
-              "visit_batch": vendors.attach_process}.get(object_type or "")
+    attach = {
+        "inspection": inspections.attach_process,
+        "rectification": rectifications.attach_process,
+        "credit_application": credit.attach_process,
+        "visit_batch": vendors.attach_process,
+    }.get(object_type or "")
     if attach is None:
         return
     try:
@@ -93,10 +95,16 @@ class OutboxRelay:
         """Claim and deliver what is due now (only ``ids`` when given)."""
         counts = RelayCounts()
         with self.uow() as session:
-            claimed = [(m.id, m.kind, m.business_key, dict(m.payload))
-                       for m in outbox.claim(session, self.owner, ids=ids,
-                                             lease_seconds=self.lease_seconds,
-                                             limit=self.batch_size)]
+            claimed = [
+                (m.id, m.kind, m.business_key, dict(m.payload))
+                for m in outbox.claim(
+                    session,
+                    self.owner,
+                    ids=ids,
+                    lease_seconds=self.lease_seconds,
+                    limit=self.batch_size,
+                )
+            ]
         for message_id, kind, business_key, payload in claimed:
             self._deliver(message_id, kind, business_key, payload, counts)
         return counts
@@ -112,25 +120,41 @@ class OutboxRelay:
         except Exception:  # noqa: BLE001 - the relay retries; the caller's change is saved
             log.exception("outbox messages %s left to the relay", ids)
 
-    def _deliver(self, message_id: int, kind: str, business_key: str, payload: dict[str, Any],
-                 counts: RelayCounts) -> None:
+    def _deliver(
+        self,
+        message_id: int,
+        kind: str,
+        business_key: str,
+        payload: dict[str, Any],
+        counts: RelayCounts,
+    ) -> None:
         try:
             result = self._send(message_id, kind, business_key, payload)
         except Exception as exc:  # noqa: BLE001 - every failure is an attempt on record
             error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             with self.uow() as session:
-                message = outbox.mark_failed(session, message_id, self.owner, error,
-                                             self.policy)
+                message = outbox.mark_failed(session, message_id, self.owner, error, self.policy)
                 if message is not None:
                     self._after(session, message, error=error)
             if message is not None and message.status == "dead":
                 counts.dead += 1
-                log.error("outbox %d (%s %s) dead after %d attempts: %s", message_id, kind,
-                          business_key, message.attempts, error)
+                log.error(
+                    "outbox %d (%s %s) dead after %d attempts: %s",
+                    message_id,
+                    kind,
+                    business_key,
+                    message.attempts,
+                    error,
+                )
             else:
                 counts.failed += 1
-                log.warning("outbox %d (%s %s) failed, retried later: %s", message_id, kind,
-                            business_key, error)
+                log.warning(
+                    "outbox %d (%s %s) failed, retried later: %s",
+                    message_id,
+                    kind,
+                    business_key,
+                    error,
+                )
             return
         with self.uow() as session:
             message = outbox.mark_delivered(session, message_id, self.owner, result)
@@ -139,28 +163,39 @@ class OutboxRelay:
                 return
             self._after(session, message, result=result)
         counts.delivered += 1
-        log.info("outbox %d (%s %s) delivered%s", message_id, kind, business_key,
-                 f": {result}" if result else "")
+        log.info(
+            "outbox %d (%s %s) delivered%s",
+            message_id,
+            kind,
+            business_key,
+            f": {result}" if result else "",
+        )
 
-    def _send(self, message_id: int, kind: str, business_key: str,
-              payload: dict[str, Any]) -> str | None:
+    def _send(
+        self, message_id: int, kind: str, business_key: str, payload: dict[str, Any]
+    ) -> str | None:
         if kind == OutboxKind.PROCESS_START:
             starter: ProcessStarter = self.engine
             key = payload["process_key"]
             found = starter.started_instance(key, business_key, message_id)
             if found:
                 return found
-            return starter.start_process(key, business_key,
-                                         {**payload.get("variables", {}),
-                                          "outbox_id": str(message_id)})
+            return starter.start_process(
+                key, business_key, {**payload.get("variables", {}), "outbox_id": str(message_id)}
+            )
         if kind == OutboxKind.MESSAGE:
             correlator: MessageCorrelator = self.engine
             if correlator.message_correlated(business_key, message_id):
                 return None
             correlator.correlate_message(
-                payload["message_name"], business_key,
-                {**payload.get("variables", {}), "outbox_id": str(message_id),
-                 f"outbox_{message_id}": True})
+                payload["message_name"],
+                business_key,
+                {
+                    **payload.get("variables", {}),
+                    "outbox_id": str(message_id),
+                    f"outbox_{message_id}": True,
+                },
+            )
             return None
         if kind == OutboxKind.WEBHOOK:
             if self.webhooks is None:
@@ -173,8 +208,13 @@ class OutboxRelay:
         raise ValueError(f"unknown outbox kind {kind!r}")
 
     @staticmethod
-    def _after(session: Session, message: OutboxMessage, *, result: str | None = None,
-               error: str | None = None) -> None:
+    def _after(
+        session: Session,
+        message: OutboxMessage,
+        *,
+        result: str | None = None,
+        error: str | None = None,
+    ) -> None:
         """Business bookkeeping of a settled message, in the settling transaction."""
         payload = message.payload or {}
         if message.kind == OutboxKind.PROCESS_START and result:
@@ -198,11 +238,11 @@ class OutboxRelay:
                 busy = True
                 while busy and not self._stop.is_set():
                     counts = self.deliver_due()
-                    busy = (counts.delivered + counts.failed + counts.dead
-                            + counts.skipped) >= self.batch_size
+                    busy = (
+                        counts.delivered + counts.failed + counts.dead + counts.skipped
+                    ) >= self.batch_size
             except Exception:  # noqa: BLE001 - a database hiccup must not end the relay
-                log.exception("outbox relay round failed; next round in %.1fs",
-                              self.poll_seconds)
+                log.exception("outbox relay round failed; next round in %.1fs", self.poll_seconds)
             self._stop.wait(self.poll_seconds)
 
     def start(self) -> threading.Thread:

@@ -13,6 +13,9 @@ VISIT_BATCH_PROCESS = "outsourced_visit_batch"
 
 def request_visit_batch_process(session: Session, batch: Any) -> None:
     outbox.enqueue_process_start(
-        session, process_key=VISIT_BATCH_PROCESS, business_key=batch.id,
+        session,
+        process_key=VISIT_BATCH_PROCESS,
+        business_key=batch.id,
         attach_to="visit_batch",
-        variables={"batch_id": batch.id, "vendor_id": batch.vendor_id})
+        variables={"batch_id": batch.id, "vendor_id": batch.vendor_id},
+    )

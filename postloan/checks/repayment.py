@@ -27,9 +27,12 @@ class RepaymentResult:
 
 def _row(r: Repayment, as_of: date) -> dict:
     return {
-        "due_on": r.due_on.isoformat(), "due_amount": str(r.due_amount), "kind": r.kind,
+        "due_on": r.due_on.isoformat(),
+        "due_amount": str(r.due_amount),
+        "kind": r.kind,
         "paid_on": r.paid_on.isoformat() if r.paid_on else None,
-        "paid_amount": str(r.paid_amount), "days_late": days_late(r, as_of),
+        "paid_amount": str(r.paid_amount),
+        "days_late": days_late(r, as_of),
     }
 
 
@@ -43,8 +46,11 @@ def days_late(r: Repayment, as_of: date) -> int:
 
 
 def check(session: Session, loan: Loan, as_of: date, config: RepaymentConfig) -> RepaymentResult:
-    schedule = list(session.scalars(
-        select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.due_on)))
+    schedule = list(
+        session.scalars(
+            select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.due_on)
+        )
+    )
     result = arrears_as_of(schedule, as_of)
     interest = arrears_as_of([r for r in schedule if r.kind == "interest"], as_of)
     findings: list[Finding] = []
@@ -52,49 +58,75 @@ def check(session: Session, loan: Loan, as_of: date, config: RepaymentConfig) ->
         "as_of": as_of.isoformat(),
         "instalments": [_row(r, as_of) for r in schedule],
         "oldest_unpaid_due_on": (
-            result.oldest_unpaid_due_on.isoformat() if result.oldest_unpaid_due_on else None),
+            result.oldest_unpaid_due_on.isoformat() if result.oldest_unpaid_due_on else None
+        ),
         "days_past_due": result.days_past_due,
         "overdue_amount": str(result.overdue_amount),
     }
     if result.days_past_due > 0:
-        findings.append(Finding(
-            "REPAYMENT_OVERDUE",
-            f"{result.overdue_instalments} instalment(s) overdue, {result.overdue_amount} "
-            f"outstanding, {result.days_past_due} days past due",
-            base, severity="red" if result.days_past_due > 90 else "orange"))
+        findings.append(
+            Finding(
+                "REPAYMENT_OVERDUE",
+                f"{result.overdue_instalments} instalment(s) overdue, {result.overdue_amount} "
+                f"outstanding, {result.days_past_due} days past due",
+                base,
+                severity="red" if result.days_past_due > 90 else "orange",
+            )
+        )
         bands = [b for b in config.overdue_bands if result.days_past_due >= b.from_days]
         if bands:
             band = max(bands, key=lambda b: b.from_days)
-            findings.append(Finding(
-                band.code, f"{result.days_past_due} days past due ({band.code})",
-                {**base, "band_from_days": band.from_days}))
+            findings.append(
+                Finding(
+                    band.code,
+                    f"{result.days_past_due} days past due ({band.code})",
+                    {**base, "band_from_days": band.from_days},
+                )
+            )
     else:
         findings.append(Finding("REPAYMENT_CURRENT", "All instalments due so far are paid", base))
 
     # The trend looks at the instalments (interest-only rows have their own measure below).
     due = [r for r in schedule if r.due_on < as_of and r.kind != "interest"]
-    due = due[-config.trend_instalments:]
+    due = due[-config.trend_instalments :]
     if len(due) >= 2:
         half = len(due) // 2
-        older, newer = due[:len(due) - half], due[len(due) - half:]
+        older, newer = due[: len(due) - half], due[len(due) - half :]
         late_older = sum(1 for r in older if days_late(r, as_of) > 0)
         late_newer = sum(1 for r in newer if days_late(r, as_of) > 0)
         if late_newer > late_older and days_late(due[-1], as_of) > 0:
-            findings.append(Finding(
-                "ARREARS_RISING",
-                f"Arrears rising: {late_newer} of the latest {len(newer)} instalments late "
-                f"against {late_older} of the {len(older)} before",
-                {"as_of": as_of.isoformat(), "window": [_row(r, as_of) for r in due],
-                 "late_older": late_older, "late_newer": late_newer}))
+            findings.append(
+                Finding(
+                    "ARREARS_RISING",
+                    f"Arrears rising: {late_newer} of the latest {len(newer)} instalments late "
+                    f"against {late_older} of the {len(older)} before",
+                    {
+                        "as_of": as_of.isoformat(),
+                        "window": [_row(r, as_of) for r in due],
+                        "late_older": late_older,
+                        "late_newer": late_newer,
+                    },
+                )
+            )
 
     if interest.days_past_due > config.interest_unpaid_days:
-        findings.append(Finding(
-            f"INTEREST_UNPAID_{config.interest_unpaid_days}",
-            f"Interest unpaid for {interest.days_past_due} days "
-            f"(more than {config.interest_unpaid_days}): {interest.overdue_amount} outstanding",
-            {"as_of": as_of.isoformat(), "interest_unpaid_days": interest.days_past_due,
-             "interest_overdue": str(interest.overdue_amount),
-             "threshold_days": config.interest_unpaid_days,
-             "instalments": [_row(r, as_of) for r in schedule if r.kind == "interest"]}))
-    return RepaymentResult(findings, result.days_past_due,
-                           float(result.overdue_amount or Decimal(0)), interest.days_past_due)
+        findings.append(
+            Finding(
+                f"INTEREST_UNPAID_{config.interest_unpaid_days}",
+                f"Interest unpaid for {interest.days_past_due} days "
+                f"(more than {config.interest_unpaid_days}): {interest.overdue_amount} outstanding",
+                {
+                    "as_of": as_of.isoformat(),
+                    "interest_unpaid_days": interest.days_past_due,
+                    "interest_overdue": str(interest.overdue_amount),
+                    "threshold_days": config.interest_unpaid_days,
+                    "instalments": [_row(r, as_of) for r in schedule if r.kind == "interest"],
+                },
+            )
+        )
+    return RepaymentResult(
+        findings,
+        result.days_past_due,
+        float(result.overdue_amount or Decimal(0)),
+        interest.days_past_due,
+    )

@@ -52,8 +52,10 @@ def is_npl(risk_class: str) -> bool:
 @lru_cache(maxsize=1)
 def observation_rules() -> dict[str, int]:
     data = yaml.safe_load((_HERE / "restructuring.yaml").read_text(encoding="utf-8"))
-    return {"min_days": int(data["observation_min_days"]),
-            "min_paid_periods": int(data["observation_min_paid_periods"])}
+    return {
+        "min_days": int(data["observation_min_days"]),
+        "min_paid_periods": int(data["observation_min_paid_periods"]),
+    }
 
 
 @lru_cache(maxsize=1)
@@ -62,8 +64,9 @@ def bundled_table() -> DecisionTable:
     return load_tables(_BUNDLED_DMN.read_bytes())[DECISION_KEY]
 
 
-def in_observation(restructured_on: date | None, schedule: Iterable[Instalment],
-                   as_of: date) -> bool:
+def in_observation(
+    restructured_on: date | None, schedule: Iterable[Instalment], as_of: date
+) -> bool:
     """Whether a restructured loan is still in its observation period on ``as_of``.
 
     It is, until both the minimum time has passed since the restructuring and at least the
@@ -76,10 +79,14 @@ def in_observation(restructured_on: date | None, schedule: Iterable[Instalment],
     if as_of < restructured_on + timedelta(days=rules["min_days"]):
         return True
     run = 0
-    for item in sorted((i for i in schedule if restructured_on < i.due_on <= as_of),
-                       key=lambda i: i.due_on):
-        paid_in_time = (item.paid_on is not None and item.paid_on <= item.due_on
-                        and item.paid_amount >= item.due_amount)
+    for item in sorted(
+        (i for i in schedule if restructured_on < i.due_on <= as_of), key=lambda i: i.due_on
+    ):
+        paid_in_time = (
+            item.paid_on is not None
+            and item.paid_on <= item.due_on
+            and item.paid_amount >= item.due_amount
+        )
         run = run + 1 if paid_in_time else 0
     return run < rules["min_paid_periods"]
 
@@ -104,8 +111,9 @@ def decision_inputs(facts: LoanFacts, debtor_npl_share: float) -> dict[str, Any]
     }
 
 
-def npl_share(table: SingleResultTable, loans: Sequence[LoanFacts],
-              overrides: dict[str, str] | None = None) -> float:
+def npl_share(
+    table: SingleResultTable, loans: Sequence[LoanFacts], overrides: dict[str, str] | None = None
+) -> float:
     """Share (0..1, by balance) of a debtor's claims that are non-performing on their own merits.
 
     A loan counts when the table classifies it non-performing without contagion (its arrears or
@@ -137,9 +145,9 @@ def with_facts(result: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def classify_debtor(table: SingleResultTable, loans: Sequence[LoanFacts],
-                    overrides: dict[str, str] | None = None
-                    ) -> list[tuple[LoanFacts, dict[str, Any], dict[str, Any]]]:
+def classify_debtor(
+    table: SingleResultTable, loans: Sequence[LoanFacts], overrides: dict[str, str] | None = None
+) -> list[tuple[LoanFacts, dict[str, Any], dict[str, Any]]]:
     """Every loan of one debtor with the table's result and the inputs it was evaluated on."""
     share = npl_share(table, loans, overrides)
     out = []

@@ -64,8 +64,12 @@ class _MemoTable:
         self._cache: dict[tuple, dict[str, Any] | None] = {}
 
     def single(self, variables: dict[str, Any]) -> dict[str, Any] | None:
-        k = (variables["days_past_due"], variables["debtor_npl_share"],
-             variables["in_restructuring_observation"], variables["current_class"])
+        k = (
+            variables["days_past_due"],
+            variables["debtor_npl_share"],
+            variables["in_restructuring_observation"],
+            variables["current_class"],
+        )
         if k not in self._cache:
             if len(self._cache) > 100_000:
                 self._cache.clear()
@@ -89,13 +93,15 @@ def _customer_chunks(session: Session, size: int) -> Iterator[tuple[str | None, 
 
 
 def _signal_raiser(
-    session: Session, serious: list[tuple[str, int]] | None = None,
+    session: Session,
+    serious: list[tuple[str, int]] | None = None,
 ) -> Callable[[str, str, int], bool] | None:
     """raise(customer_id, loan_id, dpd) if the signals service is installed, else None."""
     try:
         from postloan.checks.config import load_config
         from postloan.signals import service as signals
         from postloan.signals.catalogue import EarlyWarningCatalogue
+
         catalogue = EarlyWarningCatalogue.from_file()
         # The repayment check's own bands: the scan names overdues exactly as the check does.
         bands = sorted(load_config().repayment.overdue_bands, key=lambda b: b.from_days)
@@ -111,10 +117,17 @@ def _signal_raiser(
         if code is None or code not in catalogue:
             return False
         signal, created = signals.raise_signal(
-            session, code=code, customer_id=customer_id, loan_id=loan_id,
+            session,
+            code=code,
+            customer_id=customer_id,
+            loan_id=loan_id,
             summary=f"{dpd} days past due (nightly classification scan)",
-            evidence={"days_past_due": dpd}, source="classification-scan",
-            catalogue=catalogue, now=datetime.now(UTC), actor=ACTOR)
+            evidence={"days_past_due": dpd},
+            source="classification-scan",
+            catalogue=catalogue,
+            now=datetime.now(UTC),
+            actor=ACTOR,
+        )
         entry = catalogue.lookup(code)
         if created and serious is not None and entry is not None and entry.serious:
             serious.append((loan_id, signal.id))
@@ -123,15 +136,25 @@ def _signal_raiser(
     return raise_one
 
 
-def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: int = 500,
-         progress: bool = True, raise_signals: bool = True) -> ScanResult:
+def scan(
+    engine: Engine,
+    table: DecisionTable,
+    as_of: date,
+    *,
+    chunk_customers: int = 500,
+    progress: bool = True,
+    raise_signals: bool = True,
+) -> ScanResult:
     """Classify every loan on ``as_of``; write what changed. Returns counts and timing."""
     started = time.perf_counter()
     result = ScanResult()
     memo = _MemoTable(table)
     loan_t, rep_t, change_t = Loan.__table__, Repayment.__table__, ClassificationChange.__table__
-    set_class = (update(loan_t).where(loan_t.c.id == bindparam("b_id"))
-                 .values(risk_class=bindparam("b_class"), risk_class_reason=bindparam("b_reason")))
+    set_class = (
+        update(loan_t)
+        .where(loan_t.c.id == bindparam("b_id"))
+        .values(risk_class=bindparam("b_class"), risk_class_reason=bindparam("b_reason"))
+    )
     with Session(engine) as session:
         total = session.scalar(select(func.count()).select_from(loan_t)) or 0
         raiser = _signal_raiser(session, result.serious_new_signals) if raise_signals else None
@@ -141,15 +164,30 @@ def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: 
             if low is not None:
                 bounds.append(loan_t.c.customer_id > low)
             loans = session.execute(
-                select(loan_t.c.id, loan_t.c.customer_id, loan_t.c.amount, loan_t.c.risk_class,
-                       loan_t.c.risk_class_reason, loan_t.c.restructured_on)
-                .where(*bounds).order_by(loan_t.c.customer_id, loan_t.c.id)).all()
+                select(
+                    loan_t.c.id,
+                    loan_t.c.customer_id,
+                    loan_t.c.amount,
+                    loan_t.c.risk_class,
+                    loan_t.c.risk_class_reason,
+                    loan_t.c.restructured_on,
+                )
+                .where(*bounds)
+                .order_by(loan_t.c.customer_id, loan_t.c.id)
+            ).all()
             schedules: dict[str, list[Any]] = {}
             rows = session.execute(
-                select(rep_t.c.loan_id, rep_t.c.due_on, rep_t.c.due_amount, rep_t.c.paid_on,
-                       rep_t.c.paid_amount)
-                .join(loan_t, loan_t.c.id == rep_t.c.loan_id).where(*bounds)
-                .order_by(rep_t.c.loan_id, rep_t.c.due_on)).all()
+                select(
+                    rep_t.c.loan_id,
+                    rep_t.c.due_on,
+                    rep_t.c.due_amount,
+                    rep_t.c.paid_on,
+                    rep_t.c.paid_amount,
+                )
+                .join(loan_t, loan_t.c.id == rep_t.c.loan_id)
+                .where(*bounds)
+                .order_by(rep_t.c.loan_id, rep_t.c.due_on)
+            ).all()
             result.repayment_rows += len(rows)
             for loan_id, items in groupby(rows, key=lambda r: r.loan_id):
                 schedules[loan_id] = list(items)
@@ -164,11 +202,17 @@ def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: 
                     dpd = arrears_as_of(schedule, as_of).days_past_due
                     dpd_of[loan.id] = dpd
                     stored[loan.id] = (loan.risk_class, loan.risk_class_reason)
-                    facts.append(LoanFacts(
-                        loan_id=loan.id, balance=loan.amount, days_past_due=dpd,
-                        in_restructuring_observation=in_observation(
-                            loan.restructured_on, schedule, as_of),
-                        current_class=loan.risk_class))
+                    facts.append(
+                        LoanFacts(
+                            loan_id=loan.id,
+                            balance=loan.amount,
+                            days_past_due=dpd,
+                            in_restructuring_observation=in_observation(
+                                loan.restructured_on, schedule, as_of
+                            ),
+                            current_class=loan.risk_class,
+                        )
+                    )
                 for f, outcome, _inputs in classify_debtor(memo, facts):
                     to_class, reason = outcome["risk_class"], outcome["reason"]
                     result.by_class[to_class] = result.by_class.get(to_class, 0) + 1
@@ -176,10 +220,18 @@ def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: 
                     if (to_class, reason) == (before, before_reason):
                         continue
                     source = "contagion" if outcome.get("rule") == "debtor_contagion" else "scan"
-                    changes.append({"loan_id": f.loan_id, "from_class": before,
-                                    "to_class": to_class, "reason": reason, "source": source,
-                                    "status": "applied", "decided_by": ACTOR,
-                                    "at": datetime.now(UTC)})
+                    changes.append(
+                        {
+                            "loan_id": f.loan_id,
+                            "from_class": before,
+                            "to_class": to_class,
+                            "reason": reason,
+                            "source": source,
+                            "status": "applied",
+                            "decided_by": ACTOR,
+                            "at": datetime.now(UTC),
+                        }
+                    )
                     updates.append({"b_id": f.loan_id, "b_class": to_class, "b_reason": reason})
                     if rank(to_class) > rank(before):
                         result.downgrades += 1
@@ -200,16 +252,30 @@ def scan(engine: Engine, table: DecisionTable, as_of: date, *, chunk_customers: 
             if bar is not None:
                 bar.update(len(loans))
         result.seconds = time.perf_counter() - started
-        audit.record(session, actor=ACTOR, action="classification.scan", object_type="portfolio",
-                     object_id=as_of.isoformat(),
-                     detail={k: v for k, v in result.__dict__.items() if k != "seconds"}
-                     | {"seconds": round(result.seconds, 2)})
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="classification.scan",
+            object_type="portfolio",
+            object_id=as_of.isoformat(),
+            detail={k: v for k, v in result.__dict__.items() if k != "seconds"}
+            | {"seconds": round(result.seconds, 2)},
+        )
         session.commit()
         if bar is not None:
             bar.close()
-    log.info("classification scan %s: %d loans, %d changes (%d up, %d down, %d contagion), "
-             "%d signals in %.1fs", as_of, result.loans, result.changes, result.upgrades,
-             result.downgrades, result.contagion, result.signals, result.seconds)
+    log.info(
+        "classification scan %s: %d loans, %d changes (%d up, %d down, %d contagion), "
+        "%d signals in %.1fs",
+        as_of,
+        result.loans,
+        result.changes,
+        result.upgrades,
+        result.downgrades,
+        result.contagion,
+        result.signals,
+        result.seconds,
+    )
     return result
 
 
@@ -218,5 +284,6 @@ def _progress(total: int, enabled: bool) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="loan", file=sys.stderr, desc="classification scan",
-                mininterval=1.0)
+    return tqdm(
+        total=total, unit="loan", file=sys.stderr, desc="classification scan", mininterval=1.0
+    )

@@ -53,11 +53,16 @@ def _loan(session: Session, loan_id: str) -> Loan:
 
 
 def _facts(session: Session, loan: Loan, as_of: date) -> LoanFacts:
-    schedule = list(session.scalars(
-        select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.due_on)))
+    schedule = list(
+        session.scalars(
+            select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.due_on)
+        )
+    )
     arrears = arrears_as_of(schedule, as_of)
     return LoanFacts(
-        loan_id=loan.id, balance=loan.amount, days_past_due=arrears.days_past_due,
+        loan_id=loan.id,
+        balance=loan.amount,
+        days_past_due=arrears.days_past_due,
         in_restructuring_observation=in_observation(loan.restructured_on, schedule, as_of),
         current_class=loan.risk_class,
     )
@@ -65,12 +70,14 @@ def _facts(session: Session, loan: Loan, as_of: date) -> LoanFacts:
 
 def _debtor_facts(session: Session, customer_id: str, as_of: date) -> list[LoanFacts]:
     loans = session.scalars(
-        select(Loan).where(Loan.customer_id == customer_id).order_by(Loan.id)).all()
+        select(Loan).where(Loan.customer_id == customer_id).order_by(Loan.id)
+    ).all()
     return [_facts(session, loan, as_of) for loan in loans]
 
 
-def classification_inputs(session: Session, loan_id: str, as_of: date,
-                          table: DecisionTable | None = None) -> dict[str, Any]:
+def classification_inputs(
+    session: Session, loan_id: str, as_of: date, table: DecisionTable | None = None
+) -> dict[str, Any]:
     """The inputs of decision ``risk_classification`` for one loan on ``as_of``.
 
     ``debtor_npl_share``: balance of the customer's loans that are non-performing on their own
@@ -84,26 +91,44 @@ def classification_inputs(session: Session, loan_id: str, as_of: date,
     return decision_inputs(mine, round(share, 6))
 
 
-def _record(session: Session, loan: Loan, to_class: str, reason: str, source: str,
-            status: str, actor: str) -> ClassificationChange:
+def _record(
+    session: Session, loan: Loan, to_class: str, reason: str, source: str, status: str, actor: str
+) -> ClassificationChange:
     change = ClassificationChange(
-        loan_id=loan.id, from_class=loan.risk_class, to_class=to_class, reason=reason,
-        source=source, status=status, decided_by=actor)
+        loan_id=loan.id,
+        from_class=loan.risk_class,
+        to_class=to_class,
+        reason=reason,
+        source=source,
+        status=status,
+        decided_by=actor,
+    )
     session.add(change)
     if status == APPLIED:
         loan.risk_class, loan.risk_class_reason = to_class, reason
     audit.record(
-        session, actor=actor, action=f"classification.{status}", object_type="loan",
-        object_id=loan.id, detail={"from": change.from_class, "to": to_class, "reason": reason,
-                                   "source": source})
+        session,
+        actor=actor,
+        action=f"classification.{status}",
+        object_type="loan",
+        object_id=loan.id,
+        detail={"from": change.from_class, "to": to_class, "reason": reason, "source": source},
+    )
     session.flush()
     log.info("loan %s: %s -> %s (%s, %s)", loan.id, change.from_class, to_class, source, status)
     return change
 
 
-def propose(session: Session, loan_id: str, result: dict[str, Any], source: str, actor: str,
-            *, table: DecisionTable | None = None, as_of: date | None = None
-            ) -> ClassificationChange | None:
+def propose(
+    session: Session,
+    loan_id: str,
+    result: dict[str, Any],
+    source: str,
+    actor: str,
+    *,
+    table: DecisionTable | None = None,
+    as_of: date | None = None,
+) -> ClassificationChange | None:
     """Record the class ``result`` (``risk_class``, ``reason``) gives a loan; None if unchanged.
 
     Upgrades and same-level changes apply at once; a downgrade from an inspection is recorded as
@@ -121,23 +146,39 @@ def propose(session: Session, loan_id: str, result: dict[str, Any], source: str,
         return None
     downgrade = rank(to_class) > rank(loan.risk_class)
     if downgrade and source in CONFIRMATION_NEEDED:
-        pending = session.scalars(select(ClassificationChange).where(
-            ClassificationChange.loan_id == loan_id, ClassificationChange.status == PROPOSED,
-            ClassificationChange.to_class == to_class)).first()
+        pending = session.scalars(
+            select(ClassificationChange).where(
+                ClassificationChange.loan_id == loan_id,
+                ClassificationChange.status == PROPOSED,
+                ClassificationChange.to_class == to_class,
+            )
+        ).first()
         if pending is not None:
             return pending
         return _record(session, loan, to_class, reason, source, PROPOSED, actor)
     was_npl = is_npl(loan.risk_class)
     change = _record(session, loan, to_class, reason, source, APPLIED, actor)
     if was_npl != is_npl(to_class) and source != "contagion":
-        apply_contagion(session, loan.customer_id, actor=actor, table=table,
-                        as_of=as_of or date.today(), moved={loan.id: to_class})
+        apply_contagion(
+            session,
+            loan.customer_id,
+            actor=actor,
+            table=table,
+            as_of=as_of or date.today(),
+            moved={loan.id: to_class},
+        )
     return change
 
 
-def apply_contagion(session: Session, customer_id: str, *, actor: str,
-                    table: DecisionTable | None = None, as_of: date,
-                    moved: dict[str, str] | None = None) -> list[ClassificationChange]:
+def apply_contagion(
+    session: Session,
+    customer_id: str,
+    *,
+    actor: str,
+    table: DecisionTable | None = None,
+    as_of: date,
+    moved: dict[str, str] | None = None,
+) -> list[ClassificationChange]:
     """Re-evaluate a debtor's loans after one of them moved; apply what the table says.
 
     ``moved``: loans whose class was just decided (they count with that class and are left as
@@ -146,16 +187,20 @@ def apply_contagion(session: Session, customer_id: str, *, actor: str,
     moved = moved or {}
     table = table or bundled_table()
     changes = []
-    for facts, result, _inputs in classify_debtor(table, _debtor_facts(session, customer_id,
-                                                                       as_of), moved):
+    for facts, result, _inputs in classify_debtor(
+        table, _debtor_facts(session, customer_id, as_of), moved
+    ):
         if facts.loan_id in moved:
             continue
         loan = session.get(Loan, facts.loan_id)
         assert loan is not None
         if (result["risk_class"], result["reason"]) == (loan.risk_class, loan.risk_class_reason):
             continue
-        changes.append(_record(session, loan, result["risk_class"], result["reason"],
-                               "contagion", APPLIED, actor))
+        changes.append(
+            _record(
+                session, loan, result["risk_class"], result["reason"], "contagion", APPLIED, actor
+            )
+        )
     return changes
 
 
@@ -164,14 +209,21 @@ def _pending(session: Session, change_id: int) -> ClassificationChange:
     if change is None:
         raise NotFound(f"classification change {change_id} does not exist")
     if change.status != PROPOSED:
-        raise Conflict(f"classification change {change_id} is {change.status}, not proposed",
-                       field="change_id")
+        raise Conflict(
+            f"classification change {change_id} is {change.status}, not proposed", field="change_id"
+        )
     return change
 
 
-def confirm(session: Session, change_id: int, actor: str, note: str,
-            *, table: DecisionTable | None = None, as_of: date | None = None
-            ) -> ClassificationChange:
+def confirm(
+    session: Session,
+    change_id: int,
+    actor: str,
+    note: str,
+    *,
+    table: DecisionTable | None = None,
+    as_of: date | None = None,
+) -> ClassificationChange:
     """A credit manager confirms a proposed downgrade: it takes effect (and may spread)."""
     if not (note or "").strip():
         raise InvalidInput("a note is required", field="note")
@@ -181,13 +233,24 @@ def confirm(session: Session, change_id: int, actor: str, note: str,
     change.status, change.decided_by = APPLIED, actor
     change.from_class = loan.risk_class
     loan.risk_class, loan.risk_class_reason = change.to_class, change.reason
-    audit.record(session, actor=actor, action="classification.confirmed", object_type="loan",
-                 object_id=loan.id, detail={"change_id": change.id, "to": change.to_class,
-                                            "note": note})
+    audit.record(
+        session,
+        actor=actor,
+        action="classification.confirmed",
+        object_type="loan",
+        object_id=loan.id,
+        detail={"change_id": change.id, "to": change.to_class, "note": note},
+    )
     session.flush()
     if was_npl != is_npl(change.to_class):
-        apply_contagion(session, loan.customer_id, actor=actor, table=table,
-                        as_of=as_of or date.today(), moved={loan.id: change.to_class})
+        apply_contagion(
+            session,
+            loan.customer_id,
+            actor=actor,
+            table=table,
+            as_of=as_of or date.today(),
+            moved={loan.id: change.to_class},
+        )
     return change
 
 
@@ -197,16 +260,21 @@ def reject(session: Session, change_id: int, actor: str, note: str) -> Classific
         raise InvalidInput("a note is required", field="note")
     change = _pending(session, change_id)
     change.status, change.decided_by = REJECTED, actor
-    audit.record(session, actor=actor, action="classification.rejected", object_type="loan",
-                 object_id=change.loan_id, detail={"change_id": change.id,
-                                                   "to": change.to_class, "note": note})
+    audit.record(
+        session,
+        actor=actor,
+        action="classification.rejected",
+        object_type="loan",
+        object_id=change.loan_id,
+        detail={"change_id": change.id, "to": change.to_class, "note": note},
+    )
     session.flush()
     return change
 
 
-def settle_inspection_classification(session: Session, change_id: int | None,
-                                     decision: str | None, actor: str,
-                                     note: str = "") -> None:
+def settle_inspection_classification(
+    session: Session, change_id: int | None, decision: str | None, actor: str, note: str = ""
+) -> None:
     """What the inspection's finalize step calls: confirm or reject the proposed downgrade.
 
     ``decision`` None (or no change id) means no confirmation was needed: nothing to do.
@@ -218,12 +286,19 @@ def settle_inspection_classification(session: Session, change_id: int | None,
     elif decision == "reject":
         reject(session, int(change_id), actor, note or "rejected in confirm_classification")
     else:
-        raise InvalidInput("classification_decision must be confirm or reject",
-                           field="classification_decision")
+        raise InvalidInput(
+            "classification_decision must be confirm or reject", field="classification_decision"
+        )
 
 
-def reclassify_now(session: Session, loan_id: str, table: DecisionTable, as_of: date,
-                   actor: str, source: str = "repayment") -> ClassificationChange | None:
+def reclassify_now(
+    session: Session,
+    loan_id: str,
+    table: DecisionTable,
+    as_of: date,
+    actor: str,
+    source: str = "repayment",
+) -> ClassificationChange | None:
     """Evaluate the table for a loan now and apply the result (used after every repayment).
 
     A downgrade found here applies at once, without confirmation: the days-past-due floor is a
@@ -233,19 +308,25 @@ def reclassify_now(session: Session, loan_id: str, table: DecisionTable, as_of: 
     result = table.single(inputs)
     if result is None:
         raise ValueError(f"decision {table.key}: no rule matches {inputs}")
-    return propose(session, loan_id, with_facts(result, inputs), source, actor,
-                   table=table, as_of=as_of)
+    return propose(
+        session, loan_id, with_facts(result, inputs), source, actor, table=table, as_of=as_of
+    )
 
 
 def history(session: Session, loan_id: str) -> list[ClassificationChange]:
     _loan(session, loan_id)
-    return list(session.scalars(select(ClassificationChange)
-                                .where(ClassificationChange.loan_id == loan_id)
-                                .order_by(ClassificationChange.id)))
+    return list(
+        session.scalars(
+            select(ClassificationChange)
+            .where(ClassificationChange.loan_id == loan_id)
+            .order_by(ClassificationChange.id)
+        )
+    )
 
 
-def changes(session: Session, *, status: str | None = None, limit: int = 100,
-            offset: int = 0) -> list[ClassificationChange]:
+def changes(
+    session: Session, *, status: str | None = None, limit: int = 100, offset: int = 0
+) -> list[ClassificationChange]:
     query = select(ClassificationChange).order_by(ClassificationChange.id)
     if status is not None:
         if status not in (APPLIED, PROPOSED, REJECTED):

@@ -48,12 +48,16 @@ def _report_summary(inspection: Inspection) -> str:
     review = report.get("review") or {}
     parts = [inspector.get("findings") or ""]
     if review.get("decision"):
-        parts.append(f"review: {review['decision']}"
-                     + (f" ({review['comment']})" if review.get("comment") else ""))
+        parts.append(
+            f"review: {review['decision']}"
+            + (f" ({review['comment']})" if review.get("comment") else "")
+        )
     checks = [c for c in report.get("checks") or [] if c.get("severity") not in (None, "info")]
     if checks:
-        parts.append(f"{len(checks)} check finding(s): "
-                     + "; ".join(c.get("summary", "") for c in checks[:3]))
+        parts.append(
+            f"{len(checks)} check finding(s): "
+            + "; ".join(c.get("summary", "") for c in checks[:3])
+        )
     return " | ".join(p for p in parts if p)
 
 
@@ -63,37 +67,70 @@ def _inspections(session: Session, loan_ids: list[str]) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(Inspection)
         .where(Inspection.loan_id.in_(loan_ids), Inspection.status == InspectionStatus.COMPLETED)
-        .order_by(Inspection.completed_at.desc()).limit(LATEST_INSPECTIONS))
-    return [{
-        "id": i.id, "loan_id": i.loan_id, "kind": i.kind,
-        "completed_at": _iso(i.completed_at), "conclusion": i.conclusion,
-        "risk_class": i.risk_class, "inspector": i.inspector, "reviewer": i.reviewer,
-        "summary": _report_summary(i),
-    } for i in rows]
+        .order_by(Inspection.completed_at.desc())
+        .limit(LATEST_INSPECTIONS)
+    )
+    return [
+        {
+            "id": i.id,
+            "loan_id": i.loan_id,
+            "kind": i.kind,
+            "completed_at": _iso(i.completed_at),
+            "conclusion": i.conclusion,
+            "risk_class": i.risk_class,
+            "inspector": i.inspector,
+            "reviewer": i.reviewer,
+            "summary": _report_summary(i),
+        }
+        for i in rows
+    ]
 
 
 def _signals(session: Session, customer_id: str) -> list[dict[str, Any]]:
-    rows = list(session.scalars(select(RiskSignal).where(
-        RiskSignal.customer_id == customer_id, RiskSignal.status != SignalStatus.RESOLVED)))
+    rows = list(
+        session.scalars(
+            select(RiskSignal).where(
+                RiskSignal.customer_id == customer_id, RiskSignal.status != SignalStatus.RESOLVED
+            )
+        )
+    )
     rows.sort(key=lambda s: (SEVERITY_ORDER.get(s.severity, 9), s.respond_by, s.id))
-    return [{
-        "id": s.id, "code": s.code, "loan_id": s.loan_id, "severity": s.severity,
-        "status": s.status, "summary": s.summary, "respond_by": _iso(s.respond_by),
-        "owner_role": s.owner_role,
-    } for s in rows]
+    return [
+        {
+            "id": s.id,
+            "code": s.code,
+            "loan_id": s.loan_id,
+            "severity": s.severity,
+            "status": s.status,
+            "summary": s.summary,
+            "respond_by": _iso(s.respond_by),
+            "owner_role": s.owner_role,
+        }
+        for s in rows
+    ]
 
 
 def _rectifications(session: Session, customer_id: str, today: date) -> dict[str, list]:
-    rows = session.scalars(select(Rectification).where(
-        Rectification.customer_id == customer_id).order_by(Rectification.deadline))
-    since = datetime.combine(today - timedelta(days=RECENTLY_CLOSED_DAYS), datetime.min.time(),
-                             tzinfo=UTC)
+    rows = session.scalars(
+        select(Rectification)
+        .where(Rectification.customer_id == customer_id)
+        .order_by(Rectification.deadline)
+    )
+    since = datetime.combine(
+        today - timedelta(days=RECENTLY_CLOSED_DAYS), datetime.min.time(), tzinfo=UTC
+    )
     open_, closed = [], []
     for r in rows:
         item = {
-            "id": r.id, "loan_id": r.loan_id, "source": r.source, "title": r.title,
-            "severity": r.severity, "status": r.status, "owner": r.owner,
-            "deadline": _iso(r.deadline), "closed_at": _iso(r.closed_at),
+            "id": r.id,
+            "loan_id": r.loan_id,
+            "source": r.source,
+            "title": r.title,
+            "severity": r.severity,
+            "status": r.status,
+            "owner": r.owner,
+            "deadline": _iso(r.deadline),
+            "closed_at": _iso(r.closed_at),
             "overdue": r.status in OPEN_RECTIFICATION and r.deadline < today,
         }
         if r.status in OPEN_RECTIFICATION:
@@ -104,54 +141,86 @@ def _rectifications(session: Session, customer_id: str, today: date) -> dict[str
 
 
 def _restrictions(session: Session, customer_id: str) -> list[dict[str, Any]]:
-    rows = session.scalars(select(Restriction).where(
-        Restriction.customer_id == customer_id,
-        Restriction.status.in_(ACTIVE_RESTRICTION)).order_by(Restriction.started_at))
-    return [{
-        "id": r.id, "kind": r.kind, "status": r.status, "reason": r.reason,
-        "rectification_id": r.rectification_id, "started_at": _iso(r.started_at),
-        "started_by": r.started_by,
-    } for r in rows]
+    rows = session.scalars(
+        select(Restriction)
+        .where(Restriction.customer_id == customer_id, Restriction.status.in_(ACTIVE_RESTRICTION))
+        .order_by(Restriction.started_at)
+    )
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "status": r.status,
+            "reason": r.reason,
+            "rectification_id": r.rectification_id,
+            "started_at": _iso(r.started_at),
+            "started_by": r.started_by,
+        }
+        for r in rows
+    ]
 
 
 def _loans(session: Session, loans: Iterable[Loan]) -> list[dict[str, Any]]:
     out = []
     for loan in loans:
-        history = session.scalars(select(ClassificationChange).where(
-            ClassificationChange.loan_id == loan.id).order_by(ClassificationChange.at,
-                                                              ClassificationChange.id))
-        out.append({
-            "id": loan.id, "product": loan.product, "amount": str(loan.amount),
-            "currency": loan.currency, "risk_class": loan.risk_class,
-            "risk_class_reason": loan.risk_class_reason, "npl": is_npl(loan.risk_class),
-            "delinquency_bucket": loan.delinquency_bucket,
-            "classification_history": [{
-                "at": _iso(c.at), "from_class": c.from_class, "to_class": c.to_class,
-                "reason": c.reason, "source": c.source, "status": c.status,
-                "decided_by": c.decided_by,
-            } for c in history],
-        })
+        history = session.scalars(
+            select(ClassificationChange)
+            .where(ClassificationChange.loan_id == loan.id)
+            .order_by(ClassificationChange.at, ClassificationChange.id)
+        )
+        out.append(
+            {
+                "id": loan.id,
+                "product": loan.product,
+                "amount": str(loan.amount),
+                "currency": loan.currency,
+                "risk_class": loan.risk_class,
+                "risk_class_reason": loan.risk_class_reason,
+                "npl": is_npl(loan.risk_class),
+                "delinquency_bucket": loan.delinquency_bucket,
+                "classification_history": [
+                    {
+                        "at": _iso(c.at),
+                        "from_class": c.from_class,
+                        "to_class": c.to_class,
+                        "reason": c.reason,
+                        "source": c.source,
+                        "status": c.status,
+                        "decided_by": c.decided_by,
+                    }
+                    for c in history
+                ],
+            }
+        )
     return out
 
 
-def account_manager_indicators(session: Session, account_manager: str,
-                               today: date) -> dict[str, Any]:
+def account_manager_indicators(
+    session: Session, account_manager: str, today: date
+) -> dict[str, Any]:
     """The account manager's post-loan record over all their customers, from the database.
 
     Each indicator says what it counts; a rework count is not stored, so it is not reported.
     """
-    loan_ids = list(session.scalars(select(Loan.id).join(
-        Customer, Customer.id == Loan.customer_id).where(
-        Customer.account_manager == account_manager)))
-    customer_ids = list(session.scalars(select(Customer.id).where(
-        Customer.account_manager == account_manager)))
+    loan_ids = list(
+        session.scalars(
+            select(Loan.id)
+            .join(Customer, Customer.id == Loan.customer_id)
+            .where(Customer.account_manager == account_manager)
+        )
+    )
+    customer_ids = list(
+        session.scalars(select(Customer.id).where(Customer.account_manager == account_manager))
+    )
     on_time = late = 0
     if loan_ids:
-        for due_on, completed_at in session.execute(select(
-                Inspection.due_on, Inspection.completed_at).where(
+        for due_on, completed_at in session.execute(
+            select(Inspection.due_on, Inspection.completed_at).where(
                 Inspection.loan_id.in_(loan_ids),
                 Inspection.status == InspectionStatus.COMPLETED,
-                Inspection.due_on.is_not(None))):
+                Inspection.due_on.is_not(None),
+            )
+        ):
             if completed_at is not None and due_on is not None and completed_at.date() <= due_on:
                 on_time += 1
             else:
@@ -159,12 +228,22 @@ def account_manager_indicators(session: Session, account_manager: str,
     signals_overdue = 0
     rect_on_time = rect_late = 0
     if customer_ids:
-        signals_overdue = len(list(session.scalars(select(RiskSignal.id).where(
-            RiskSignal.customer_id.in_(customer_ids),
-            RiskSignal.status != SignalStatus.RESOLVED, RiskSignal.respond_by < today))))
-        for deadline, closed_at in session.execute(select(
-                Rectification.deadline, Rectification.closed_at).where(
-                Rectification.customer_id.in_(customer_ids), Rectification.status == "closed")):
+        signals_overdue = len(
+            list(
+                session.scalars(
+                    select(RiskSignal.id).where(
+                        RiskSignal.customer_id.in_(customer_ids),
+                        RiskSignal.status != SignalStatus.RESOLVED,
+                        RiskSignal.respond_by < today,
+                    )
+                )
+            )
+        )
+        for deadline, closed_at in session.execute(
+            select(Rectification.deadline, Rectification.closed_at).where(
+                Rectification.customer_id.in_(customer_ids), Rectification.status == "closed"
+            )
+        ):
             if closed_at is not None and closed_at.date() <= deadline:
                 rect_on_time += 1
             else:
@@ -174,21 +253,23 @@ def account_manager_indicators(session: Session, account_manager: str,
     return {
         "account_manager": account_manager,
         "inspections_on_time": {
-            "value": on_time, "late": late,
+            "value": on_time,
+            "late": late,
             "rate": round(on_time / done, 3) if done else None,
             "meaning": "completed inspections with a due date finished on or before it (late: "
-                       "after it), over all loans of the account manager's customers",
+            "after it), over all loans of the account manager's customers",
         },
         "signals_past_response_deadline": {
             "value": signals_overdue,
             "meaning": "early-warning signals of the account manager's customers still not "
-                       "resolved after their respond_by date",
+            "resolved after their respond_by date",
         },
         "rectifications_closed_on_time": {
-            "value": rect_on_time, "late": rect_late,
+            "value": rect_on_time,
+            "late": rect_late,
             "rate": round(rect_on_time / closed, 3) if closed else None,
             "meaning": "closed rectifications of the account manager's customers verified on "
-                       "or before their deadline (late: after it)",
+            "or before their deadline (late: after it)",
         },
         "rework": {"value": None, "meaning": "not reported: rework of inspections is not stored"},
     }
@@ -200,13 +281,17 @@ def assemble(session: Session, customer_id: str, today: date | None = None) -> d
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist", field="customer_id")
-    loans = list(session.scalars(select(Loan).where(Loan.customer_id == customer_id)
-                                 .order_by(Loan.id)))
+    loans = list(
+        session.scalars(select(Loan).where(Loan.customer_id == customer_id).order_by(Loan.id))
+    )
     return {
         "assembled_on": today.isoformat(),
         "customer": {
-            "id": customer.id, "name": customer.name, "segment": customer.segment,
-            "branch": customer.branch, "account_manager": customer.account_manager,
+            "id": customer.id,
+            "name": customer.name,
+            "segment": customer.segment,
+            "branch": customer.branch,
+            "account_manager": customer.account_manager,
             "credit_rating": customer.credit_rating,
         },
         "inspections": _inspections(session, [loan.id for loan in loans]),
@@ -215,7 +300,8 @@ def assemble(session: Session, customer_id: str, today: date | None = None) -> d
         "restrictions": _restrictions(session, customer_id),
         "loans": _loans(session, loans),
         "account_manager_indicators": account_manager_indicators(
-            session, customer.account_manager, today),
+            session, customer.account_manager, today
+        ),
     }
 
 
@@ -230,8 +316,8 @@ def gate_inputs(dossier: dict[str, Any]) -> dict[str, Any]:
     return {
         "active_restrictions": len(dossier["restrictions"]),
         "open_serious_rectifications": sum(
-            1 for r in dossier["rectifications"]["open"]
-            if r["severity"] in SERIOUS_RECTIFICATION),
+            1 for r in dossier["rectifications"]["open"] if r["severity"] in SERIOUS_RECTIFICATION
+        ),
         "worst_class": worst_class(dossier),
         "npl": any(loan["npl"] for loan in dossier["loans"]),
         "open_red_signals": sum(1 for s in signals if s["severity"] == "red"),
@@ -246,12 +332,15 @@ def gate_reasons(dossier: dict[str, Any]) -> list[str]:
         reasons.append(f"Customer under restriction: {r['kind']} ({r['status']}): {r['reason']}")
     for r in dossier["rectifications"]["open"]:
         if r["severity"] in SERIOUS_RECTIFICATION:
-            reasons.append(f"Open {r['severity']} rectification {r['id']}: {r['title']} "
-                           f"(deadline {r['deadline']})")
+            reasons.append(
+                f"Open {r['severity']} rectification {r['id']}: {r['title']} "
+                f"(deadline {r['deadline']})"
+            )
     for loan in dossier["loans"]:
         if loan["risk_class"] != CLASSES[0]:
-            reasons.append(f"Loan {loan['id']} classified {loan['risk_class']}: "
-                           f"{loan['risk_class_reason']}")
+            reasons.append(
+                f"Loan {loan['id']} classified {loan['risk_class']}: {loan['risk_class_reason']}"
+            )
     for s in dossier["signals"]:
         if s["severity"] in ("red", "orange"):
             reasons.append(f"Open {s['severity']} signal {s['code']}: {s['summary']}")
@@ -269,7 +358,8 @@ def summary(dossier: dict[str, Any]) -> str:
         f"Customer {dossier['customer']['id']} ({dossier['customer']['name']}), account manager "
         f"{dossier['customer']['account_manager']}.",
         f"Loans: {len(dossier['loans'])}; worst class {inputs['worst_class']}"
-        + ("; non-performing" if inputs["npl"] else "") + ".",
+        + ("; non-performing" if inputs["npl"] else "")
+        + ".",
         f"Active restrictions: {inputs['active_restrictions']}. Open rectifications: "
         f"{len(dossier['rectifications']['open'])} ({inputs['open_serious_rectifications']} "
         f"serious or critical); recently closed: "
@@ -278,14 +368,18 @@ def summary(dossier: dict[str, Any]) -> str:
         f"{inputs['open_orange_signals']} orange).",
     ]
     for i in dossier["inspections"]:
-        lines.append(f"Inspection {i['id']} ({i['kind']}, {i['completed_at'][:10]}): "
-                     f"{i['conclusion'] or '-'}, class {i['risk_class'] or '-'}. {i['summary']}")
+        lines.append(
+            f"Inspection {i['id']} ({i['kind']}, {i['completed_at'][:10]}): "
+            f"{i['conclusion'] or '-'}, class {i['risk_class'] or '-'}. {i['summary']}"
+        )
     if not dossier["inspections"]:
         lines.append("No completed inspection yet.")
     on_time = ind["inspections_on_time"]
-    lines.append(f"Account manager: {on_time['value']} inspection(s) on time, {on_time['late']} "
-                 f"late; {ind['signals_past_response_deadline']['value']} signal(s) past their "
-                 f"response deadline; {ind['rectifications_closed_on_time']['value']} "
-                 f"rectification(s) closed on time, "
-                 f"{ind['rectifications_closed_on_time']['late']} late.")
+    lines.append(
+        f"Account manager: {on_time['value']} inspection(s) on time, {on_time['late']} "
+        f"late; {ind['signals_past_response_deadline']['value']} signal(s) past their "
+        f"response deadline; {ind['rectifications_closed_on_time']['value']} "
+        f"rectification(s) closed on time, "
+        f"{ind['rectifications_closed_on_time']['late']} late."
+    )
     return "\n".join(lines)

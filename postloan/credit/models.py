@@ -28,10 +28,14 @@ class CreditApplication(Timestamped, Base):
 
     __tablename__ = "credit_application"
     __table_args__ = (
-        CheckConstraint("status IN ('assessing', 'blocked', 'awaiting_approval', 'approved', "
-                        "'rejected')", name="status_known"),
-        CheckConstraint("quality_rating IS NULL OR quality_rating IN ('good', 'adequate', "
-                        "'poor')", name="rating_known"),
+        CheckConstraint(
+            "status IN ('assessing', 'blocked', 'awaiting_approval', 'approved', 'rejected')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "quality_rating IS NULL OR quality_rating IN ('good', 'adequate', 'poor')",
+            name="rating_known",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

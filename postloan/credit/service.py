@@ -26,21 +26,40 @@ DECISIONS = {"approve": "approved", "reject": "rejected"}
 RATINGS = ("good", "adequate", "poor")
 
 
-def create(session: Session, *, customer_id: str, product: str, amount: Decimal,
-           currency: str, actor: str) -> CreditApplication:
+def create(
+    session: Session, *, customer_id: str, product: str, amount: Decimal, currency: str, actor: str
+) -> CreditApplication:
     """A new application of an existing customer (flushed, not committed)."""
     if session.get(Customer, customer_id) is None:
-        raise InvalidInput(f"customer {customer_id} does not exist; credit applications are "
-                           "for existing customers", field="customer_id")
+        raise InvalidInput(
+            f"customer {customer_id} does not exist; credit applications are "
+            "for existing customers",
+            field="customer_id",
+        )
     application = CreditApplication(
-        id=f"CA-{uuid.uuid4().hex[:12]}", customer_id=customer_id, product=product,
-        amount=amount, currency=currency, requested_by=actor, status="assessing",
-        gate_reasons=[])
+        id=f"CA-{uuid.uuid4().hex[:12]}",
+        customer_id=customer_id,
+        product=product,
+        amount=amount,
+        currency=currency,
+        requested_by=actor,
+        status="assessing",
+        gate_reasons=[],
+    )
     session.add(application)
-    audit.record(session, actor=actor, action="credit_application.received", object_type=OBJECT,
-                 object_id=application.id,
-                 detail={"customer_id": customer_id, "product": product, "amount": str(amount),
-                         "currency": currency})
+    audit.record(
+        session,
+        actor=actor,
+        action="credit_application.received",
+        object_type=OBJECT,
+        object_id=application.id,
+        detail={
+            "customer_id": customer_id,
+            "product": product,
+            "amount": str(amount),
+            "currency": currency,
+        },
+    )
     session.flush()
     return application
 
@@ -57,9 +76,14 @@ def withdraw(session: Session, application_id: str, why: str, *, actor: str) -> 
     application = session.get(CreditApplication, application_id)
     if application is not None:
         session.delete(application)
-        audit.record(session, actor=actor, action="credit_application.start_failed",
-                     object_type=OBJECT, object_id=application_id,
-                     detail={"customer_id": application.customer_id, "why": why})
+        audit.record(
+            session,
+            actor=actor,
+            action="credit_application.start_failed",
+            object_type=OBJECT,
+            object_id=application_id,
+            detail={"customer_id": application.customer_id, "why": why},
+        )
         session.flush()
 
 
@@ -72,20 +96,27 @@ def assemble_dossier(session: Session, application_id: str, *, actor: str) -> di
     application = get(session, application_id)
     dossier = dossiers.assemble(session, application.customer_id)
     application.dossier = dossier
-    audit.record(session, actor=actor, action="credit_application.dossier_assembled",
-                 object_type=OBJECT, object_id=application_id,
-                 detail=dossiers.gate_inputs(dossier))
+    audit.record(
+        session,
+        actor=actor,
+        action="credit_application.dossier_assembled",
+        object_type=OBJECT,
+        object_id=application_id,
+        detail=dossiers.gate_inputs(dossier),
+    )
     return dossier
 
 
-def record_gate(session: Session, application_id: str, gate: str, reason: str, *,
-                actor: str) -> CreditApplication:
+def record_gate(
+    session: Session, application_id: str, gate: str, reason: str, *, actor: str
+) -> CreditApplication:
     """Store the gate (DMN result) with every reason that applies; blocks the application."""
     if gate not in ("block", "conditional", "clear"):
         raise InvalidInput(f"unknown gate decision {gate!r}", field="gate")
     application = get(session, application_id)
-    details = dossiers.gate_reasons(application.dossier or dossiers.assemble(
-        session, application.customer_id))
+    details = dossiers.gate_reasons(
+        application.dossier or dossiers.assemble(session, application.customer_id)
+    )
     reasons = [reason] if reason else []
     reasons += [r for r in details if r != reason]
     application.gate_decision = gate
@@ -93,29 +124,46 @@ def record_gate(session: Session, application_id: str, gate: str, reason: str, *
     application.status = "blocked" if gate == "block" else "awaiting_approval"
     if gate == "block":
         application.decided_at = utcnow()
-    audit.record(session, actor=actor, action="credit_application.gate", object_type=OBJECT,
-                 object_id=application_id, detail={"gate": gate, "reasons": reasons})
+    audit.record(
+        session,
+        actor=actor,
+        action="credit_application.gate",
+        object_type=OBJECT,
+        object_id=application_id,
+        detail={"gate": gate, "reasons": reasons},
+    )
     return application
 
 
-def record_decision(session: Session, application_id: str, *, decision: str, comment: str,
-                    rating: str, rating_comment: str, approver: str) -> CreditApplication:
+def record_decision(
+    session: Session,
+    application_id: str,
+    *,
+    decision: str,
+    comment: str,
+    rating: str,
+    rating_comment: str,
+    approver: str,
+) -> CreditApplication:
     """The approver's decision and rating of the post-loan work. Recording the same decision
     again changes nothing; a different one after the first is refused."""
     if decision not in DECISIONS:
-        raise InvalidInput(f"credit_decision must be one of {', '.join(DECISIONS)}",
-                           field="credit_decision")
+        raise InvalidInput(
+            f"credit_decision must be one of {', '.join(DECISIONS)}", field="credit_decision"
+        )
     if rating not in RATINGS:
-        raise InvalidInput(f"post_loan_quality must be one of {', '.join(RATINGS)}",
-                           field="post_loan_quality")
+        raise InvalidInput(
+            f"post_loan_quality must be one of {', '.join(RATINGS)}", field="post_loan_quality"
+        )
     if rating == "poor" and not rating_comment.strip():
         raise InvalidInput("a poor rating needs a comment", field="post_loan_quality_comment")
     application = get(session, application_id)
     status = DECISIONS[decision]
     if application.decision is not None:
         if application.decision != status:
-            raise Conflict(f"credit application {application_id} was already "
-                           f"{application.decision}")
+            raise Conflict(
+                f"credit application {application_id} was already {application.decision}"
+            )
         return application
     application.decision = status
     application.status = status
@@ -124,13 +172,22 @@ def record_decision(session: Session, application_id: str, *, decision: str, com
     application.quality_rating = rating
     application.quality_comment = rating_comment or None
     application.decided_at = utcnow()
-    audit.record(session, actor=approver or "unknown", action=f"credit_application.{status}",
-                 object_type=OBJECT, object_id=application_id,
-                 detail={"comment": comment, "quality_rating": rating,
-                         "quality_comment": rating_comment})
+    audit.record(
+        session,
+        actor=approver or "unknown",
+        action=f"credit_application.{status}",
+        object_type=OBJECT,
+        object_id=application_id,
+        detail={"comment": comment, "quality_rating": rating, "quality_comment": rating_comment},
+    )
     return application
 
 
 def applications_of(session: Session, customer_id: str) -> list[CreditApplication]:
-    return list(session.scalars(select(CreditApplication).where(
-        CreditApplication.customer_id == customer_id).order_by(CreditApplication.created_at)))
+    return list(
+        session.scalars(
+            select(CreditApplication)
+            .where(CreditApplication.customer_id == customer_id)
+            .order_by(CreditApplication.created_at)
+        )
+    )

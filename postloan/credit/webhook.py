@@ -61,11 +61,17 @@ def verify(raw: bytes, secret: str, header: str) -> bool:
 def prepare(session: Session, application: CreditApplication, url: str) -> WebhookDelivery:
     """The delivery record of the application's current result (created once per event key)."""
     key = event_key(application)
-    delivery = session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.event_key == key)).first()
+    delivery = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.event_key == key)
+    ).first()
     if delivery is None:
-        delivery = WebhookDelivery(event_key=key, application_id=application.id, url=url,
-                                   payload=payload(application), attempts=0)
+        delivery = WebhookDelivery(
+            event_key=key,
+            application_id=application.id,
+            url=url,
+            payload=payload(application),
+            attempts=0,
+        )
         session.add(delivery)
         session.flush()
     return delivery
@@ -77,24 +83,27 @@ def owe(session: Session, application: CreditApplication, url: str) -> WebhookDe
     from postloan.outbox import service as outbox
 
     key = event_key(application)
-    existing = session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.event_key == key)).first()
+    existing = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.event_key == key)
+    ).first()
     if existing is not None:
         return existing
     delivery = prepare(session, application, url)
     if not url:
         mark_skipped(delivery)
     else:
-        outbox.enqueue_webhook(session, business_key=application.id, url=url,
-                               body=delivery.payload, delivery_key=key)
+        outbox.enqueue_webhook(
+            session, business_key=application.id, url=url, body=delivery.payload, delivery_key=key
+        )
     session.flush()
     return delivery
 
 
 def record_attempt(session: Session, key: str, error: str | None) -> None:
     """Count one POST of event ``key``: delivered when ``error`` is None."""
-    delivery = session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.event_key == key)).first()
+    delivery = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.event_key == key)
+    ).first()
     if delivery is None:
         return
     if error is None:

@@ -20,9 +20,7 @@ class Customer(Timestamped, Base):
 
     __tablename__ = "customer"
     __table_args__ = (
-        CheckConstraint(
-            "segment IN ('corporate', 'sme', 'micro', 'retail')", name="segment_known"
-        ),
+        CheckConstraint("segment IN ('corporate', 'sme', 'micro', 'retail')", name="segment_known"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -34,8 +34,12 @@ def register(session: Session, data: CustomerData, *, actor: str) -> Customer:
     customer = Customer(**asdict(data))
     session.add(customer)
     audit.record(
-        session, actor=actor, action="customer.registered", object_type="customer",
-        object_id=data.id, detail={"segment": data.segment, "branch": data.branch},
+        session,
+        actor=actor,
+        action="customer.registered",
+        object_type="customer",
+        object_id=data.id,
+        detail={"segment": data.segment, "branch": data.branch},
     )
     try:
         session.flush()
@@ -47,8 +51,7 @@ def register(session: Session, data: CustomerData, *, actor: str) -> Customer:
 
 def taken_id(session: Session, customer_id: str) -> str | None:
     """The stored id equal to ``customer_id`` ignoring case, if any."""
-    return session.scalar(select(Customer.id).where(
-        func.lower(Customer.id) == customer_id.lower()))
+    return session.scalar(select(Customer.id).where(func.lower(Customer.id) == customer_id.lower()))
 
 
 def get(session: Session, customer_id: str) -> Customer:

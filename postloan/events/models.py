@@ -30,7 +30,9 @@ class ExternalEvent(Timestamped, Base):
         UniqueConstraint("customer_id", "kind", "occurred_on", "source", "source_ref"),
         CheckConstraint(
             "kind IN ('litigation', 'enforcement', 'tax_arrears', 'account_frozen', "
-            "'shareholder_change', 'negative_news')", name="kind_known"),
+            "'shareholder_change', 'negative_news')",
+            name="kind_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

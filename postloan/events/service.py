@@ -40,11 +40,15 @@ class RecordedEvent:
 
 
 def _existing(session: Session, data: EventData) -> ExternalEvent | None:
-    return session.scalars(select(ExternalEvent).where(
-        ExternalEvent.customer_id == data.customer_id, ExternalEvent.kind == data.kind,
-        ExternalEvent.occurred_on == data.occurred_on, ExternalEvent.source == data.source,
-        ExternalEvent.source_ref == data.source_ref,
-    )).one_or_none()
+    return session.scalars(
+        select(ExternalEvent).where(
+            ExternalEvent.customer_id == data.customer_id,
+            ExternalEvent.kind == data.kind,
+            ExternalEvent.occurred_on == data.occurred_on,
+            ExternalEvent.source == data.source,
+            ExternalEvent.source_ref == data.source_ref,
+        )
+    ).one_or_none()
 
 
 def record_event(session: Session, data: EventData, *, actor: str) -> RecordedEvent:
@@ -56,32 +60,50 @@ def record_event(session: Session, data: EventData, *, actor: str) -> RecordedEv
     existing = _existing(session, data)
     if existing is not None:
         return RecordedEvent(existing, created=False)
-    event = ExternalEvent(customer_id=data.customer_id, kind=data.kind,
-                          occurred_on=data.occurred_on, source=data.source,
-                          source_ref=data.source_ref, details=data.details)
+    event = ExternalEvent(
+        customer_id=data.customer_id,
+        kind=data.kind,
+        occurred_on=data.occurred_on,
+        source=data.source,
+        source_ref=data.source_ref,
+        details=data.details,
+    )
     session.add(event)
     try:
         session.flush()
     except IntegrityError as exc:
         # Another request stored the same event between our look-up and this insert. (No
         # savepoint: pysqlite would commit a savepoint opened before the first write.)
-        raise Conflict("the same event was stored concurrently; send it again to get it",
-                       field="source_ref") from exc
+        raise Conflict(
+            "the same event was stored concurrently; send it again to get it", field="source_ref"
+        ) from exc
     audit.record(
-        session, actor=actor, action="external_event.recorded", object_type="customer",
+        session,
+        actor=actor,
+        action="external_event.recorded",
+        object_type="customer",
         object_id=data.customer_id,
-        detail={"event_id": event.id, "kind": data.kind,
-                "occurred_on": data.occurred_on.isoformat(), "source": data.source},
+        detail={
+            "event_id": event.id,
+            "kind": data.kind,
+            "occurred_on": data.occurred_on.isoformat(),
+            "source": data.source,
+        },
     )
-    log.info("external event %s (%s) recorded for customer %s", event.id, data.kind,
-             data.customer_id)
+    log.info(
+        "external event %s (%s) recorded for customer %s", event.id, data.kind, data.customer_id
+    )
     session.flush()
     return RecordedEvent(event, created=True)
 
 
 def events(
-    session: Session, *, customer_id: str | None = None, kind: str | None = None,
-    limit: int = 100, offset: int = 0,
+    session: Session,
+    *,
+    customer_id: str | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[int, list[ExternalEvent]]:
     """Events, newest first, optionally of one customer or kind; returns (total, page)."""
     query = select(ExternalEvent)
@@ -92,6 +114,7 @@ def events(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = session.scalars(
         query.order_by(ExternalEvent.occurred_on.desc(), ExternalEvent.id.desc())
-        .limit(limit).offset(offset)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return total, list(page)

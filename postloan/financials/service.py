@@ -33,8 +33,10 @@ def record_statement(
     if session.get(Customer, customer_id) is None:
         raise NotFound(f"customer {customer_id!r} does not exist")
     statement = session.scalars(
-        select(FinancialStatement).where(FinancialStatement.customer_id == customer_id,
-                                         FinancialStatement.period_end == data.period_end)
+        select(FinancialStatement).where(
+            FinancialStatement.customer_id == customer_id,
+            FinancialStatement.period_end == data.period_end,
+        )
     ).one_or_none()
     replaced = statement is not None
     if statement is None:
@@ -43,9 +45,11 @@ def record_statement(
     for name, value in asdict(data).items():
         setattr(statement, name, value)
     audit.record(
-        session, actor=actor,
+        session,
+        actor=actor,
         action="financial_statement.replaced" if replaced else "financial_statement.recorded",
-        object_type="customer", object_id=customer_id,
+        object_type="customer",
+        object_id=customer_id,
         detail={"period_end": data.period_end.isoformat(), "revenue": str(data.revenue)},
     )
     session.flush()
@@ -56,7 +60,10 @@ def statements(session: Session, customer_id: str) -> list[FinancialStatement]:
     """The customer's statements, newest period first."""
     if session.get(Customer, customer_id) is None:
         raise NotFound(f"customer {customer_id!r} does not exist")
-    return list(session.scalars(
-        select(FinancialStatement).where(FinancialStatement.customer_id == customer_id)
-        .order_by(FinancialStatement.period_end.desc())
-    ))
+    return list(
+        session.scalars(
+            select(FinancialStatement)
+            .where(FinancialStatement.customer_id == customer_id)
+            .order_by(FinancialStatement.period_end.desc())
+        )
+    )

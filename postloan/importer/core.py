@@ -73,8 +73,10 @@ class ImportResult:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> str:
-        text = (f"{self.kind}: {self.rows} rows ({self.inserted} inserted, {self.skipped} "
-                f"already stored) in {self.seconds:.1f} s, {self.rows_per_second:,.0f} rows/s")
+        text = (
+            f"{self.kind}: {self.rows} rows ({self.inserted} inserted, {self.skipped} "
+            f"already stored) in {self.seconds:.1f} s, {self.rows_per_second:,.0f} rows/s"
+        )
         return text + (f"; {self.bucket_moves} loans changed bucket" if self.bucket_moves else "")
 
 
@@ -86,14 +88,17 @@ class _Batch:
 
 def _json_fields(model: type[BaseModel]) -> frozenset[str]:
     """Fields holding lists or objects: in CSV their cells are JSON."""
-    return frozenset(name for name, info in model.model_fields.items()
-                     if get_origin(info.annotation) in (list, dict)
-                     or "list[" in str(info.annotation))
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if get_origin(info.annotation) in (list, dict) or "list[" in str(info.annotation)
+    )
 
 
 def _problems_of(line: int, exc: ValidationError) -> list[Problem]:
-    return [Problem(line, ".".join(str(p) for p in e["loc"]) or "line", e["msg"])
-            for e in exc.errors()]
+    return [
+        Problem(line, ".".join(str(p) for p in e["loc"]) or "line", e["msg"]) for e in exc.errors()
+    ]
 
 
 class Importer:
@@ -103,9 +108,16 @@ class Importer:
     models (``api.import_rows.ROW_MODELS``), so file rows and REST calls obey the same rules.
     """
 
-    def __init__(self, session: Session, models: Mapping[str, type[BaseModel]], *,
-                 actor: str = "import", batch: int = BATCH, progress: bool = False,
-                 as_of: date | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        models: Mapping[str, type[BaseModel]],
+        *,
+        actor: str = "import",
+        batch: int = BATCH,
+        progress: bool = False,
+        as_of: date | None = None,
+    ) -> None:
         unknown = set(KINDS) - set(models)
         if unknown:
             raise ValueError(f"no row model for {', '.join(sorted(unknown))}")
@@ -126,8 +138,14 @@ class Importer:
 
         return self.import_rows(spec.name, source, total=total, origin=path.name)
 
-    def import_rows(self, kind: str, source: Callable[[], Iterable[Raw]], *,
-                    total: int | None = None, origin: str = "records") -> ImportResult:
+    def import_rows(
+        self,
+        kind: str,
+        source: Callable[[], Iterable[Raw]],
+        *,
+        total: int | None = None,
+        origin: str = "records",
+    ) -> ImportResult:
         """Two passes over ``source()``: validate everything, then insert in bulk."""
         spec = self._kind(kind)
         started = time.perf_counter()
@@ -135,10 +153,19 @@ class Importer:
         result = self._insert(spec, source, total)
         if spec.name == "repayments":
             result.bucket_moves = buckets.refresh_portfolio(self.session, self.as_of)
-        audit.record(self.session, actor=self.actor, action="bulk_import.completed",
-                     object_type="import", object_id=spec.name,
-                     detail={"origin": origin, "rows": result.rows,
-                             "inserted": result.inserted, "skipped": result.skipped})
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action="bulk_import.completed",
+            object_type="import",
+            object_id=spec.name,
+            detail={
+                "origin": origin,
+                "rows": result.rows,
+                "inserted": result.inserted,
+                "skipped": result.skipped,
+            },
+        )
         self.session.flush()
         result.seconds = time.perf_counter() - started
         log.debug("import %s", result.summary())
@@ -146,8 +173,9 @@ class Importer:
 
     # -- validation ---------------------------------------------------------------------
 
-    def validate(self, spec: Kind, source: Callable[[], Iterable[Raw]],
-                 total: int | None = None) -> int:
+    def validate(
+        self, spec: Kind, source: Callable[[], Iterable[Raw]], total: int | None = None
+    ) -> int:
         """Check every row (fields, business rules, references, keys already stored)."""
         problems: list[Problem] = []
         rows = 0
@@ -165,12 +193,14 @@ class Importer:
             bar.close()
         if problems:
             problems.sort(key=lambda p: p.line)
-            raise ImportFailed(spec.name, problems[:MAX_PROBLEMS],
-                               more=len(problems) > MAX_PROBLEMS)
+            raise ImportFailed(
+                spec.name, problems[:MAX_PROBLEMS], more=len(problems) > MAX_PROBLEMS
+            )
         return rows
 
-    def _batches(self, spec: Kind, raws: Iterable[Raw], problems: list[Problem]
-                 ) -> Iterator[_Batch]:
+    def _batches(
+        self, spec: Kind, raws: Iterable[Raw], problems: list[Problem]
+    ) -> Iterator[_Batch]:
         model = self.models[spec.name]
         iterator = iter(raws)
         while chunk := list(islice(iterator, self.batch)):
@@ -194,31 +224,47 @@ class Importer:
         for ref in spec.references:
             values = [getattr(m, ref.field) for m in batch.models]
             known = existing_ids(self.session, ref.column, values)
-            problems += [Problem(line, ref.field, f"{ref.column.table.name} {value!r} does not "
-                                 "exist") for line, value in zip(batch.lines, values, strict=True)
-                         if value not in known]
+            problems += [
+                Problem(line, ref.field, f"{ref.column.table.name} {value!r} does not exist")
+                for line, value in zip(batch.lines, values, strict=True)
+                if value not in known
+            ]
         if not spec.skip_existing:
             stored = existing_keys(self.session, spec, (spec.key(m) for m in batch.models))
-            problems += [Problem(line, spec.key_columns[-1] if len(spec.key_columns) > 1
-                                 else spec.key_columns[0],
-                                 f"{spec.name.rstrip('s')} {_show(spec.key(m))} already exists")
-                         for line, m in zip(batch.lines, batch.models, strict=True)
-                         if spec.key(m) in stored]
-        extra = [(line, *e) for line, m in zip(batch.lines, batch.models, strict=True)
-                 for e in spec.extra_keys(m)]
+            problems += [
+                Problem(
+                    line,
+                    spec.key_columns[-1] if len(spec.key_columns) > 1 else spec.key_columns[0],
+                    f"{spec.name.rstrip('s')} {_show(spec.key(m))} already exists",
+                )
+                for line, m in zip(batch.lines, batch.models, strict=True)
+                if spec.key(m) in stored
+            ]
+        extra = [
+            (line, *e)
+            for line, m in zip(batch.lines, batch.models, strict=True)
+            for e in spec.extra_keys(m)
+        ]
         if extra:
-            taken = existing_ids(self.session, extra[0][2], (e[3] for e in extra),
-                                 nocase=spec.nocase)
-            problems += [Problem(line, name, f"{value!r} already exists")
-                         for line, name, _column, value in extra if value in taken]
-        problems += [Problem(batch.lines[index], name, message)
-                     for index, name, message in spec.stored_check(self.session, batch.models)]
+            taken = existing_ids(
+                self.session, extra[0][2], (e[3] for e in extra), nocase=spec.nocase
+            )
+            problems += [
+                Problem(line, name, f"{value!r} already exists")
+                for line, name, _column, value in extra
+                if value in taken
+            ]
+        problems += [
+            Problem(batch.lines[index], name, message)
+            for index, name, message in spec.stored_check(self.session, batch.models)
+        ]
         return problems
 
     # -- insertion ----------------------------------------------------------------------
 
-    def _insert(self, spec: Kind, source: Callable[[], Iterable[Raw]],
-                total: int | None) -> ImportResult:
+    def _insert(
+        self, spec: Kind, source: Callable[[], Iterable[Raw]], total: int | None
+    ) -> ImportResult:
         result = ImportResult(spec.name)
         seen: set[Key] = set()  # only for kinds that skip duplicates (small: events)
         bar = self._bar(f"importing {spec.name}", total)
@@ -240,8 +286,7 @@ class Importer:
                     self._write(spec, models)
                 except IntegrityError as exc:
                     self.session.rollback()
-                    raise ImportFailed(spec.name, [self._locate(spec, source, lines, exc)]
-                                       ) from exc
+                    raise ImportFailed(spec.name, [self._locate(spec, source, lines, exc)]) from exc
                 result.inserted += len(models)
                 bar.update(len(batch.lines))
         finally:
@@ -259,8 +304,9 @@ class Importer:
             if rows[table]:
                 connection.execute(table.insert(), rows[table])
 
-    def _locate(self, spec: Kind, source: Callable[[], Iterable[Raw]], lines: list[int],
-                exc: IntegrityError) -> Problem:
+    def _locate(
+        self, spec: Kind, source: Callable[[], Iterable[Raw]], lines: list[int], exc: IntegrityError
+    ) -> Problem:
         """Find the row the database refused: a key repeated within the file, read again up to
         the failed batch (memory bounded by the batch)."""
         end = lines[-1] if lines else 0
@@ -285,14 +331,18 @@ class Importer:
                 if key not in batch_keys:
                     continue
                 if key in first_line:
-                    return Problem(line, spec.key_columns[-1],
-                                   f"{_show(key)} repeats line {first_line[key]}")
+                    return Problem(
+                        line, spec.key_columns[-1], f"{_show(key)} repeats line {first_line[key]}"
+                    )
                 first_line[key] = line
             if batch.lines and batch.lines[-1] >= end:
                 break
         message = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        return Problem(lines[0] if lines else 0, "line",
-                       f"the database refused lines {lines[0]}-{end}: {message}")
+        return Problem(
+            lines[0] if lines else 0,
+            "line",
+            f"the database refused lines {lines[0]}-{end}: {message}",
+        )
 
     # -- a whole generated portfolio in one pass -----------------------------------------
 
@@ -325,8 +375,14 @@ class Importer:
         finally:
             bar.close()
         counts["bucket_moves"] = buckets.refresh_portfolio(self.session, self.as_of)
-        audit.record(self.session, actor=self.actor, action="bulk_import.completed",
-                     object_type="import", object_id="portfolio", detail=dict(counts))
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action="bulk_import.completed",
+            object_type="import",
+            object_id="portfolio",
+            detail=dict(counts),
+        )
         self.session.flush()
         return counts
 
@@ -344,12 +400,20 @@ class Importer:
         try:
             return KINDS[kind]
         except KeyError:
-            raise InvalidInput(f"unknown kind {kind!r}; one of {', '.join(ORDER)}",
-                               field="kind") from None
+            raise InvalidInput(
+                f"unknown kind {kind!r}; one of {', '.join(ORDER)}", field="kind"
+            ) from None
 
     def _bar(self, what: str, total: int | None) -> tqdm:
-        return tqdm(total=total, desc=what, unit=" rows", file=sys.stderr,
-                    disable=not self.progress, mininterval=0.5, unit_scale=True)
+        return tqdm(
+            total=total,
+            desc=what,
+            unit=" rows",
+            file=sys.stderr,
+            disable=not self.progress,
+            mininterval=0.5,
+            unit_scale=True,
+        )
 
 
 def _show(key: Key) -> str:

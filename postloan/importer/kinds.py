@@ -65,13 +65,13 @@ class Kind:
     #: Rows whose key is already stored are skipped instead of refused (events are idempotent).
     skip_existing: bool = False
     #: Extra unique keys a row brings (collateral ids of a loan): (field, column, values).
-    extra_keys: Callable[[Any], Iterable[tuple[str, Column, Any]]] = field(
-        default=lambda _: ())
+    extra_keys: Callable[[Any], Iterable[tuple[str, Column, Any]]] = field(default=lambda _: ())
     #: The key (a chosen id) and the extra keys are unique ignoring case.
     nocase: bool = False
     #: Rules relative to stored data: (index in the batch, field, message) per bad row.
     stored_check: Callable[[Session, list[Any]], Iterable[tuple[int, str, str]]] = field(
-        default=lambda _session, _models: ())
+        default=lambda _session, _models: ()
+    )
 
 
 def _stamped(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -81,25 +81,62 @@ def _stamped(row: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def _customer_rows(m: Any, now: datetime) -> TableRows:
-    yield CUSTOMER, _stamped({"id": m.id, "name": m.name, "segment": m.segment,
-                              "industry": m.industry, "branch": m.branch,
-                              "account_manager": m.account_manager,
-                              "credit_rating": m.credit_rating}, now)
+    yield (
+        CUSTOMER,
+        _stamped(
+            {
+                "id": m.id,
+                "name": m.name,
+                "segment": m.segment,
+                "industry": m.industry,
+                "branch": m.branch,
+                "account_manager": m.account_manager,
+                "credit_rating": m.credit_rating,
+            },
+            now,
+        ),
+    )
 
 
 def _loan_rows(m: Any, now: datetime) -> TableRows:
-    yield LOAN, _stamped({
-        "id": m.id, "customer_id": m.customer_id, "product": m.product, "amount": m.amount,
-        "currency": m.currency, "disbursed_on": m.disbursed_on, "maturity_on": m.maturity_on,
-        "purpose": m.purpose, "risk_class": "normal",
-        "risk_class_reason": "Not yet classified: new loan", "next_inspection_on": None,
-        "restructured_on": None, "delinquency_bucket": "current"}, now)
+    yield (
+        LOAN,
+        _stamped(
+            {
+                "id": m.id,
+                "customer_id": m.customer_id,
+                "product": m.product,
+                "amount": m.amount,
+                "currency": m.currency,
+                "disbursed_on": m.disbursed_on,
+                "maturity_on": m.maturity_on,
+                "purpose": m.purpose,
+                "risk_class": "normal",
+                "risk_class_reason": "Not yet classified: new loan",
+                "next_inspection_on": None,
+                "restructured_on": None,
+                "delinquency_bucket": "current",
+            },
+            now,
+        ),
+    )
     for seq, text in enumerate(m.approval_conditions, start=1):
         yield CONDITION, {"loan_id": m.id, "seq": seq, "text": text}
     for c in m.collaterals:
-        yield COLLATERAL, _stamped({"id": c.id, "loan_id": m.id, "kind": c.kind,
-                                    "description": c.description, "value": c.value,
-                                    "currency": c.currency}, now)
+        yield (
+            COLLATERAL,
+            _stamped(
+                {
+                    "id": c.id,
+                    "loan_id": m.id,
+                    "kind": c.kind,
+                    "description": c.description,
+                    "value": c.value,
+                    "currency": c.currency,
+                },
+                now,
+            ),
+        )
 
 
 def _loan_check(m: Any) -> tuple[str, str] | None:
@@ -112,9 +149,20 @@ def _loan_check(m: Any) -> tuple[str, str] | None:
 
 
 def _repayment_rows(m: Any, now: datetime) -> TableRows:
-    yield REPAYMENT, _stamped({"loan_id": m.loan_id, "due_on": m.due_on,
-                               "due_amount": m.due_amount, "paid_on": m.paid_on,
-                               "paid_amount": m.paid_amount, "kind": m.kind}, now)
+    yield (
+        REPAYMENT,
+        _stamped(
+            {
+                "loan_id": m.loan_id,
+                "due_on": m.due_on,
+                "due_amount": m.due_amount,
+                "paid_on": m.paid_on,
+                "paid_amount": m.paid_amount,
+                "kind": m.kind,
+            },
+            now,
+        ),
+    )
 
 
 def _repayment_check(m: Any) -> tuple[str, str] | None:
@@ -123,90 +171,180 @@ def _repayment_check(m: Any) -> tuple[str, str] | None:
     return None
 
 
-def _repayment_stored_check(session: Session, models: list[Any]
-                            ) -> Iterable[tuple[int, str, str]]:
+def _repayment_stored_check(session: Session, models: list[Any]) -> Iterable[tuple[int, str, str]]:
     """The service's rules relative to the loan (``loans.service.repayment_problem``)."""
     from postloan.loans.service import RepaymentData, repayment_problem
 
     ids = {m.loan_id for m in models}
-    loans = {row.id: row for row in session.execute(
-        select(LOAN.c.id, LOAN.c.disbursed_on, LOAN.c.maturity_on, LOAN.c.amount)
-        .where(LOAN.c.id.in_(ids)))} if ids else {}
+    loans = (
+        {
+            row.id: row
+            for row in session.execute(
+                select(LOAN.c.id, LOAN.c.disbursed_on, LOAN.c.maturity_on, LOAN.c.amount).where(
+                    LOAN.c.id.in_(ids)
+                )
+            )
+        }
+        if ids
+        else {}
+    )
     for index, m in enumerate(models):
         loan = loans.get(m.loan_id)
         if loan is None:
             continue  # the reference check names it
-        problem = repayment_problem(loan.disbursed_on, loan.maturity_on, loan.amount,
-                                    RepaymentData(due_on=m.due_on, due_amount=m.due_amount,
-                                                  paid_on=m.paid_on, paid_amount=m.paid_amount,
-                                                  kind=m.kind))
+        problem = repayment_problem(
+            loan.disbursed_on,
+            loan.maturity_on,
+            loan.amount,
+            RepaymentData(
+                due_on=m.due_on,
+                due_amount=m.due_amount,
+                paid_on=m.paid_on,
+                paid_amount=m.paid_amount,
+                kind=m.kind,
+            ),
+        )
         if problem is not None:
             yield index, *problem
 
 
 def _statement_rows(m: Any, now: datetime) -> TableRows:
-    yield STATEMENT, _stamped({
-        "customer_id": m.customer_id, "period_end": m.period_end, "revenue": m.revenue,
-        "net_profit": m.net_profit, "total_assets": m.total_assets,
-        "total_liabilities": m.total_liabilities, "operating_cash_flow": m.operating_cash_flow,
-        "utility_consumption": m.utility_consumption}, now)
+    yield (
+        STATEMENT,
+        _stamped(
+            {
+                "customer_id": m.customer_id,
+                "period_end": m.period_end,
+                "revenue": m.revenue,
+                "net_profit": m.net_profit,
+                "total_assets": m.total_assets,
+                "total_liabilities": m.total_liabilities,
+                "operating_cash_flow": m.operating_cash_flow,
+                "utility_consumption": m.utility_consumption,
+            },
+            now,
+        ),
+    )
 
 
 def _valuation_rows(m: Any, now: datetime) -> TableRows:
-    yield VALUATION, _stamped({"collateral_id": m.collateral_id, "valued_on": m.valued_on,
-                               "value": m.value, "valuer": m.valuer}, now)
+    yield (
+        VALUATION,
+        _stamped(
+            {
+                "collateral_id": m.collateral_id,
+                "valued_on": m.valued_on,
+                "value": m.value,
+                "valuer": m.valuer,
+            },
+            now,
+        ),
+    )
 
 
 def _event_rows(m: Any, now: datetime) -> TableRows:
-    yield EVENT, _stamped({"customer_id": m.customer_id, "kind": str(m.kind),
-                           "occurred_on": m.occurred_on, "source": m.source,
-                           "source_ref": m.source_ref, "details": m.details}, now)
+    yield (
+        EVENT,
+        _stamped(
+            {
+                "customer_id": m.customer_id,
+                "kind": str(m.kind),
+                "occurred_on": m.occurred_on,
+                "source": m.source,
+                "source_ref": m.source_ref,
+                "details": m.details,
+            },
+            now,
+        ),
+    )
 
 
 KINDS: dict[str, Kind] = {
-    kind.name: kind for kind in (
-        Kind("customers", (CUSTOMER,), _customer_rows, key=lambda m: (m.id,),
-             key_columns=("id",), nocase=True),
-        Kind("loans", (LOAN, CONDITION, COLLATERAL), _loan_rows,
-             references=(Reference("customer_id", CUSTOMER.c.id),),
-             key=lambda m: (m.id,), key_columns=("id",), check=_loan_check,
-             extra_keys=lambda m: (("collaterals", COLLATERAL.c.id, c.id)
-                                   for c in m.collaterals), nocase=True),
-        Kind("repayments", (REPAYMENT,), _repayment_rows,
-             references=(Reference("loan_id", LOAN.c.id),),
-             key=lambda m: (m.loan_id, m.due_on), key_columns=("loan_id", "due_on"),
-             check=_repayment_check, stored_check=_repayment_stored_check),
-        Kind("financial-statements", (STATEMENT,), _statement_rows,
-             references=(Reference("customer_id", CUSTOMER.c.id),),
-             key=lambda m: (m.customer_id, m.period_end),
-             key_columns=("customer_id", "period_end")),
-        Kind("valuations", (VALUATION,), _valuation_rows,
-             references=(Reference("collateral_id", COLLATERAL.c.id),),
-             key=lambda m: (m.collateral_id, m.valued_on),
-             key_columns=("collateral_id", "valued_on")),
-        Kind("external-events", (EVENT,), _event_rows,
-             references=(Reference("customer_id", CUSTOMER.c.id),),
-             key=lambda m: (m.customer_id, str(m.kind), m.occurred_on, m.source, m.source_ref),
-             key_columns=("customer_id", "kind", "occurred_on", "source", "source_ref"),
-             skip_existing=True),
+    kind.name: kind
+    for kind in (
+        Kind(
+            "customers",
+            (CUSTOMER,),
+            _customer_rows,
+            key=lambda m: (m.id,),
+            key_columns=("id",),
+            nocase=True,
+        ),
+        Kind(
+            "loans",
+            (LOAN, CONDITION, COLLATERAL),
+            _loan_rows,
+            references=(Reference("customer_id", CUSTOMER.c.id),),
+            key=lambda m: (m.id,),
+            key_columns=("id",),
+            check=_loan_check,
+            extra_keys=lambda m: (("collaterals", COLLATERAL.c.id, c.id) for c in m.collaterals),
+            nocase=True,
+        ),
+        Kind(
+            "repayments",
+            (REPAYMENT,),
+            _repayment_rows,
+            references=(Reference("loan_id", LOAN.c.id),),
+            key=lambda m: (m.loan_id, m.due_on),
+            key_columns=("loan_id", "due_on"),
+            check=_repayment_check,
+            stored_check=_repayment_stored_check,
+        ),
+        Kind(
+            "financial-statements",
+            (STATEMENT,),
+            _statement_rows,
+            references=(Reference("customer_id", CUSTOMER.c.id),),
+            key=lambda m: (m.customer_id, m.period_end),
+            key_columns=("customer_id", "period_end"),
+        ),
+        Kind(
+            "valuations",
+            (VALUATION,),
+            _valuation_rows,
+            references=(Reference("collateral_id", COLLATERAL.c.id),),
+            key=lambda m: (m.collateral_id, m.valued_on),
+            key_columns=("collateral_id", "valued_on"),
+        ),
+        Kind(
+            "external-events",
+            (EVENT,),
+            _event_rows,
+            references=(Reference("customer_id", CUSTOMER.c.id),),
+            key=lambda m: (m.customer_id, str(m.kind), m.occurred_on, m.source, m.source_ref),
+            key_columns=("customer_id", "kind", "occurred_on", "source", "source_ref"),
+            skip_existing=True,
+        ),
     )
 }
 
 #: The order a whole portfolio must be imported in (references point backwards).
-ORDER = ("customers", "loans", "repayments", "financial-statements", "valuations",
-         "external-events")
+ORDER = (
+    "customers",
+    "loans",
+    "repayments",
+    "financial-statements",
+    "valuations",
+    "external-events",
+)
 
 
-def existing_ids(session: Session, column: Column, values: Iterable[Any], *,
-                 nocase: bool = False) -> set[Any]:
+def existing_ids(
+    session: Session, column: Column, values: Iterable[Any], *, nocase: bool = False
+) -> set[Any]:
     """Which of ``values`` are stored in ``column``; with ``nocase``, which equal a stored value
     ignoring case (found through the ``lower(id)`` indexes)."""
     wanted = set(values)
     if not wanted:
         return set()
     if nocase:
-        stored = {v.lower() for v in session.scalars(
-            select(column).where(func.lower(column).in_({w.lower() for w in wanted})))}
+        stored = {
+            v.lower()
+            for v in session.scalars(
+                select(column).where(func.lower(column).in_({w.lower() for w in wanted}))
+            )
+        }
         return {w for w in wanted if w.lower() in stored}
     return set(session.scalars(select(column).where(column.in_(wanted))))
 
@@ -220,10 +358,15 @@ def existing_keys(session: Session, kind: Kind, keys: Iterable[Key]) -> set[Key]
     columns = [table.c[name] for name in kind.key_columns]
     if len(columns) == 1:
         if kind.nocase:
-            return {(v,) for v in existing_ids(session, columns[0], (k[0] for k in wanted),
-                                               nocase=True)}
-        return {(v,) for v in session.scalars(
-            select(columns[0]).where(columns[0].in_([k[0] for k in wanted])))}
+            return {
+                (v,) for v in existing_ids(session, columns[0], (k[0] for k in wanted), nocase=True)
+            }
+        return {
+            (v,)
+            for v in session.scalars(
+                select(columns[0]).where(columns[0].in_([k[0] for k in wanted]))
+            )
+        }
     # Narrow by the first column (indexed), compare whole keys in Python.
     firsts = {k[0] for k in wanted}
     rows = session.execute(select(*columns).where(columns[0].in_(firsts)))

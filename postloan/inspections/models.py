@@ -58,8 +58,14 @@ class Inspection(Timestamped, Base):
         CheckConstraint("status != 'completed' OR report IS NOT NULL", name="completed_has_report"),
         # At most one open inspection per loan and kind, whatever starts it (API, scheduler,
         # special triggers, demo): the database refuses a second one (migration 0008).
-        Index(OPEN_INDEX, "loan_id", "kind", unique=True,
-              sqlite_where=text(OPEN_CONDITION), postgresql_where=text(OPEN_CONDITION)),
+        Index(
+            OPEN_INDEX,
+            "loan_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(OPEN_CONDITION),
+            postgresql_where=text(OPEN_CONDITION),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -93,8 +99,9 @@ class InspectionItem(Base):
     __tablename__ = "inspection_item"
     __table_args__ = (
         UniqueConstraint("inspection_id", "code"),
-        CheckConstraint("result IS NULL OR result IN ('ok', 'not_ok', 'not_applicable')",
-                        name="result_known"),
+        CheckConstraint(
+            "result IS NULL OR result IN ('ok', 'not_ok', 'not_applicable')", name="result_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -63,7 +63,10 @@ class OnsiteDecision:
 
 
 def decide(
-    session: Session, inspection_id: str, *, proposed_class: str | None = None,
+    session: Session,
+    inspection_id: str,
+    *,
+    proposed_class: str | None = None,
     config: OnsiteConfig | None = None,
 ) -> OnsiteDecision:
     """Whether an approved inspection gets an unannounced on-site verification, and why."""
@@ -73,37 +76,60 @@ def decide(
     for risk_class in (loan.risk_class, proposed_class):
         if risk_class and risk_class in config.high_risk_classes:
             return OnsiteDecision(True, f"high-risk loan (class {risk_class})")
-    red = [s for s in open_signals(session, loan)
-           if s["severity"] in config.high_risk_signal_severities]
+    red = [
+        s
+        for s in open_signals(session, loan)
+        if s["severity"] in config.high_risk_signal_severities
+    ]
     if red:
         signal = red[0]
         return OnsiteDecision(
-            True, f"high-risk loan ({signal['severity']} signal {signal['code']})")
+            True, f"high-risk loan ({signal['severity']} signal {signal['code']})"
+        )
     if sampled(inspection_id, config.sample_rate):
         return OnsiteDecision(True, f"sampled at rate {config.sample_rate}")
     return OnsiteDecision(False, f"not sampled at rate {config.sample_rate}")
 
 
 def record_result(
-    session: Session, inspection_id: str, *, result: str, findings: str, verifier: str,
-    ordered_because: str, actor: str,
+    session: Session,
+    inspection_id: str,
+    *,
+    result: str,
+    findings: str,
+    verifier: str,
+    ordered_because: str,
+    actor: str,
 ) -> InspectionFinding:
     """The verifier's result as a finding of source ``onsite_verification`` (one per inspection:
     a later verification replaces it)."""
     if result not in RESULTS:
-        raise InvalidInput(f"onsite_result must be one of {', '.join(RESULTS)}",
-                           field="onsite_result")
+        raise InvalidInput(
+            f"onsite_result must be one of {', '.join(RESULTS)}", field="onsite_result"
+        )
     if not (findings or "").strip():
         raise InvalidInput("onsite_findings is required", field="onsite_findings")
     get(session, inspection_id)
     finding = record_finding(
-        session, inspection_id, source=SOURCE, code=CODE,
+        session,
+        inspection_id,
+        source=SOURCE,
+        code=CODE,
         severity="info" if result == "confirmed" else "orange",
         summary=f"On-site verification: {result}",
-        evidence={"result": result, "findings": findings.strip(), "verifier": verifier,
-                  "ordered_because": ordered_because},
+        evidence={
+            "result": result,
+            "findings": findings.strip(),
+            "verifier": verifier,
+            "ordered_because": ordered_because,
+        },
     )
-    audit.record(session, actor=verifier or actor, action="inspection.onsite_verified",
-                 object_type="inspection", object_id=inspection_id,
-                 detail={"result": result, "ordered_because": ordered_because})
+    audit.record(
+        session,
+        actor=verifier or actor,
+        action="inspection.onsite_verified",
+        object_type="inspection",
+        object_id=inspection_id,
+        detail={"result": result, "ordered_because": ordered_because},
+    )
     return finding

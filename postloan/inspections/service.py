@@ -45,16 +45,23 @@ class OpenInspectionExists(Conflict):
 
     def __init__(self, loan_id: str, kind: str, inspection_id: str | None) -> None:
         which = f" {inspection_id}" if inspection_id else ""
-        super().__init__(f"loan {loan_id} already has an open {kind} inspection{which}",
-                         field="loan_id")
+        super().__init__(
+            f"loan {loan_id} already has an open {kind} inspection{which}", field="loan_id"
+        )
         self.loan_id, self.kind, self.inspection_id = loan_id, kind, inspection_id
 
 
 def open_inspection(session: Session, loan_id: str, kind: str) -> Inspection | None:
     """The loan's open inspection of ``kind`` (requested or in progress), if any."""
-    return session.scalars(select(Inspection).where(
-        Inspection.loan_id == loan_id, Inspection.kind == kind,
-        Inspection.status.in_(OPEN_STATUSES)).limit(1)).first()
+    return session.scalars(
+        select(Inspection)
+        .where(
+            Inspection.loan_id == loan_id,
+            Inspection.kind == kind,
+            Inspection.status.in_(OPEN_STATUSES),
+        )
+        .limit(1)
+    ).first()
 
 
 def _is_open_index_violation(exc: IntegrityError) -> bool:
@@ -62,9 +69,7 @@ def _is_open_index_violation(exc: IntegrityError) -> bool:
     return OPEN_INDEX in text or ("inspection.loan_id, inspection.kind" in text)
 
 
-def request(
-    session: Session, *, loan_id: str, kind: str, reason: str, actor: str
-) -> Inspection:
+def request(session: Session, *, loan_id: str, kind: str, reason: str, actor: str) -> Inspection:
     """Record that an inspection of a loan is wanted; the caller starts its process.
 
     At most one inspection per loan and kind is open: :class:`OpenInspectionExists` (409,
@@ -79,13 +84,21 @@ def request(
     if existing is not None:
         raise OpenInspectionExists(loan_id, kind, existing.id)
     inspection = Inspection(
-        id=new_inspection_id(), loan_id=loan_id, kind=kind, reason=reason, requested_by=actor,
+        id=new_inspection_id(),
+        loan_id=loan_id,
+        kind=kind,
+        reason=reason,
+        requested_by=actor,
         status=InspectionStatus.REQUESTED,
     )
     session.add(inspection)
     audit.record(
-        session, actor=actor, action="inspection.requested", object_type="inspection",
-        object_id=inspection.id, detail={"loan_id": loan_id, "kind": kind, "reason": reason},
+        session,
+        actor=actor,
+        action="inspection.requested",
+        object_type="inspection",
+        object_id=inspection.id,
+        detail={"loan_id": loan_id, "kind": kind, "reason": reason},
     )
     try:
         session.flush()
@@ -104,8 +117,12 @@ def withdraw(session: Session, inspection_id: str, why: str, *, actor: str) -> N
     inspection = get(session, inspection_id)
     session.delete(inspection)
     audit.record(
-        session, actor=actor, action="inspection.start_failed", object_type="inspection",
-        object_id=inspection_id, detail={"loan_id": inspection.loan_id, "why": why},
+        session,
+        actor=actor,
+        action="inspection.start_failed",
+        object_type="inspection",
+        object_id=inspection_id,
+        detail={"loan_id": inspection.loan_id, "why": why},
     )
     session.flush()
 
@@ -167,8 +184,14 @@ def items(session: Session, inspection_id: str) -> list[InspectionItem]:
 def items_for_form(session: Session, inspection_id: str) -> list[dict[str, Any]]:
     """The checklist as the inspection form shows it (and hands back with results filled in)."""
     return [
-        {"code": i.code, "label": i.label, "evidence": i.evidence_required, "source": i.source,
-         "result": i.result, "note": i.note or ""}
+        {
+            "code": i.code,
+            "label": i.label,
+            "evidence": i.evidence_required,
+            "source": i.source,
+            "result": i.result,
+            "note": i.note or "",
+        }
         for i in items(session, inspection_id)
     ]
 
@@ -176,15 +199,22 @@ def items_for_form(session: Session, inspection_id: str) -> list[dict[str, Any]]
 def item_options(session: Session, inspection_id: str) -> list[dict[str, str]]:
     """The checklist as options of the form's checklists (value = the item's code)."""
     return [
-        {"label": f"{i.label} — evidence: {i.evidence_required}" if i.evidence_required
-         else i.label, "value": i.code}
+        {
+            "label": f"{i.label} — evidence: {i.evidence_required}"
+            if i.evidence_required
+            else i.label,
+            "value": i.code,
+        }
         for i in items(session, inspection_id)
     ]
 
 
 def record_item_results(
-    session: Session, inspection_id: str, in_order: list[str] | None,
-    not_applicable: list[str] | None, notes: str | None = None,
+    session: Session,
+    inspection_id: str,
+    in_order: list[str] | None,
+    not_applicable: list[str] | None,
+    notes: str | None = None,
 ) -> list[str]:
     """Store the inspector's result for every checklist item; returns the codes not in order.
 
@@ -219,8 +249,13 @@ def prescribed_actions(
     checklist = items(session, inspection_id)
     not_in_order = [i.label for i in checklist if i.result not in ("ok", "not_applicable")]
     has_notes = bool((notes or "").strip()) or any((i.note or "").strip() for i in checklist)
-    missing_evidence = [] if has_notes else [
-        i.label for i in checklist if i.result == "ok" and (i.evidence_required or "").strip()]
+    missing_evidence = (
+        []
+        if has_notes
+        else [
+            i.label for i in checklist if i.result == "ok" and (i.evidence_required or "").strip()
+        ]
+    )
     lines = []
     if not_in_order:
         lines.append("Not in order: " + "; ".join(not_in_order))
@@ -241,9 +276,14 @@ def record_inspector(session: Session, inspection_id: str, inspector: str, *, ac
     """Note who performed the inspection (each submission, including after a rework)."""
     inspection = get(session, inspection_id)
     inspection.inspector = inspector or None
-    audit.record(session, actor=inspector or actor, action="inspection.performed",
-                 object_type="inspection", object_id=inspection_id,
-                 detail={"answered": sum(1 for i in items(session, inspection_id) if i.result)})
+    audit.record(
+        session,
+        actor=inspector or actor,
+        action="inspection.performed",
+        object_type="inspection",
+        object_id=inspection_id,
+        detail={"answered": sum(1 for i in items(session, inspection_id) if i.result)},
+    )
     session.flush()
 
 
@@ -271,7 +311,10 @@ def begin(session: Session, inspection_id: str, *, actor: str) -> InspectionCont
     if inspection.status == InspectionStatus.REQUESTED:
         inspection.status = InspectionStatus.IN_PROGRESS
         audit.record(
-            session, actor=actor, action="inspection.started", object_type="inspection",
+            session,
+            actor=actor,
+            action="inspection.started",
+            object_type="inspection",
             object_id=inspection_id,
         )
     return InspectionContext(
@@ -346,14 +389,23 @@ def onsite_result(session: Session, inspection_id: str) -> dict[str, Any] | None
 def open_signals(session: Session, loan: Loan) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(RiskSignal)
-        .where(RiskSignal.customer_id == loan.customer_id,
-               RiskSignal.status != SignalStatus.RESOLVED,
-               (RiskSignal.loan_id == loan.id) | RiskSignal.loan_id.is_(None))
+        .where(
+            RiskSignal.customer_id == loan.customer_id,
+            RiskSignal.status != SignalStatus.RESOLVED,
+            (RiskSignal.loan_id == loan.id) | RiskSignal.loan_id.is_(None),
+        )
         .order_by(RiskSignal.respond_by, RiskSignal.id)
     )
     return [
-        {"id": r.id, "code": r.code, "severity": r.severity, "summary": r.summary,
-         "status": r.status, "owner_role": r.owner_role, "respond_by": r.respond_by.isoformat()}
+        {
+            "id": r.id,
+            "code": r.code,
+            "severity": r.severity,
+            "summary": r.summary,
+            "status": r.status,
+            "owner_role": r.owner_role,
+            "respond_by": r.respond_by.isoformat(),
+        }
         for r in rows
     ]
 
@@ -441,12 +493,19 @@ def finalize(
     inspection.completed_at = now
     inspection.report = report
     audit.record(
-        session, actor=actor, action="inspection.completed", object_type="inspection",
+        session,
+        actor=actor,
+        action="inspection.completed",
+        object_type="inspection",
         object_id=inspection_id,
-        detail={"inspector": outcome.inspector, "reviewer": outcome.reviewer,
-                "conclusion": outcome.conclusion, "risk_class": loan.risk_class,
-                # Proves the stored report: ``postloanctl audit verify`` re-computes it.
-                "report_sha256": audit.sha256_of(report)},
+        detail={
+            "inspector": outcome.inspector,
+            "reviewer": outcome.reviewer,
+            "conclusion": outcome.conclusion,
+            "risk_class": loan.risk_class,
+            # Proves the stored report: ``postloanctl audit verify`` re-computes it.
+            "report_sha256": audit.sha256_of(report),
+        },
     )
     session.flush()
     return inspection
@@ -455,13 +514,18 @@ def finalize(
 def cancel(session: Session, inspection_id: str, reason: str, *, actor: str) -> None:
     inspection = session.get(Inspection, inspection_id)
     if inspection is None or inspection.status in (
-        InspectionStatus.COMPLETED, InspectionStatus.CANCELLED
+        InspectionStatus.COMPLETED,
+        InspectionStatus.CANCELLED,
     ):
         return
     inspection.status = InspectionStatus.CANCELLED
     inspection.cancel_reason = reason
     audit.record(
-        session, actor=actor, action="inspection.cancelled", object_type="inspection",
-        object_id=inspection_id, detail={"reason": reason},
+        session,
+        actor=actor,
+        action="inspection.cancelled",
+        object_type="inspection",
+        object_id=inspection_id,
+        detail={"reason": reason},
     )
     session.flush()

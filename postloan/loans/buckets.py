@@ -84,12 +84,22 @@ def update_bucket(session: Session, loan: Loan, as_of: date) -> DelinquencyBucke
     from_bucket = loan.delinquency_bucket or "current"
     if to_bucket == from_bucket:
         return None
-    change = DelinquencyBucketChange(loan_id=loan.id, changed_on=as_of, from_bucket=from_bucket,
-                                     to_bucket=to_bucket, days_past_due=days)
+    change = DelinquencyBucketChange(
+        loan_id=loan.id,
+        changed_on=as_of,
+        from_bucket=from_bucket,
+        to_bucket=to_bucket,
+        days_past_due=days,
+    )
     loan.delinquency_bucket = to_bucket
     session.add(change)
-    log.info("loan %s moved from bucket %s to %s (%d days past due)", loan.id, from_bucket,
-             to_bucket, days)
+    log.info(
+        "loan %s moved from bucket %s to %s (%d days past due)",
+        loan.id,
+        from_bucket,
+        to_bucket,
+        days,
+    )
     session.flush()
     return change
 
@@ -115,9 +125,14 @@ def refresh_portfolio(session: Session, as_of: date, *, batch: int = 5000) -> in
     """
     oldest = (
         select(Repayment.loan_id, func.min(Repayment.due_on).label("oldest"))
-        .where(Repayment.due_on < as_of,
-               or_(Repayment.paid_on.is_(None), Repayment.paid_on > as_of,
-                   Repayment.paid_amount < Repayment.due_amount))
+        .where(
+            Repayment.due_on < as_of,
+            or_(
+                Repayment.paid_on.is_(None),
+                Repayment.paid_on > as_of,
+                Repayment.paid_amount < Repayment.due_amount,
+            ),
+        )
         .group_by(Repayment.loan_id)
         .subquery()
     )
@@ -132,10 +147,11 @@ def refresh_portfolio(session: Session, as_of: date, *, batch: int = 5000) -> in
     table = Loan.__table__
     connection = session.connection()
     for start in range(0, len(changes), batch):
-        part = changes[start:start + batch]
+        part = changes[start : start + batch]
         connection.execute(insert(DelinquencyBucketChange.__table__), part)
         connection.execute(
-            update(table).where(table.c.id == bindparam("b_loan_id"))
+            update(table)
+            .where(table.c.id == bindparam("b_loan_id"))
             .values(delinquency_bucket=bindparam("b_to_bucket")),
             [{"b_loan_id": c["loan_id"], "b_to_bucket": c["to_bucket"]} for c in part],
         )
@@ -150,5 +166,10 @@ def _moves(rows: Iterable, as_of: date) -> Iterable[dict]:
         days = (as_of - oldest).days if oldest is not None else 0
         bucket = bucket_for(days)
         if bucket != (current or "current"):
-            yield {"loan_id": loan_id, "changed_on": as_of, "from_bucket": current or "current",
-                   "to_bucket": bucket, "days_past_due": days}
+            yield {
+                "loan_id": loan_id,
+                "changed_on": as_of,
+                "from_bucket": current or "current",
+                "to_bucket": bucket,
+                "days_past_due": days,
+            }

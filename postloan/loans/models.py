@@ -55,9 +55,7 @@ class Loan(Timestamped, Base):
     approval_conditions: Mapped[list[ApprovalCondition]] = relationship(
         order_by="ApprovalCondition.seq", lazy="raise", cascade="all, delete-orphan"
     )
-    collaterals: Mapped[list[Collateral]] = relationship(
-        lazy="raise", cascade="all, delete-orphan"
-    )
+    collaterals: Mapped[list[Collateral]] = relationship(lazy="raise", cascade="all, delete-orphan")
 
 
 class ApprovalCondition(Base):

@@ -66,10 +66,12 @@ def register(session: Session, data: LoanData, *, actor: str) -> Loan:
         raise InvalidInput("maturity_on is before disbursed_on", field="maturity_on")
     ids = [c.id for c in data.collaterals]
     if len({i.lower() for i in ids}) != len(ids):
-        raise InvalidInput("collateral ids repeat (ids may not differ only in case)",
-                           field="collaterals")
-    taken = session.scalars(select(Collateral.id).where(
-        func.lower(Collateral.id).in_([i.lower() for i in ids]))).all()
+        raise InvalidInput(
+            "collateral ids repeat (ids may not differ only in case)", field="collaterals"
+        )
+    taken = session.scalars(
+        select(Collateral.id).where(func.lower(Collateral.id).in_([i.lower() for i in ids]))
+    ).all()
     if taken:
         wanted = next(i for i in ids if i.lower() == taken[0].lower())
         raise Conflict(id_taken_message("collateral", wanted, taken[0]), field="collaterals")
@@ -87,22 +89,28 @@ def register(session: Session, data: LoanData, *, actor: str) -> Loan:
             for i, text in enumerate(data.approval_conditions, start=1)
         ],
         collaterals=[
-            Collateral(id=c.id, kind=c.kind, value=c.value, currency=c.currency,
-                       description=c.description)
+            Collateral(
+                id=c.id, kind=c.kind, value=c.value, currency=c.currency, description=c.description
+            )
             for c in data.collaterals
         ],
     )
     session.add(loan)
     audit.record(
-        session, actor=actor, action="loan.registered", object_type="loan", object_id=data.id,
+        session,
+        actor=actor,
+        action="loan.registered",
+        object_type="loan",
+        object_id=data.id,
         detail={"customer_id": data.customer_id, "amount": str(data.amount)},
     )
     try:
         session.flush()
     except IntegrityError as exc:  # the same loan or collateral registered concurrently
         session.rollback()
-        raise Conflict(f"loan {data.id!r} or one of its collaterals was registered "
-                       "concurrently", field="id") from exc
+        raise Conflict(
+            f"loan {data.id!r} or one of its collaterals was registered concurrently", field="id"
+        ) from exc
     return loan
 
 
@@ -141,7 +149,11 @@ def record_repayment(
     repayment.paid_amount = data.paid_amount
     repayment.kind = data.kind
     audit.record(
-        session, actor=actor, action="repayment.recorded", object_type="loan", object_id=loan_id,
+        session,
+        actor=actor,
+        action="repayment.recorded",
+        object_type="loan",
+        object_id=loan_id,
         detail={"due_on": data.due_on.isoformat(), "paid_amount": str(data.paid_amount)},
     )
     session.flush()
@@ -151,7 +163,10 @@ def record_repayment(
 
 
 def repayment_problem(
-    disbursed_on: date, maturity_on: date, loan_amount: Decimal, data: RepaymentData,
+    disbursed_on: date,
+    maturity_on: date,
+    loan_amount: Decimal,
+    data: RepaymentData,
     limits: InputBounds | None = None,
 ) -> tuple[str, str] | None:
     """(field, why) when an instalment is implausible for its loan, else None: paid without a
@@ -165,20 +180,27 @@ def repayment_problem(
         return "due_on", f"due_on is before the loan's disbursement ({disbursed_on.isoformat()})"
     latest_due = maturity_on + timedelta(days=limits.dates.due_after_maturity_max_days)
     if data.due_on > latest_due:
-        return "due_on", (f"due_on is more than {limits.dates.due_after_maturity_max_days} days "
-                          f"after the loan's maturity ({maturity_on.isoformat()})")
+        return "due_on", (
+            f"due_on is more than {limits.dates.due_after_maturity_max_days} days "
+            f"after the loan's maturity ({maturity_on.isoformat()})"
+        )
     if data.paid_on is not None and data.paid_on < disbursed_on:
-        return "paid_on", (f"paid_on is before the loan's disbursement "
-                           f"({disbursed_on.isoformat()})")
+        return "paid_on", (
+            f"paid_on is before the loan's disbursement ({disbursed_on.isoformat()})"
+        )
     due_max = loan_amount * limits.amounts.due_max_multiple_of_loan
     if data.due_amount > due_max:
-        return "due_amount", (f"due_amount is more than {limits.amounts.due_max_multiple_of_loan}"
-                              f" x the loan amount ({due_max})")
+        return "due_amount", (
+            f"due_amount is more than {limits.amounts.due_max_multiple_of_loan}"
+            f" x the loan amount ({due_max})"
+        )
     paid_max = data.due_amount * limits.amounts.payment_max_multiple_of_due
     if data.paid_amount > paid_max:
-        return "paid_amount", (f"paid_amount is more than "
-                               f"{limits.amounts.payment_max_multiple_of_due} x due_amount "
-                               f"({paid_max})")
+        return "paid_amount", (
+            f"paid_amount is more than "
+            f"{limits.amounts.payment_max_multiple_of_due} x due_amount "
+            f"({paid_max})"
+        )
     return None
 
 

@@ -29,8 +29,10 @@ def record_valuation(
     if collateral is None:
         raise NotFound(f"collateral {collateral_id!r} does not exist")
     valuation = session.scalars(
-        select(CollateralValuation).where(CollateralValuation.collateral_id == collateral_id,
-                                          CollateralValuation.valued_on == data.valued_on)
+        select(CollateralValuation).where(
+            CollateralValuation.collateral_id == collateral_id,
+            CollateralValuation.valued_on == data.valued_on,
+        )
     ).one_or_none()
     replaced = valuation is not None
     if valuation is None:
@@ -39,11 +41,17 @@ def record_valuation(
     valuation.value = data.value
     valuation.valuer = data.valuer
     audit.record(
-        session, actor=actor,
+        session,
+        actor=actor,
         action="collateral_valuation.replaced" if replaced else "collateral_valuation.recorded",
-        object_type="loan", object_id=collateral.loan_id,
-        detail={"collateral_id": collateral_id, "valued_on": data.valued_on.isoformat(),
-                "value": str(data.value), "valuer": data.valuer},
+        object_type="loan",
+        object_id=collateral.loan_id,
+        detail={
+            "collateral_id": collateral_id,
+            "valued_on": data.valued_on.isoformat(),
+            "value": str(data.value),
+            "valuer": data.valuer,
+        },
     )
     session.flush()
     return valuation, replaced
@@ -53,7 +61,10 @@ def valuations(session: Session, collateral_id: str) -> list[CollateralValuation
     """The collateral's valuations, newest first."""
     if session.get(Collateral, collateral_id) is None:
         raise NotFound(f"collateral {collateral_id!r} does not exist")
-    return list(session.scalars(
-        select(CollateralValuation).where(CollateralValuation.collateral_id == collateral_id)
-        .order_by(CollateralValuation.valued_on.desc())
-    ))
+    return list(
+        session.scalars(
+            select(CollateralValuation)
+            .where(CollateralValuation.collateral_id == collateral_id)
+            .order_by(CollateralValuation.valued_on.desc())
+        )
+    )

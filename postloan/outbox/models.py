@@ -36,10 +36,12 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_message"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status_known"),
-        CheckConstraint("kind IN ('process_start', 'message', 'webhook', 'customer_notice')",
-                        name="kind_known"),
-        CheckConstraint("status != 'delivered' OR delivered_at IS NOT NULL",
-                        name="delivered_has_time"),
+        CheckConstraint(
+            "kind IN ('process_start', 'message', 'webhook', 'customer_notice')", name="kind_known"
+        ),
+        CheckConstraint(
+            "status != 'delivered' OR delivered_at IS NOT NULL", name="delivered_has_time"
+        ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
     )
@@ -59,5 +61,4 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
-                                                          nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -132,11 +132,15 @@ def _product(code: str, raw: Any, templates: dict[str, Template]) -> Product:
     if template not in templates:
         raise CatalogueError(f"{where}: template {template!r} is not in {TEMPLATES_FILE.name}")
     return Product(
-        code=code, name=str(raw.get("name") or code), template=template,
-        first_inspection_days=_positive_int(raw.get("first_inspection_days"),
-                                            f"{where}: first_inspection_days"),
-        collateral_revaluation_months=_positive_int(raw.get("collateral_revaluation_months"),
-                                                    f"{where}: collateral_revaluation_months"),
+        code=code,
+        name=str(raw.get("name") or code),
+        template=template,
+        first_inspection_days=_positive_int(
+            raw.get("first_inspection_days"), f"{where}: first_inspection_days"
+        ),
+        collateral_revaluation_months=_positive_int(
+            raw.get("collateral_revaluation_months"), f"{where}: collateral_revaluation_months"
+        ),
     )
 
 
@@ -159,54 +163,68 @@ def _template(template_id: str, raw: Any) -> Template:
     return Template(template_id, str(raw.get("name") or template_id), tuple(points))
 
 
-def load_catalogue(products_file: Path = PRODUCTS_FILE,
-                   templates_file: Path = TEMPLATES_FILE) -> Catalogue:
+def load_catalogue(
+    products_file: Path = PRODUCTS_FILE, templates_file: Path = TEMPLATES_FILE
+) -> Catalogue:
     raw_t = _read(templates_file)
     templates = {tid: _template(tid, t) for tid, t in (raw_t.get("templates") or {}).items()}
     if not templates:
         raise CatalogueError(f"{templates_file.name}: no templates")
     raw_p = _read(products_file)
-    products = {code: _product(code, p, templates)
-                for code, p in (raw_p.get("products") or {}).items()}
+    products = {
+        code: _product(code, p, templates) for code, p in (raw_p.get("products") or {}).items()
+    }
     default = _product("default", raw_p.get("default"), templates)
     rules = raw_p.get("customer_rules") or {}
     scale = tuple(str(r) for r in rules.get("rating_scale") or ())
     min_rating = str(rules.get("simplified_min_rating") or "")
     if min_rating.upper() not in (r.upper() for r in scale):
-        raise CatalogueError(f"{products_file.name}: customer_rules.simplified_min_rating "
-                             f"{min_rating!r} is not in rating_scale")
+        raise CatalogueError(
+            f"{products_file.name}: customer_rules.simplified_min_rating "
+            f"{min_rating!r} is not in rating_scale"
+        )
     where = f"{products_file.name}: customer_rules"
     customer_rules = CustomerRules(
-        top_borrowers_per_branch=_positive_int(rules.get("top_borrowers_per_branch"),
-                                               f"{where}.top_borrowers_per_branch"),
-        new_customer_months=_positive_int(rules.get("new_customer_months"),
-                                          f"{where}.new_customer_months"),
+        top_borrowers_per_branch=_positive_int(
+            rules.get("top_borrowers_per_branch"), f"{where}.top_borrowers_per_branch"
+        ),
+        new_customer_months=_positive_int(
+            rules.get("new_customer_months"), f"{where}.new_customer_months"
+        ),
         serious_signal_severities=tuple(rules.get("serious_signal_severities") or ()),
-        serious_signal_lookback_years=_positive_int(rules.get("serious_signal_lookback_years"),
-                                                    f"{where}.serious_signal_lookback_years"),
+        serious_signal_lookback_years=_positive_int(
+            rules.get("serious_signal_lookback_years"), f"{where}.serious_signal_lookback_years"
+        ),
         simplified_min_rating=min_rating,
         simplified_min_score=float(rules.get("simplified_min_score") or 0),
         rating_scale=scale,
     )
     sched = raw_p.get("scheduler") or {}
     scheduler = SchedulerSettings(
-        batch_size=_positive_int(sched.get("batch_size"), f"{products_file.name}: "
-                                 "scheduler.batch_size"),
-        extend_lock_every=_positive_int(sched.get("extend_lock_every"),
-                                        f"{products_file.name}: scheduler.extend_lock_every"),
-        extend_lock_ms=_positive_int(sched.get("extend_lock_ms"),
-                                     f"{products_file.name}: scheduler.extend_lock_ms"),
+        batch_size=_positive_int(
+            sched.get("batch_size"), f"{products_file.name}: scheduler.batch_size"
+        ),
+        extend_lock_every=_positive_int(
+            sched.get("extend_lock_every"), f"{products_file.name}: scheduler.extend_lock_every"
+        ),
+        extend_lock_ms=_positive_int(
+            sched.get("extend_lock_ms"), f"{products_file.name}: scheduler.extend_lock_ms"
+        ),
     )
     funds = raw_t.get("use_of_funds") or {}
     if "{purpose}" not in str(funds.get("label", "")):
         raise CatalogueError(f"{templates_file.name}: use_of_funds.label must contain {{purpose}}")
     return Catalogue(
-        products=products, default_product=default, templates=templates,
-        customer_rules=customer_rules, scheduler=scheduler,
+        products=products,
+        default_product=default,
+        templates=templates,
+        customer_rules=customer_rules,
+        scheduler=scheduler,
         use_of_funds_label=str(funds["label"]),
         use_of_funds_evidence=str(funds.get("evidence") or ""),
-        approval_condition_evidence=str((raw_t.get("approval_condition") or {}).get("evidence")
-                                        or ""),
+        approval_condition_evidence=str(
+            (raw_t.get("approval_condition") or {}).get("evidence") or ""
+        ),
     )
 
 
@@ -221,9 +239,10 @@ def load_triggers(path: Path = TRIGGERS_FILE) -> Triggers:
     return Triggers(
         serious_event_kinds=serious,
         new_overdue_after_dpd=int(repayments.get("new_overdue_after_dpd") or 0),
-        interest_unpaid_days_over=_positive_int(repayments.get("interest_unpaid_days_over"),
-                                                f"{path.name}: repayments."
-                                                "interest_unpaid_days_over"),
+        interest_unpaid_days_over=_positive_int(
+            repayments.get("interest_unpaid_days_over"),
+            f"{path.name}: repayments.interest_unpaid_days_over",
+        ),
     )
 
 

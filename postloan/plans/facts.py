@@ -41,7 +41,8 @@ def customer_exposure(session: Session, customer_id: str, as_of: date) -> Decima
     """Outstanding exposure of a customer: the amounts of its loans not yet matured."""
     total = session.scalar(
         select(func.coalesce(func.sum(Loan.amount), 0)).where(
-            Loan.customer_id == customer_id, active_loans_filter(as_of))
+            Loan.customer_id == customer_id, active_loans_filter(as_of)
+        )
     )
     return Decimal(str(total or 0))
 
@@ -60,8 +61,9 @@ def top_borrowers(session: Session, branch: str, as_of: date, n: int) -> list[st
     return [r[0] for r in rows]
 
 
-def plan_facts(session: Session, loan_id: str, as_of: date | None = None,
-               cat: Catalogue | None = None) -> dict[str, Any]:
+def plan_facts(
+    session: Session, loan_id: str, as_of: date | None = None, cat: Catalogue | None = None
+) -> dict[str, Any]:
     """The decision's inputs for one loan, plus the product's catalogue entry."""
     cat = cat or catalogue()
     as_of = as_of or date.today()
@@ -77,18 +79,28 @@ def plan_facts(session: Session, loan_id: str, as_of: date | None = None,
     if balance == 0:  # a matured loan still being inspected: its own amount
         balance = Decimal(loan.amount)
     first_loan_on = session.scalar(
-        select(func.min(Loan.disbursed_on)).where(Loan.customer_id == customer.id))
+        select(func.min(Loan.disbursed_on)).where(Loan.customer_id == customer.id)
+    )
     is_new = first_loan_on is not None and first_loan_on > add_months(
-        as_of, -rules.new_customer_months)
-    since = datetime.combine(add_months(as_of, -12 * rules.serious_signal_lookback_years),
-                             datetime.min.time(), tzinfo=UTC)
-    serious = session.scalar(
-        select(func.count()).select_from(RiskSignal).where(
-            RiskSignal.customer_id == customer.id,
-            RiskSignal.severity.in_(rules.serious_signal_severities),
-            RiskSignal.created_at >= since,
+        as_of, -rules.new_customer_months
+    )
+    since = datetime.combine(
+        add_months(as_of, -12 * rules.serious_signal_lookback_years),
+        datetime.min.time(),
+        tzinfo=UTC,
+    )
+    serious = (
+        session.scalar(
+            select(func.count())
+            .select_from(RiskSignal)
+            .where(
+                RiskSignal.customer_id == customer.id,
+                RiskSignal.severity.in_(rules.serious_signal_severities),
+                RiskSignal.created_at >= since,
+            )
         )
-    ) or 0
+        or 0
+    )
     return {
         "loan_id": loan.id,
         "product": loan.product,
@@ -96,12 +108,10 @@ def plan_facts(session: Session, loan_id: str, as_of: date | None = None,
         "product_template": product.template,
         "product_first_inspection_days": product.first_inspection_days,
         "balance": float(balance),
-        "is_top_borrower": customer.id in top_borrowers(
-            session, customer.branch, as_of, rules.top_borrowers_per_branch),
+        "is_top_borrower": customer.id
+        in top_borrowers(session, customer.branch, as_of, rules.top_borrowers_per_branch),
         "is_new_customer": bool(is_new),
-        "simplified_eligible": serious == 0 and rules.rating_at_least_threshold(
-            customer.credit_rating),
+        "simplified_eligible": serious == 0
+        and rules.rating_at_least_threshold(customer.credit_rating),
         "credit_rating": customer.credit_rating,
     }
-
-

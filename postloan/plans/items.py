@@ -17,32 +17,63 @@ from postloan.plans.models import InspectionPlan
 
 
 def create_items(
-    session: Session, inspection: Inspection, plan: InspectionPlan | None,
+    session: Session,
+    inspection: Inspection,
+    plan: InspectionPlan | None,
     cat: Catalogue | None = None,
 ) -> list[InspectionItem]:
     """Write the inspection's items (once: an inspection that has items keeps them)."""
     cat = cat or catalogue()
-    existing = session.scalar(select(func.count()).select_from(InspectionItem).where(
-        InspectionItem.inspection_id == inspection.id)) or 0
+    existing = (
+        session.scalar(
+            select(func.count())
+            .select_from(InspectionItem)
+            .where(InspectionItem.inspection_id == inspection.id)
+        )
+        or 0
+    )
     if existing:
-        return list(session.scalars(select(InspectionItem).where(
-            InspectionItem.inspection_id == inspection.id).order_by(InspectionItem.seq)))
+        return list(
+            session.scalars(
+                select(InspectionItem)
+                .where(InspectionItem.inspection_id == inspection.id)
+                .order_by(InspectionItem.seq)
+            )
+        )
     loan = session.get(Loan, inspection.loan_id)
-    template_id = plan.template if plan is not None else cat.product(
-        loan.product if loan else "").template
+    template_id = (
+        plan.template if plan is not None else cat.product(loan.product if loan else "").template
+    )
     template = cat.template(template_id)
-    items = [InspectionItem(code=f"tpl.{p.code}", label=p.label, source="template",
-                            evidence_required=p.evidence) for p in template.points]
+    items = [
+        InspectionItem(
+            code=f"tpl.{p.code}", label=p.label, source="template", evidence_required=p.evidence
+        )
+        for p in template.points
+    ]
     if inspection.kind == InspectionKind.FIRST and loan is not None:
-        items.append(InspectionItem(
-            code="funds.1", label=cat.use_of_funds_label.format(purpose=loan.purpose),
-            source="use_of_funds", evidence_required=cat.use_of_funds_evidence))
-        conditions = session.scalars(select(ApprovalCondition).where(
-            ApprovalCondition.loan_id == loan.id).order_by(ApprovalCondition.seq))
-        items.extend(InspectionItem(
-            code=f"cond.{c.seq}", label=f"Approval condition met: {c.text}",
-            source="approval_condition", evidence_required=cat.approval_condition_evidence)
-            for c in conditions)
+        items.append(
+            InspectionItem(
+                code="funds.1",
+                label=cat.use_of_funds_label.format(purpose=loan.purpose),
+                source="use_of_funds",
+                evidence_required=cat.use_of_funds_evidence,
+            )
+        )
+        conditions = session.scalars(
+            select(ApprovalCondition)
+            .where(ApprovalCondition.loan_id == loan.id)
+            .order_by(ApprovalCondition.seq)
+        )
+        items.extend(
+            InspectionItem(
+                code=f"cond.{c.seq}",
+                label=f"Approval condition met: {c.text}",
+                source="approval_condition",
+                evidence_required=cat.approval_condition_evidence,
+            )
+            for c in conditions
+        )
     for seq, item in enumerate(items, start=1):
         item.inspection_id = inspection.id
         item.seq = seq
@@ -53,7 +84,8 @@ def create_items(
 
 def delete_items(session: Session, inspection_id: str) -> None:
     """Remove the items of an inspection request that is withdrawn before it started."""
-    for item in session.scalars(select(InspectionItem).where(
-            InspectionItem.inspection_id == inspection_id)):
+    for item in session.scalars(
+        select(InspectionItem).where(InspectionItem.inspection_id == inspection_id)
+    ):
         session.delete(item)
     session.flush()

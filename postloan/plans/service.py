@@ -41,22 +41,25 @@ def _positive_int(result: dict[str, Any], name: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise PlanDecisionInvalid(f"inspection_plan output {name} must be a positive whole "
-                                  f"number, got {value!r}")
+        raise PlanDecisionInvalid(
+            f"inspection_plan output {name} must be a positive whole number, got {value!r}"
+        )
     return value
 
 
 def last_completed_on(session: Session, loan_id: str) -> date | None:
     at = session.scalar(
         select(func.max(Inspection.completed_at)).where(
-            Inspection.loan_id == loan_id, Inspection.status == InspectionStatus.COMPLETED)
+            Inspection.loan_id == loan_id, Inspection.status == InspectionStatus.COMPLETED
+        )
     )
     return at.date() if at is not None else None
 
 
 def has_open_inspection(session: Session, loan_id: str, kind: str | None = None) -> bool:
-    query = select(Inspection.id).where(Inspection.loan_id == loan_id,
-                                        Inspection.status.in_(OPEN_STATUSES))
+    query = select(Inspection.id).where(
+        Inspection.loan_id == loan_id, Inspection.status.in_(OPEN_STATUSES)
+    )
     if kind:
         query = query.where(Inspection.kind == kind)
     return session.scalar(select(exists(query))) or False
@@ -64,9 +67,20 @@ def has_open_inspection(session: Session, loan_id: str, kind: str | None = None)
 
 def has_first_inspection(session: Session, loan_id: str) -> bool:
     """A first inspection was started (and not cancelled) for the loan."""
-    return session.scalar(select(exists(select(Inspection.id).where(
-        Inspection.loan_id == loan_id, Inspection.kind == InspectionKind.FIRST,
-        Inspection.status != InspectionStatus.CANCELLED)))) or False
+    return (
+        session.scalar(
+            select(
+                exists(
+                    select(Inspection.id).where(
+                        Inspection.loan_id == loan_id,
+                        Inspection.kind == InspectionKind.FIRST,
+                        Inspection.status != InspectionStatus.CANCELLED,
+                    )
+                )
+            )
+        )
+        or False
+    )
 
 
 def first_due_on(loan: Loan, plan: InspectionPlan) -> date:
@@ -75,13 +89,19 @@ def first_due_on(loan: Loan, plan: InspectionPlan) -> date:
 
 def _dates(loan: Loan, plan: InspectionPlan, completed: date | None) -> None:
     plan.next_due_on = add_months(completed or loan.disbursed_on, plan.frequency_months)
-    loan.next_inspection_on = plan.next_due_on if completed else min(
-        first_due_on(loan, plan), plan.next_due_on)
+    loan.next_inspection_on = (
+        plan.next_due_on if completed else min(first_due_on(loan, plan), plan.next_due_on)
+    )
 
 
 def compute_plan(
-    session: Session, loan_id: str, decide: Decide, *, as_of: date | None = None,
-    cat: Catalogue | None = None, actor: str = PLAN_ACTOR,
+    session: Session,
+    loan_id: str,
+    decide: Decide,
+    *,
+    as_of: date | None = None,
+    cat: Catalogue | None = None,
+    actor: str = PLAN_ACTOR,
 ) -> InspectionPlan:
     """Decide and store the loan's plan; sets ``loan.next_inspection_on``. Caller commits.
 
@@ -97,12 +117,14 @@ def compute_plan(
     facts = plan_facts(session, loan_id, as_of=as_of, cat=cat)
     result = decide(facts)
     frequency = _positive_int(result, "frequency_months")
-    first_days = min(_positive_int(result, "first_inspection_days"),
-                     int(facts["product_first_inspection_days"]))
+    first_days = min(
+        _positive_int(result, "first_inspection_days"), int(facts["product_first_inspection_days"])
+    )
     mode = result.get("mode")
     if mode not in MODES:
-        raise PlanDecisionInvalid(f"inspection_plan output mode must be one of "
-                                  f"{', '.join(MODES)}, got {mode!r}")
+        raise PlanDecisionInvalid(
+            f"inspection_plan output mode must be one of {', '.join(MODES)}, got {mode!r}"
+        )
     template = result.get("template") or facts["product_template"]
     try:
         cat.template(template)
@@ -116,8 +138,12 @@ def compute_plan(
         plan = InspectionPlan(loan_id=loan_id)
         session.add(plan)
     else:
-        before = {"frequency_months": plan.frequency_months, "template": plan.template,
-                  "mode": plan.mode, "first_inspection_days": plan.first_inspection_days}
+        before = {
+            "frequency_months": plan.frequency_months,
+            "template": plan.template,
+            "mode": plan.mode,
+            "first_inspection_days": plan.first_inspection_days,
+        }
     plan.frequency_months = frequency
     plan.template = template
     plan.mode = mode
@@ -126,15 +152,34 @@ def compute_plan(
     plan.decision_version = str(result.get("decision_version") or "")
     plan.computed_at = utcnow()
     _dates(loan, plan, completed)
-    after = {"frequency_months": frequency, "template": template, "mode": mode,
-             "first_inspection_days": first_days}
+    after = {
+        "frequency_months": frequency,
+        "template": template,
+        "mode": mode,
+        "first_inspection_days": first_days,
+    }
     if before != after:
-        audit.record(session, actor=actor, action="inspection_plan.decided", object_type="loan",
-                     object_id=loan_id, detail={**after, "reason": reason,
-                                                "decision_version": plan.decision_version,
-                                                "facts": facts})
-        log.info("plan for loan %s: every %s month(s), %s, %s (%s)", loan_id, frequency,
-                 template, mode, reason)
+        audit.record(
+            session,
+            actor=actor,
+            action="inspection_plan.decided",
+            object_type="loan",
+            object_id=loan_id,
+            detail={
+                **after,
+                "reason": reason,
+                "decision_version": plan.decision_version,
+                "facts": facts,
+            },
+        )
+        log.info(
+            "plan for loan %s: every %s month(s), %s, %s (%s)",
+            loan_id,
+            frequency,
+            template,
+            mode,
+            reason,
+        )
     session.flush()
     return plan
 
@@ -152,10 +197,17 @@ def advance_plan(session: Session, loan_id: str, completed_on: date) -> Inspecti
     latest = max(completed_on, last_completed_on(session, loan_id) or completed_on)
     plan.next_due_on = add_months(latest, plan.frequency_months)
     loan.next_inspection_on = plan.next_due_on
-    audit.record(session, actor=PLAN_ACTOR, action="inspection_plan.advanced",
-                 object_type="loan", object_id=loan_id,
-                 detail={"completed_on": completed_on.isoformat(),
-                         "next_due_on": plan.next_due_on.isoformat()})
+    audit.record(
+        session,
+        actor=PLAN_ACTOR,
+        action="inspection_plan.advanced",
+        object_type="loan",
+        object_id=loan_id,
+        detail={
+            "completed_on": completed_on.isoformat(),
+            "next_due_on": plan.next_due_on.isoformat(),
+        },
+    )
     session.flush()
     return plan
 
@@ -172,18 +224,31 @@ def get_plan(session: Session, loan_id: str) -> InspectionPlan:
 def loans_without_first_inspection(session: Session, limit: int) -> list[str]:
     """Active loans for which no first inspection was ever started (e.g. engine down)."""
     first = select(Inspection.id).where(
-        Inspection.loan_id == Loan.id, Inspection.kind == InspectionKind.FIRST,
-        Inspection.status != InspectionStatus.CANCELLED)
-    return list(session.scalars(
-        select(Loan.id).where(~exists(first), Loan.maturity_on >= date.today())
-        .order_by(Loan.disbursed_on, Loan.id).limit(limit)))
+        Inspection.loan_id == Loan.id,
+        Inspection.kind == InspectionKind.FIRST,
+        Inspection.status != InspectionStatus.CANCELLED,
+    )
+    return list(
+        session.scalars(
+            select(Loan.id)
+            .where(~exists(first), Loan.maturity_on >= date.today())
+            .order_by(Loan.disbursed_on, Loan.id)
+            .limit(limit)
+        )
+    )
 
 
 def due_loans(session: Session, as_of: date, limit: int) -> list[str]:
     """Loans whose plan is due and that have no open inspection, most overdue first."""
-    open_ = select(Inspection.id).where(Inspection.loan_id == InspectionPlan.loan_id,
-                                        Inspection.status.in_(OPEN_STATUSES))
-    return list(session.scalars(
-        select(InspectionPlan.loan_id).join(Loan, Loan.id == InspectionPlan.loan_id)
-        .where(InspectionPlan.next_due_on <= as_of, ~exists(open_), Loan.maturity_on >= as_of)
-        .order_by(InspectionPlan.next_due_on, InspectionPlan.loan_id).limit(limit)))
+    open_ = select(Inspection.id).where(
+        Inspection.loan_id == InspectionPlan.loan_id, Inspection.status.in_(OPEN_STATUSES)
+    )
+    return list(
+        session.scalars(
+            select(InspectionPlan.loan_id)
+            .join(Loan, Loan.id == InspectionPlan.loan_id)
+            .where(InspectionPlan.next_due_on <= as_of, ~exists(open_), Loan.maturity_on >= as_of)
+            .order_by(InspectionPlan.next_due_on, InspectionPlan.loan_id)
+            .limit(limit)
+        )
+    )

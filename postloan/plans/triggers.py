@@ -19,19 +19,27 @@ def is_serious_event(kind: str, cfg: Triggers | None = None) -> bool:
     return kind in (cfg or triggers()).serious_event_kinds
 
 
-def repayment_trigger(previous_dpd: int, dpd: int, interest_unpaid_days: int,
-                      cfg: Triggers | None = None) -> str | None:
+def repayment_trigger(
+    previous_dpd: int, dpd: int, interest_unpaid_days: int, cfg: Triggers | None = None
+) -> str | None:
     """Why the repayment situation calls for a special inspection, or None."""
     cfg = cfg or triggers()
     if previous_dpd <= cfg.new_overdue_after_dpd < dpd:
         return f"New overdue: {dpd} days past due (was current)"
     if interest_unpaid_days > cfg.interest_unpaid_days_over:
-        return (f"Interest unpaid for {interest_unpaid_days} days "
-                f"(over {cfg.interest_unpaid_days_over}): focused inspection")
+        return (
+            f"Interest unpaid for {interest_unpaid_days} days "
+            f"(over {cfg.interest_unpaid_days_over}): focused inspection"
+        )
     return None
 
 
 def active_loans_of(session: Session, customer_id: str, as_of: date | None = None) -> list[str]:
     as_of = as_of or date.today()
-    return list(session.scalars(select(Loan.id).where(
-        Loan.customer_id == customer_id, Loan.maturity_on >= as_of).order_by(Loan.id)))
+    return list(
+        session.scalars(
+            select(Loan.id)
+            .where(Loan.customer_id == customer_id, Loan.maturity_on >= as_of)
+            .order_by(Loan.id)
+        )
+    )

@@ -37,12 +37,16 @@ class Rectification(Timestamped, Base):
 
     __tablename__ = "rectification"
     __table_args__ = (
-        CheckConstraint("source IN ('inspection', 'review', 'audit', 'approval_rating')",
-                        name="source_known"),
-        CheckConstraint("severity IN ('minor', 'major', 'serious', 'critical')",
-                        name="severity_known"),
-        CheckConstraint("status IN ('open', 'evidence_submitted', 'closed', 'reopened', "
-                        "'escalated')", name="status_known"),
+        CheckConstraint(
+            "source IN ('inspection', 'review', 'audit', 'approval_rating')", name="source_known"
+        ),
+        CheckConstraint(
+            "severity IN ('minor', 'major', 'serious', 'critical')", name="severity_known"
+        ),
+        CheckConstraint(
+            "status IN ('open', 'evidence_submitted', 'closed', 'reopened', 'escalated')",
+            name="status_known",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -88,8 +92,9 @@ class Restriction(Timestamped, Base):
 
     __tablename__ = "restriction"
     __table_args__ = (
-        CheckConstraint("kind IN ('disbursement_freeze', 'new_business_restriction')",
-                        name="kind_known"),
+        CheckConstraint(
+            "kind IN ('disbursement_freeze', 'new_business_restriction')", name="kind_known"
+        ),
         CheckConstraint("status IN ('active', 'lift_requested', 'lifted')", name="status_known"),
         Index("ix_restriction_customer_status", "customer_id", "status"),
     )
@@ -98,8 +103,9 @@ class Restriction(Timestamped, Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"))
     kind: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text)
-    rectification_id: Mapped[str | None] = mapped_column(ForeignKey("rectification.id"),
-                                                         nullable=True, index=True)
+    rectification_id: Mapped[str | None] = mapped_column(
+        ForeignKey("rectification.id"), nullable=True, index=True
+    )
     status: Mapped[str] = mapped_column(String(20), default="active")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_by: Mapped[str] = mapped_column(String(100))

@@ -35,8 +35,12 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "rectification.yaml"
 SOURCES = ("inspection", "review", "audit", "approval_rating")
 SEVERITIES = ("minor", "major", "serious", "critical")
-OPEN_STATUSES = (RectificationStatus.OPEN, RectificationStatus.EVIDENCE_SUBMITTED,
-                 RectificationStatus.REOPENED, RectificationStatus.ESCALATED)
+OPEN_STATUSES = (
+    RectificationStatus.OPEN,
+    RectificationStatus.EVIDENCE_SUBMITTED,
+    RectificationStatus.REOPENED,
+    RectificationStatus.ESCALATED,
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,9 @@ def rules(path: Path = CONFIG_FILE) -> RectificationRules:
     missing = [s for s in SEVERITIES if s not in days]
     if missing:
         raise ValueError(f"{path.name}: deadline_days lacks {', '.join(missing)}")
-    return RectificationRules(deadline_days=days,
-                              reminder_days_before=int(raw.get("reminder_days_before", 3)))
+    return RectificationRules(
+        deadline_days=days, reminder_days_before=int(raw.get("reminder_days_before", 3))
+    )
 
 
 def deadline_for(severity: str, today: date) -> date:
@@ -76,8 +81,17 @@ def _required(value: Any, field: str) -> str:
 
 
 def raise_rectification(
-    session: Session, *, customer_id: str, loan_id: str | None, source: str, source_ref: str,
-    title: str, description: str, severity: str, owner: str, raised_by: str,
+    session: Session,
+    *,
+    customer_id: str,
+    loan_id: str | None,
+    source: str,
+    source_ref: str,
+    title: str,
+    description: str,
+    severity: str,
+    owner: str,
+    raised_by: str,
     today: date | None = None,
 ) -> Rectification:
     """Record a rectification item with its deadline; the caller starts its process."""
@@ -95,25 +109,51 @@ def raise_rectification(
         if loan is None:
             raise InvalidInput(f"loan {loan_id!r} does not exist", field="loan_id")
         if loan.customer_id != customer_id:
-            raise InvalidInput(f"loan {loan_id!r} is not a loan of customer {customer_id!r}",
-                               field="loan_id")
+            raise InvalidInput(
+                f"loan {loan_id!r} is not a loan of customer {customer_id!r}", field="loan_id"
+            )
     today = today or date.today()
     item = Rectification(
-        id=new_rectification_id(), customer_id=customer_id, loan_id=loan_id or None,
-        source=source, source_ref=source_ref or "", title=title[:200], description=description,
-        severity=severity, owner=owner, raised_by=raised_by,
-        deadline=deadline_for(severity, today), status=RectificationStatus.OPEN,
+        id=new_rectification_id(),
+        customer_id=customer_id,
+        loan_id=loan_id or None,
+        source=source,
+        source_ref=source_ref or "",
+        title=title[:200],
+        description=description,
+        severity=severity,
+        owner=owner,
+        raised_by=raised_by,
+        deadline=deadline_for(severity, today),
+        status=RectificationStatus.OPEN,
         reopen_count=0,
     )
     session.add(item)
-    audit.record(session, actor=raised_by, action="rectification.raised",
-                 object_type="rectification", object_id=item.id,
-                 detail={"customer_id": customer_id, "loan_id": loan_id, "source": source,
-                         "source_ref": source_ref, "severity": severity, "owner": owner,
-                         "deadline": item.deadline.isoformat()})
+    audit.record(
+        session,
+        actor=raised_by,
+        action="rectification.raised",
+        object_type="rectification",
+        object_id=item.id,
+        detail={
+            "customer_id": customer_id,
+            "loan_id": loan_id,
+            "source": source,
+            "source_ref": source_ref,
+            "severity": severity,
+            "owner": owner,
+            "deadline": item.deadline.isoformat(),
+        },
+    )
     session.flush()
-    log.info("rectification %s raised by %s for customer %s (%s, deadline %s)", item.id,
-             raised_by, customer_id, severity, item.deadline)
+    log.info(
+        "rectification %s raised by %s for customer %s (%s, deadline %s)",
+        item.id,
+        raised_by,
+        customer_id,
+        severity,
+        item.deadline,
+    )
     return item
 
 
@@ -121,9 +161,14 @@ def withdraw(session: Session, rectification_id: str, why: str, *, actor: str) -
     """Remove an item whose process could not be started (nothing else refers to it yet)."""
     item = get(session, rectification_id)
     session.delete(item)
-    audit.record(session, actor=actor, action="rectification.start_failed",
-                 object_type="rectification", object_id=rectification_id,
-                 detail={"customer_id": item.customer_id, "why": why})
+    audit.record(
+        session,
+        actor=actor,
+        action="rectification.start_failed",
+        object_type="rectification",
+        object_id=rectification_id,
+        detail={"customer_id": item.customer_id, "why": why},
+    )
     session.flush()
 
 
@@ -140,23 +185,33 @@ def get(session: Session, rectification_id: str) -> Rectification:
 
 
 def evidence_of(session: Session, rectification_id: str) -> list[RectificationEvidence]:
-    return list(session.scalars(
-        select(RectificationEvidence)
-        .where(RectificationEvidence.rectification_id == rectification_id)
-        .order_by(RectificationEvidence.id)))
+    return list(
+        session.scalars(
+            select(RectificationEvidence)
+            .where(RectificationEvidence.rectification_id == rectification_id)
+            .order_by(RectificationEvidence.id)
+        )
+    )
 
 
 def search(
-    session: Session, *, customer_id: str | None = None, status: str | None = None,
-    source: str | None = None, raised_by: str | None = None, limit: int = 50, offset: int = 0,
+    session: Session,
+    *,
+    customer_id: str | None = None,
+    status: str | None = None,
+    source: str | None = None,
+    raised_by: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[Rectification]:
     query = select(Rectification)
     if customer_id:
         query = query.where(Rectification.customer_id == customer_id)
     if status:
         if status not in set(RectificationStatus):
-            raise InvalidInput(f"status must be one of {', '.join(RectificationStatus)}",
-                               field="status")
+            raise InvalidInput(
+                f"status must be one of {', '.join(RectificationStatus)}", field="status"
+            )
         query = query.where(Rectification.status == status)
     if source:
         if source not in SOURCES:
@@ -169,20 +224,33 @@ def search(
 
 
 def submit_evidence(
-    session: Session, rectification_id: str, *, submitted_by: str, description: str,
+    session: Session,
+    rectification_id: str,
+    *,
+    submitted_by: str,
+    description: str,
     documents: list[Any] | None = None,
 ) -> RectificationEvidence:
     item = get(session, rectification_id)
     if item.status == RectificationStatus.CLOSED:
         raise Conflict(f"rectification {rectification_id} is closed; evidence is not accepted")
     description = _required(description, "description")
-    evidence = RectificationEvidence(rectification_id=item.id, submitted_by=submitted_by,
-                                     description=description, documents=list(documents or []))
+    evidence = RectificationEvidence(
+        rectification_id=item.id,
+        submitted_by=submitted_by,
+        description=description,
+        documents=list(documents or []),
+    )
     session.add(evidence)
     item.status = RectificationStatus.EVIDENCE_SUBMITTED
-    audit.record(session, actor=submitted_by, action="rectification.evidence_submitted",
-                 object_type="rectification", object_id=item.id,
-                 detail={"description": description, "documents": list(documents or [])})
+    audit.record(
+        session,
+        actor=submitted_by,
+        action="rectification.evidence_submitted",
+        object_type="rectification",
+        object_id=item.id,
+        detail={"description": description, "documents": list(documents or [])},
+    )
     session.flush()
     log.info("evidence for rectification %s submitted by %s", item.id, submitted_by)
     return evidence
@@ -195,13 +263,20 @@ def evidence_summary(session: Session, rectification_id: str) -> str:
     lines = []
     for row in rows:
         docs = ", ".join(str(d) for d in (row.documents or []))
-        lines.append(f"{row.submitted_at:%Y-%m-%d %H:%M} {row.submitted_by}: {row.description}"
-                     + (f" (documents: {docs})" if docs else ""))
+        lines.append(
+            f"{row.submitted_at:%Y-%m-%d %H:%M} {row.submitted_by}: {row.description}"
+            + (f" (documents: {docs})" if docs else "")
+        )
     return "\n".join(lines)
 
 
 def verify(
-    session: Session, rectification_id: str, *, verifier: str, accepted: bool, comment: str = "",
+    session: Session,
+    rectification_id: str,
+    *,
+    verifier: str,
+    accepted: bool,
+    comment: str = "",
 ) -> Rectification:
     """The verifier's decision: accepted closes the item, rejected reopens it."""
     item = get(session, rectification_id)
@@ -218,17 +293,22 @@ def verify(
         item.status = RectificationStatus.REOPENED
         item.reopen_count = (item.reopen_count or 0) + 1
         action = "rectification.reopened"
-    audit.record(session, actor=verifier, action=action, object_type="rectification",
-                 object_id=item.id, detail={"accepted": accepted, "comment": comment,
-                                            "reopen_count": item.reopen_count})
+    audit.record(
+        session,
+        actor=verifier,
+        action=action,
+        object_type="rectification",
+        object_id=item.id,
+        detail={"accepted": accepted, "comment": comment, "reopen_count": item.reopen_count},
+    )
     session.flush()
-    log.info("rectification %s %s by %s", item.id, "closed" if accepted else "reopened",
-             verifier)
+    log.info("rectification %s %s by %s", item.id, "closed" if accepted else "reopened", verifier)
     return item
 
 
-def escalate(session: Session, rectification_id: str, now: datetime | None = None,
-             *, actor: str = "system") -> Rectification:
+def escalate(
+    session: Session, rectification_id: str, now: datetime | None = None, *, actor: str = "system"
+) -> Rectification:
     """The deadline passed without a verified rectification: mark it escalated."""
     item = get(session, rectification_id)
     if item.status == RectificationStatus.CLOSED:
@@ -237,13 +317,26 @@ def escalate(session: Session, rectification_id: str, now: datetime | None = Non
     if item.escalated_at is None:
         item.escalated_at = now or utcnow()
     item.status = RectificationStatus.ESCALATED
-    audit.record(session, actor=actor, action="rectification.escalated",
-                 object_type="rectification", object_id=item.id,
-                 detail={"deadline": item.deadline.isoformat(), "owner": item.owner,
-                         "severity": item.severity})
+    audit.record(
+        session,
+        actor=actor,
+        action="rectification.escalated",
+        object_type="rectification",
+        object_id=item.id,
+        detail={
+            "deadline": item.deadline.isoformat(),
+            "owner": item.owner,
+            "severity": item.severity,
+        },
+    )
     session.flush()
-    log.warning("rectification %s of customer %s escalated: deadline %s passed (owner %s)",
-                item.id, item.customer_id, item.deadline, item.owner)
+    log.warning(
+        "rectification %s of customer %s escalated: deadline %s passed (owner %s)",
+        item.id,
+        item.customer_id,
+        item.deadline,
+        item.owner,
+    )
     return item
 
 
@@ -252,11 +345,18 @@ def remind(session: Session, rectification_id: str, *, actor: str = "system") ->
     item = get(session, rectification_id)
     if item.status == RectificationStatus.CLOSED:
         return ""
-    text = (f"Reminder: rectification {item.id} '{item.title}' ({item.severity}) is due on "
-            f"{item.deadline.isoformat()}; owner {item.owner}.")
-    audit.record(session, actor=actor, action="rectification.reminded",
-                 object_type="rectification", object_id=item.id,
-                 detail={"owner": item.owner, "text": text})
+    text = (
+        f"Reminder: rectification {item.id} '{item.title}' ({item.severity}) is due on "
+        f"{item.deadline.isoformat()}; owner {item.owner}."
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="rectification.reminded",
+        object_type="rectification",
+        object_id=item.id,
+        detail={"owner": item.owner, "text": text},
+    )
     session.flush()
     log.info("%s", text)
     return text
@@ -267,12 +367,19 @@ def notify_customer(session: Session, rectification_id: str, *, actor: str = "sy
     item = get(session, rectification_id)
     customer = session.get(Customer, item.customer_id)
     name = customer.name if customer else item.customer_id
-    text = (f"Dear {name}, the bank requires rectification of: {item.title}. "
-            f"{item.description} Severity: {item.severity}. Please rectify and submit evidence "
-            f"by {item.deadline.isoformat()}.")
-    audit.record(session, actor=actor, action="rectification.customer_notified",
-                 object_type="rectification", object_id=item.id,
-                 detail={"customer_id": item.customer_id, "text": text})
+    text = (
+        f"Dear {name}, the bank requires rectification of: {item.title}. "
+        f"{item.description} Severity: {item.severity}. Please rectify and submit evidence "
+        f"by {item.deadline.isoformat()}."
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="rectification.customer_notified",
+        object_type="rectification",
+        object_id=item.id,
+        detail={"customer_id": item.customer_id, "text": text},
+    )
     session.flush()
     log.info("customer %s notified of rectification %s", item.customer_id, item.id)
     return text

@@ -46,9 +46,16 @@ class EarlyWarningCatalogue:
         """The catalogue entry of ``code``, or None when the code is not a warning signal."""
         if code not in self._cache:
             row = self.table.single({"signal_code": code})
-            self._cache[code] = None if row is None else Entry(
-                severity=str(row["severity"]), owner_role=str(row["owner_role"]),
-                response_days=int(row["response_days"]), serious=bool(row["serious"]))
+            self._cache[code] = (
+                None
+                if row is None
+                else Entry(
+                    severity=str(row["severity"]),
+                    owner_role=str(row["owner_role"]),
+                    response_days=int(row["response_days"]),
+                    serious=bool(row["serious"]),
+                )
+            )
         return self._cache[code]
 
     def __contains__(self, code: object) -> bool:

@@ -39,11 +39,16 @@ class RiskSignal(Timestamped, Base):
     __tablename__ = "risk_signal"
     __table_args__ = (
         CheckConstraint("severity IN ('red', 'orange', 'yellow', 'blue')", name="severity_known"),
-        CheckConstraint("status IN ('open', 'acknowledged', 'resolved', 'escalated')",
-                        name="status_known"),
-        Index("uq_risk_signal_live_dedupe_key", "dedupe_key", unique=True,
-              sqlite_where=text("status != 'resolved'"),
-              postgresql_where=text("status != 'resolved'")),
+        CheckConstraint(
+            "status IN ('open', 'acknowledged', 'resolved', 'escalated')", name="status_known"
+        ),
+        Index(
+            "uq_risk_signal_live_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -24,8 +24,9 @@ def dedupe_key(code: str, customer_id: str, loan_id: str | None) -> str:
 
 def _live(session: Session, key: str) -> RiskSignal | None:
     return session.scalars(
-        select(RiskSignal).where(RiskSignal.dedupe_key == key,
-                                 RiskSignal.status != SignalStatus.RESOLVED)
+        select(RiskSignal).where(
+            RiskSignal.dedupe_key == key, RiskSignal.status != SignalStatus.RESOLVED
+        )
     ).one_or_none()
 
 
@@ -61,10 +62,18 @@ def raise_signal(
             session.flush()
             return existing, False
         signal = RiskSignal(
-            code=code, customer_id=customer_id, loan_id=loan_id, severity=entry.severity,
-            owner_role=entry.owner_role, status=SignalStatus.OPEN, summary=summary,
-            source=source, evidence=evidence, dedupe_key=key,
-            respond_by=now.date() + timedelta(days=entry.response_days), occurrences=1,
+            code=code,
+            customer_id=customer_id,
+            loan_id=loan_id,
+            severity=entry.severity,
+            owner_role=entry.owner_role,
+            status=SignalStatus.OPEN,
+            summary=summary,
+            source=source,
+            evidence=evidence,
+            dedupe_key=key,
+            respond_by=now.date() + timedelta(days=entry.response_days),
+            occurrences=1,
             last_seen_at=now,
         )
         try:
@@ -75,11 +84,21 @@ def raise_signal(
                 session.flush()
         except IntegrityError:
             continue
-        audit.record(session, actor=actor, action="signal.raised", object_type="risk_signal",
-                     object_id=str(signal.id),
-                     detail={"code": code, "severity": entry.severity, "customer_id": customer_id,
-                             "loan_id": loan_id, "source": source,
-                             "respond_by": signal.respond_by.isoformat()})
+        audit.record(
+            session,
+            actor=actor,
+            action="signal.raised",
+            object_type="risk_signal",
+            object_id=str(signal.id),
+            detail={
+                "code": code,
+                "severity": entry.severity,
+                "customer_id": customer_id,
+                "loan_id": loan_id,
+                "source": source,
+                "respond_by": signal.respond_by.isoformat(),
+            },
+        )
         return signal, True
     raise Conflict(f"signal {key} could not be raised: concurrent updates")
 
@@ -91,8 +110,9 @@ def get(session: Session, signal_id: int) -> RiskSignal:
     return signal
 
 
-def acknowledge(session: Session, signal_id: int, *, actor: str,
-                comment: str | None = None) -> RiskSignal:
+def acknowledge(
+    session: Session, signal_id: int, *, actor: str, comment: str | None = None
+) -> RiskSignal:
     """The owner has seen it. An escalated signal stays escalated, but records who took it."""
     signal = get(session, signal_id)
     if signal.status == SignalStatus.RESOLVED:
@@ -100,8 +120,14 @@ def acknowledge(session: Session, signal_id: int, *, actor: str,
     signal.acknowledged_by = actor
     if signal.status == SignalStatus.OPEN:
         signal.status = SignalStatus.ACKNOWLEDGED
-    audit.record(session, actor=actor, action="signal.acknowledged", object_type="risk_signal",
-                 object_id=str(signal.id), detail={"comment": comment, "status": signal.status})
+    audit.record(
+        session,
+        actor=actor,
+        action="signal.acknowledged",
+        object_type="risk_signal",
+        object_id=str(signal.id),
+        detail={"comment": comment, "status": signal.status},
+    )
     session.flush()
     return signal
 
@@ -116,37 +142,64 @@ def resolve(session: Session, signal_id: int, *, resolution: str, actor: str) ->
     signal.status = SignalStatus.RESOLVED
     signal.resolution = resolution.strip()
     signal.resolved_by = actor
-    audit.record(session, actor=actor, action="signal.resolved", object_type="risk_signal",
-                 object_id=str(signal.id), detail={"resolution": signal.resolution,
-                                                   "from": previous})
+    audit.record(
+        session,
+        actor=actor,
+        action="signal.resolved",
+        object_type="risk_signal",
+        object_id=str(signal.id),
+        detail={"resolution": signal.resolution, "from": previous},
+    )
     session.flush()
     return signal
 
 
-def escalate_overdue(session: Session, today: date, *, now: datetime | None = None,
-                     actor: str = "worker") -> list[RiskSignal]:
+def escalate_overdue(
+    session: Session, today: date, *, now: datetime | None = None, actor: str = "worker"
+) -> list[RiskSignal]:
     """Open or acknowledged signals whose response deadline has passed become escalated."""
-    overdue = list(session.scalars(
-        select(RiskSignal)
-        .where(RiskSignal.status.in_([SignalStatus.OPEN, SignalStatus.ACKNOWLEDGED]),
-               RiskSignal.respond_by < today)
-        .order_by(RiskSignal.id).with_for_update(skip_locked=True)))
+    overdue = list(
+        session.scalars(
+            select(RiskSignal)
+            .where(
+                RiskSignal.status.in_([SignalStatus.OPEN, SignalStatus.ACKNOWLEDGED]),
+                RiskSignal.respond_by < today,
+            )
+            .order_by(RiskSignal.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
     at = now or datetime.now().astimezone()
     for signal in overdue:
         previous = signal.status
         signal.status = SignalStatus.ESCALATED
         signal.escalated_at = at
-        audit.record(session, actor=actor, action="signal.escalated", object_type="risk_signal",
-                     object_id=str(signal.id),
-                     detail={"from": previous, "respond_by": signal.respond_by.isoformat(),
-                             "owner_role": signal.owner_role, "severity": signal.severity})
+        audit.record(
+            session,
+            actor=actor,
+            action="signal.escalated",
+            object_type="risk_signal",
+            object_id=str(signal.id),
+            detail={
+                "from": previous,
+                "respond_by": signal.respond_by.isoformat(),
+                "owner_role": signal.owner_role,
+                "severity": signal.severity,
+            },
+        )
     session.flush()
     return overdue
 
 
 def search(
-    session: Session, *, customer_id: str | None = None, loan_id: str | None = None,
-    status: str | None = None, severity: str | None = None, limit: int = 50, offset: int = 0,
+    session: Session,
+    *,
+    customer_id: str | None = None,
+    loan_id: str | None = None,
+    status: str | None = None,
+    severity: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[RiskSignal], int]:
     """Signals, newest first, with the total matching the filter."""
     query = select(RiskSignal)
@@ -159,6 +212,5 @@ def search(
     if severity:
         query = query.where(RiskSignal.severity == severity)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(RiskSignal.id.desc()).limit(limit).offset(offset)).all()
+    rows = session.scalars(query.order_by(RiskSignal.id.desc()).limit(limit).offset(offset)).all()
     return list(rows), total

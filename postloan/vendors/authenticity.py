@@ -38,29 +38,35 @@ def flag(code: str, reason: str) -> dict[str, str]:
     return {"code": code, "reason": reason}
 
 
-def distance_flag(lat: float, lon: float, home: tuple[float, float] | None,
-                  max_km: float) -> dict[str, str] | None:
+def distance_flag(
+    lat: float, lon: float, home: tuple[float, float] | None, max_km: float
+) -> dict[str, str] | None:
     if home is None:
         return None
     km = haversine_km(lat, lon, home[0], home[1])
     if km > max_km:
-        return flag("gps_far_from_address",
-                    f"GPS fix is {km:.1f} km from the customer's registered address "
-                    f"(more than {max_km:g} km)")
+        return flag(
+            "gps_far_from_address",
+            f"GPS fix is {km:.1f} km from the customer's registered address "
+            f"(more than {max_km:g} km)",
+        )
     return None
 
 
 def window_flag(visited_at: datetime, start: datetime, end: datetime) -> dict[str, str] | None:
     visited_at, start, end = _aware(visited_at), _aware(start), _aware(end)
     if visited_at < start or visited_at > end:
-        return flag("outside_window",
-                    f"visited at {visited_at.isoformat()}, outside the assignment window "
-                    f"{start.isoformat()} .. {end.isoformat()}")
+        return flag(
+            "outside_window",
+            f"visited at {visited_at.isoformat()}, outside the assignment window "
+            f"{start.isoformat()} .. {end.isoformat()}",
+        )
     return None
 
 
-def notes_flag(notes: str, others: list[tuple[str, str]], threshold: float
-               ) -> dict[str, str] | None:
+def notes_flag(
+    notes: str, others: list[tuple[str, str]], threshold: float
+) -> dict[str, str] | None:
     """``others``: (reference, notes) of other visits; the most similar one at or above the
     threshold is named."""
     text = " ".join(notes.lower().split())
@@ -76,19 +82,23 @@ def notes_flag(notes: str, others: list[tuple[str, str]], threshold: float
             best = (ratio, ref)
     if best is None:
         return None
-    return flag("notes_near_duplicate",
-                f"notes are {best[0]:.0%} identical to those of {best[1]}")
+    return flag("notes_near_duplicate", f"notes are {best[0]:.0%} identical to those of {best[1]}")
 
 
-def photo_flags(hashes: list[str], seen: dict[str, PhotoHash], own_ref: str
-                ) -> list[dict[str, str]]:
+def photo_flags(
+    hashes: list[str], seen: dict[str, PhotoHash], own_ref: str
+) -> list[dict[str, str]]:
     out = []
     for sha in hashes:
         row = seen.get(sha)
         if row is not None and row.first_seen_ref != own_ref:
             where = "pre-loan material" if row.source == "pre_loan" else "an earlier visit"
-            out.append(flag("photo_reused", f"photo {sha[:12]}… was already used in {where} "
-                                            f"({row.first_seen_ref})"))
+            out.append(
+                flag(
+                    "photo_reused",
+                    f"photo {sha[:12]}… was already used in {where} ({row.first_seen_ref})",
+                )
+            )
     return out
 
 
@@ -98,14 +108,24 @@ def check_visit(session: Session, report: VisitReport) -> list[dict[str, str]]:
     assignment = session.get(VisitAssignment, report.assignment_id)
     own_ref = f"visit:{report.id}"
     hashes = [h.lower() for h in report.photo_sha256 or []]
-    seen = {row.sha256: row for row in session.scalars(
-        select(PhotoHash).where(PhotoHash.sha256.in_(hashes)))} if hashes else {}
+    seen = (
+        {
+            row.sha256: row
+            for row in session.scalars(select(PhotoHash).where(PhotoHash.sha256.in_(hashes)))
+        }
+        if hashes
+        else {}
+    )
     flags: list[dict[str, Any]] = photo_flags(hashes, seen, own_ref)
     customer = session.get(Customer, assignment.customer_id) if assignment else None
-    home = (customer.latitude, customer.longitude) if customer is not None and \
-        customer.latitude is not None and customer.longitude is not None else None
-    far = distance_flag(report.latitude, report.longitude, home,
-                        float(settings.get("max_distance_km", 2.0)))
+    home = (
+        (customer.latitude, customer.longitude)
+        if customer is not None and customer.latitude is not None and customer.longitude is not None
+        else None
+    )
+    far = distance_flag(
+        report.latitude, report.longitude, home, float(settings.get("max_distance_km", 2.0))
+    )
     if far:
         flags.append(far)
     if assignment is not None:
@@ -115,13 +135,15 @@ def check_visit(session: Session, report: VisitReport) -> list[dict[str, str]]:
         recent = session.execute(
             select(VisitReport.id, VisitReport.inspection_id, VisitReport.notes)
             .join(VisitAssignment, VisitAssignment.id == VisitReport.assignment_id)
-            .where(VisitAssignment.vendor_id == assignment.vendor_id,
-                   VisitReport.id != report.id)
+            .where(VisitAssignment.vendor_id == assignment.vendor_id, VisitReport.id != report.id)
             .order_by(VisitReport.id.desc())
-            .limit(int(settings.get("notes_compare_last", 50)))).all()
-        similar = notes_flag(report.notes or "",
-                             [(f"visit {r.id} ({r.inspection_id})", r.notes) for r in recent],
-                             float(settings.get("notes_similarity_threshold", 0.9)))
+            .limit(int(settings.get("notes_compare_last", 50)))
+        ).all()
+        similar = notes_flag(
+            report.notes or "",
+            [(f"visit {r.id} ({r.inspection_id})", r.notes) for r in recent],
+            float(settings.get("notes_similarity_threshold", 0.9)),
+        )
         if similar:
             flags.append(similar)
     for sha in hashes:

@@ -52,8 +52,9 @@ class VisitAssignment(Timestamped, Base):
 
     __tablename__ = "visit_assignment"
     __table_args__ = (
-        CheckConstraint("status IN ('assigned', 'submitted', 'accepted', 'rejected')",
-                        name="status_known"),
+        CheckConstraint(
+            "status IN ('assigned', 'submitted', 'accepted', 'rejected')", name="status_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -71,8 +72,7 @@ class VisitBatch(Timestamped, Base):
 
     __tablename__ = "visit_batch"
     __table_args__ = (
-        CheckConstraint("status IN ('submitted', 'under_review', 'reviewed')",
-                        name="status_known"),
+        CheckConstraint("status IN ('submitted', 'under_review', 'reviewed')", name="status_known"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -88,8 +88,9 @@ class VisitReport(Timestamped, Base):
 
     __tablename__ = "visit_report"
     __table_args__ = (
-        CheckConstraint("decision IS NULL OR decision IN ('accepted', 'rejected')",
-                        name="decision_known"),
+        CheckConstraint(
+            "decision IS NULL OR decision IN ('accepted', 'rejected')", name="decision_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -115,9 +116,7 @@ class PhotoHash(Base):
     """Every photo hash seen, from visits or pre-loan material: a reuse is suspicious."""
 
     __tablename__ = "photo_hash"
-    __table_args__ = (
-        CheckConstraint("source IN ('visit', 'pre_loan')", name="source_known"),
-    )
+    __table_args__ = (CheckConstraint("source IN ('visit', 'pre_loan')", name="source_known"),)
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_seen_ref: Mapped[str] = mapped_column(String(100))

@@ -15,9 +15,12 @@ from postloan.vendors.models import Vendor, VisitAssignment, VisitReport
 def components(session: Session, vendor_id: str) -> dict[str, Any]:
     settings = config.section("quality")
     rows = session.scalars(
-        select(VisitReport).join(VisitAssignment, VisitAssignment.id == VisitReport.assignment_id)
+        select(VisitReport)
+        .join(VisitAssignment, VisitAssignment.id == VisitReport.assignment_id)
         .where(VisitAssignment.vendor_id == vendor_id)
-        .order_by(VisitReport.id.desc()).limit(int(settings.get("last_visits", 200)))).all()
+        .order_by(VisitReport.id.desc())
+        .limit(int(settings.get("last_visits", 200)))
+    ).all()
     rejected = sum(1 for r in rows if r.decision == "rejected")
     mismatches = sum(1 for r in rows if r.supervision_result == "mismatch")
     late = sum(1 for r in rows if any(f.get("code") == "outside_window" for f in r.flags or []))
@@ -27,8 +30,11 @@ def components(session: Session, vendor_id: str) -> dict[str, Any]:
         "lateness": late * float(settings.get("late_penalty", 2)),
     }
     return {
-        "visits": len(rows), "rejected_visits": rejected, "supervision_mismatches": mismatches,
-        "late_visits": late, "penalties": penalties,
+        "visits": len(rows),
+        "rejected_visits": rejected,
+        "supervision_mismatches": mismatches,
+        "late_visits": late,
+        "penalties": penalties,
         "score": max(0.0, round(100.0 - sum(penalties.values()), 1)),
     }
 

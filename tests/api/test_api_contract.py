@@ -17,8 +17,14 @@ from postloan.inspections.models import Inspection
 
 pytestmark = pytest.mark.engine
 
-CUSTOMER = {"name": "Edge Co", "segment": "sme", "industry": "logistics", "branch": "BR-BJ-02",
-            "account_manager": "am_zhang", "credit_rating": "A"}
+CUSTOMER = {
+    "name": "Edge Co",
+    "segment": "sme",
+    "industry": "logistics",
+    "branch": "BR-BJ-02",
+    "account_manager": "am_zhang",
+    "credit_rating": "A",
+}
 
 
 def new_id(prefix: str) -> str:
@@ -56,15 +62,23 @@ def test_invalid_field_is_422_naming_it(api):
 
 
 def test_loan_with_unknown_customer_or_bad_dates_names_the_field(api):
-    base = {"id": new_id("L"), "customer_id": "C-does-not-exist", "product": "SME-WC",
-            "amount": "1000.00", "currency": "CNY", "disbursed_on": "2026-01-01",
-            "maturity_on": "2027-01-01", "purpose": "stock"}
+    base = {
+        "id": new_id("L"),
+        "customer_id": "C-does-not-exist",
+        "product": "SME-WC",
+        "amount": "1000.00",
+        "currency": "CNY",
+        "disbursed_on": "2026-01-01",
+        "maturity_on": "2027-01-01",
+        "purpose": "stock",
+    }
     r = api.post("/api/v1/loans", json=base)
     assert r.status_code == 422 and r.json()["field"] == "customer_id"
     customer_id = new_id("C")
     api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
-    r = api.post("/api/v1/loans", json={**base, "customer_id": customer_id,
-                                        "maturity_on": "2025-01-01"})
+    r = api.post(
+        "/api/v1/loans", json={**base, "customer_id": customer_id, "maturity_on": "2025-01-01"}
+    )
     assert r.status_code == 422 and r.json()["field"] == "maturity_on"
     r = api.post("/api/v1/loans", json={**base, "customer_id": customer_id, "amount": "-5"})
     assert r.status_code == 422 and r.json()["field"] == "amount"
@@ -85,12 +99,23 @@ def test_duplicate_customer_is_409_and_unknown_ids_are_404(api):
 def test_loan_with_a_duplicate_collateral_is_refused_whole(api):
     customer_id, loan_id = new_id("C"), new_id("L")
     api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
-    r = api.post("/api/v1/loans", json={
-        "id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "1000.00",
-        "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
-        "purpose": "stock", "collaterals": [
-            {"id": "COL-dup", "kind": "property", "value": "10", "currency": "CNY"},
-            {"id": "COL-dup", "kind": "property", "value": "10", "currency": "CNY"}]})
+    r = api.post(
+        "/api/v1/loans",
+        json={
+            "id": loan_id,
+            "customer_id": customer_id,
+            "product": "SME-WC",
+            "amount": "1000.00",
+            "currency": "CNY",
+            "disbursed_on": "2026-01-01",
+            "maturity_on": "2027-01-01",
+            "purpose": "stock",
+            "collaterals": [
+                {"id": "COL-dup", "kind": "property", "value": "10", "currency": "CNY"},
+                {"id": "COL-dup", "kind": "property", "value": "10", "currency": "CNY"},
+            ],
+        },
+    )
     assert r.status_code == 422 and r.json()["field"] == "collaterals"
     assert api.get(f"/api/v1/loans/{loan_id}").status_code == 404
 
@@ -102,12 +127,22 @@ def test_engine_down_keeps_the_inspection_and_owes_its_process(api, database):
 
     customer_id, loan_id = new_id("C"), new_id("L")
     api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
-    api.post("/api/v1/loans", json={
-        "id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "1000.00",
-        "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
-        "purpose": "stock"})
+    api.post(
+        "/api/v1/loans",
+        json={
+            "id": loan_id,
+            "customer_id": customer_id,
+            "product": "SME-WC",
+            "amount": "1000.00",
+            "currency": "CNY",
+            "disbursed_on": "2026-01-01",
+            "maturity_on": "2027-01-01",
+            "purpose": "stock",
+        },
+    )
     app.dependency_overrides[get_engine] = lambda: EngineGateway(
-        "http://127.0.0.1:9/engine-rest", "svc-api", "x", timeout=2)
+        "http://127.0.0.1:9/engine-rest", "svc-api", "x", timeout=2
+    )
     try:
         r = api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "test"})
     finally:
@@ -115,10 +150,12 @@ def test_engine_down_keeps_the_inspection_and_owes_its_process(api, database):
     assert r.status_code == 201, r.text
     assert r.json()["process_instance_id"] is None and r.json()["status"] == "requested"
     with unit_of_work(database) as session:
-        (special,) = session.scalars(select(Inspection).where(
-            Inspection.loan_id == loan_id, Inspection.kind == "special")).all()
-        (owed,) = session.scalars(select(OutboxMessage).where(
-            OutboxMessage.business_key == special.id)).all()
+        (special,) = session.scalars(
+            select(Inspection).where(Inspection.loan_id == loan_id, Inspection.kind == "special")
+        ).all()
+        (owed,) = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.business_key == special.id)
+        ).all()
     assert special.id == r.json()["id"]
     assert owed.kind == "process_start" and owed.payload["process_key"] == "post_loan_inspection"
     assert owed.status in ("pending", "delivered")  # a running relay may have delivered it
@@ -136,24 +173,49 @@ def test_every_write_leaves_an_audit_event_naming_the_key(api, database):
 def test_repayment_updates_the_same_instalment_and_validates(api):
     customer_id, loan_id = new_id("C"), new_id("L")
     api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER})
-    api.post("/api/v1/loans", json={
-        "id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "1000.00",
-        "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
-        "purpose": "stock"})
+    api.post(
+        "/api/v1/loans",
+        json={
+            "id": loan_id,
+            "customer_id": customer_id,
+            "product": "SME-WC",
+            "amount": "1000.00",
+            "currency": "CNY",
+            "disbursed_on": "2026-01-01",
+            "maturity_on": "2027-01-01",
+            "purpose": "stock",
+        },
+    )
     url = f"/api/v1/loans/{loan_id}/repayments"
     assert api.post(url, json={"due_on": "2026-02-01", "due_amount": "100"}).status_code == 201
     r = api.post(url, json={"due_on": "2026-02-01", "due_amount": "100", "paid_amount": "100"})
     assert r.status_code == 422 and r.json()["field"] == "paid_on"
-    r = api.post(url, json={"due_on": "2026-02-01", "due_amount": "100",
-                            "paid_on": "2026-02-01", "paid_amount": "100"})
+    r = api.post(
+        url,
+        json={
+            "due_on": "2026-02-01",
+            "due_amount": "100",
+            "paid_on": "2026-02-01",
+            "paid_amount": "100",
+        },
+    )
     assert r.status_code == 201
-    assert api.post("/api/v1/loans/nope/repayments",
-                    json={"due_on": "2026-02-01", "due_amount": "1"}).status_code == 404
+    assert (
+        api.post(
+            "/api/v1/loans/nope/repayments", json={"due_on": "2026-02-01", "due_amount": "1"}
+        ).status_code
+        == 404
+    )
 
 
 def test_openapi_documents_the_contract(api):
     paths = TestClient(app).get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/health", "/api/v1/customers", "/api/v1/loans/{loan_id}",
-                 "/api/v1/loans/{loan_id}/repayments", "/api/v1/inspections",
-                 "/api/v1/inspections/{inspection_id}"):
+    for path in (
+        "/api/v1/health",
+        "/api/v1/customers",
+        "/api/v1/loans/{loan_id}",
+        "/api/v1/loans/{loan_id}/repayments",
+        "/api/v1/inspections",
+        "/api/v1/inspections/{inspection_id}",
+    ):
         assert path in paths

@@ -40,36 +40,48 @@ SEED = 20260802
 BUDGET_SECONDS = 170.0
 #: ``not_a_server_error`` runs too, in the test itself: a 503 saying the engine could not be
 #: reached is documented and counted, not a failure; any other 5xx is.
-CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "response_headers_conformance",
-          "negative_data_rejection")
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+    "negative_data_rejection",
+)
 
-CONFIG = SchemathesisConfig.from_dict({
-    "seed": SEED,
-    "suppress-health-check": ["all"],
-    "generation": {
-        "mode": "all",
-        "max-examples": MAX_EXAMPLES,
-        "deterministic": True,
-        "no-shrink": True,
-        "database": "none",
-        "with-security-parameters": False,
-    },
-    "phases": {
-        "examples": {"enabled": True},
-        "coverage": {"enabled": True},
-        "fuzzing": {"enabled": True},
-        "stateful": {"enabled": False},
-    },
-    "checks": {
-        "enabled": False,
-        **{name: {"enabled": True} for name in CHECKS},
-    },
-})
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "seed": SEED,
+        "suppress-health-check": ["all"],
+        "generation": {
+            "mode": "all",
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "no-shrink": True,
+            "database": "none",
+            "with-security-parameters": False,
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },
+        "checks": {
+            "enabled": False,
+            **{name: {"enabled": True} for name in CHECKS},
+        },
+    }
+)
 
 #: What the fuzz did, for the summary: requests, statuses, failures by check, time spent.
-STATS: dict[str, Counter] = {"requests": Counter(), "statuses": Counter(), "failures": Counter(),
-                              "skipped": Counter(), "tolerated": Counter()}
+STATS: dict[str, Counter] = {
+    "requests": Counter(),
+    "statuses": Counter(),
+    "failures": Counter(),
+    "skipped": Counter(),
+    "tolerated": Counter(),
+}
 #: ``POSTLOAN_FUZZ_KEEP_GOING=1``: record every failure instead of stopping an operation at its
 #: first (to triage a run; the summary then lists them all and fails).
 KEEP_GOING = os.environ.get("POSTLOAN_FUZZ_KEEP_GOING") == "1"
@@ -93,8 +105,10 @@ def fuzz_keys(fuzz_database) -> dict[str, str]:
     from postloan.db import unit_of_work
 
     with unit_of_work(fuzz_database) as session:
-        return {role: access.issue(session, name=f"fuzz-{role}", role=role, actor="tests")
-                for role in ROLES}
+        return {
+            role: access.issue(session, name=f"fuzz-{role}", role=role, actor="tests")
+            for role in ROLES
+        }
 
 
 #: The tables whose rows record the process instance started for them.
@@ -110,13 +124,23 @@ def _withdraw_processes(admin, database: str) -> int:  # type: ignore[no-untyped
     from postloan.db import unit_of_work
 
     with unit_of_work(database) as session:
-        pids = {pid for table in PROCESS_TABLES for pid in session.scalars(text(
-            f"SELECT process_instance_id FROM {table} WHERE process_instance_id IS NOT NULL"))}
+        pids = {
+            pid
+            for table in PROCESS_TABLES
+            for pid in session.scalars(
+                text(
+                    f"SELECT process_instance_id FROM {table} WHERE process_instance_id IS NOT NULL"
+                )
+            )
+        }
     withdrawn = 0
     for pid in sorted(pids):
         try:
-            admin.call("DELETE", f"/process-instance/{pid}",
-                       params={"skipCustomListeners": "true", "skipIoMappings": "true"})
+            admin.call(
+                "DELETE",
+                f"/process-instance/{pid}",
+                params={"skipCustomListeners": "true", "skipIoMappings": "true"},
+            )
             withdrawn += 1
         except EngineError:
             pass  # already ended
@@ -162,7 +186,8 @@ def _unreachable_engine(response) -> bool:  # type: ignore[no-untyped-def]
     except ValueError:
         return False
     return body.get("error") in ("engine_unavailable", "unavailable") and (
-        "unreachable" in body.get("detail", "") or "cannot be reached" in body.get("detail", ""))
+        "unreachable" in body.get("detail", "") or "cannot be reached" in body.get("detail", "")
+    )
 
 
 @schema.parametrize()
@@ -187,8 +212,10 @@ def test_fuzz_every_operation_with_every_role(case, fuzz_app, fuzz_keys):
             kinds = [type(f).__name__ for f in getattr(exc, "exceptions", [exc])]
             for kind in kinds:
                 STATS["failures"][kind] += 1
-            FAILURES.append(f"{label} as {role}: {response.status_code} {', '.join(kinds)}: "
-                            f"{str(exc).splitlines()[0][:300]}  {_curl(case, response)}")
+            FAILURES.append(
+                f"{label} as {role}: {response.status_code} {', '.join(kinds)}: "
+                f"{str(exc).splitlines()[0][:300]}  {_curl(case, response)}"
+            )
             if not KEEP_GOING:
                 raise
 
@@ -196,8 +223,10 @@ def test_fuzz_every_operation_with_every_role(case, fuzz_app, fuzz_keys):
 def _curl(case, response) -> str:  # type: ignore[no-untyped-def]
     if not KEEP_GOING:
         return ""
-    return f"[{case.method} {case.formatted_path} query={case.query} body={case.body!r}"[:400] \
+    return (
+        f"[{case.method} {case.formatted_path} query={case.query} body={case.body!r}"[:400]
         + f" -> {response.text[:300]}]"
+    )
 
 
 def test_fuzz_summary(fuzz_app, capsys):
@@ -205,12 +234,14 @@ def test_fuzz_summary(fuzz_app, capsys):
     operations = {f"{m.upper()} {p}" for p, ops in app.openapi()["paths"].items() for m in ops}
     requests = sum(STATS["requests"].values())
     with capsys.disabled():
-        print(f"\nfuzz: {requests} requests over {len(STATS['requests'])} of "
-              f"{len(operations)} operations; statuses {dict(sorted(STATS['statuses'].items()))}"
-              f"; failures {dict(STATS['failures'])}; tolerated {dict(STATS['tolerated'])}"
-              f"; skipped past the time budget "
-              f"{sum(STATS['skipped'].values())}; "
-              f"{time.monotonic() - _started[0] if _started else 0:.0f} s")
+        print(
+            f"\nfuzz: {requests} requests over {len(STATS['requests'])} of "
+            f"{len(operations)} operations; statuses {dict(sorted(STATS['statuses'].items()))}"
+            f"; failures {dict(STATS['failures'])}; tolerated {dict(STATS['tolerated'])}"
+            f"; skipped past the time budget "
+            f"{sum(STATS['skipped'].values())}; "
+            f"{time.monotonic() - _started[0] if _started else 0:.0f} s"
+        )
         for line in FAILURES[:300]:
             print(f"  {line}")
     if not requests:

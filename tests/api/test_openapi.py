@@ -17,8 +17,14 @@ from api.main import app
 from gateway.engine import EngineError, EngineGateway
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
-CUSTOMER = {"name": "Doc Co", "segment": "sme", "industry": "logistics", "branch": "BR-BJ-02",
-            "account_manager": "am_zhang", "credit_rating": "A"}
+CUSTOMER = {
+    "name": "Doc Co",
+    "segment": "sme",
+    "industry": "logistics",
+    "branch": "BR-BJ-02",
+    "account_manager": "am_zhang",
+    "credit_rating": "A",
+}
 
 
 def operations():
@@ -29,9 +35,14 @@ def operations():
 
 def test_one_bearer_scheme_on_every_operation_but_health():
     document = app.openapi()
-    assert document["components"]["securitySchemes"] == {"apiKey": {
-        "type": "http", "scheme": "bearer", "bearerFormat": "API key",
-        "description": document["components"]["securitySchemes"]["apiKey"]["description"]}}
+    assert document["components"]["securitySchemes"] == {
+        "apiKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "API key",
+            "description": document["components"]["securitySchemes"]["apiKey"]["description"],
+        }
+    }
     for method, path, operation in operations():
         if path == "/api/v1/health":
             assert operation["security"] == [], "health needs no key"
@@ -54,8 +65,11 @@ def test_every_error_response_is_the_error_body_and_fastapis_422_is_gone():
         for status, response in responses.items():
             if int(status) < 400 or path == "/api/v1/health":
                 continue
-            assert response["content"]["application/json"]["schema"] == ERROR_REF, \
-                (method, path, status)
+            assert response["content"]["application/json"]["schema"] == ERROR_REF, (
+                method,
+                path,
+                status,
+            )
         if path != "/api/v1/health":
             assert {"401", "403"} <= responses.keys(), (method, path)
         if "{" in path:
@@ -102,6 +116,7 @@ def test_date_times_are_documented_with_their_time_zone():
 
 # --- no internal address in an error ---------------------------------------------------------
 
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,8 +130,11 @@ def test_engine_and_unexpected_errors_name_no_internal_address():
 
     @probe.get("/engine-down")
     def engine_down():
-        raise EngineError(0, f"engine unreachable at http://10.1.2.3:{port}/engine-rest: "
-                          f"HTTPConnectionPool(host='10.1.2.3', port={port})")
+        raise EngineError(
+            0,
+            f"engine unreachable at http://10.1.2.3:{port}/engine-rest: "
+            f"HTTPConnectionPool(host='10.1.2.3', port={port})",
+        )
 
     @probe.get("/engine-refused")
     def engine_refused():
@@ -139,10 +157,22 @@ def test_engine_and_unexpected_errors_name_no_internal_address():
 def test_an_engine_at_a_closed_port_is_never_named_to_the_caller(api):
     customer_id, loan_id = f"C-{uuid.uuid4().hex[:8]}", f"L-{uuid.uuid4().hex[:8]}"
     assert api.post("/api/v1/customers", json={"id": customer_id, **CUSTOMER}).status_code == 201
-    assert api.post("/api/v1/loans", json={
-        "id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "1000.00",
-        "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
-        "purpose": "stock"}).status_code == 201
+    assert (
+        api.post(
+            "/api/v1/loans",
+            json={
+                "id": loan_id,
+                "customer_id": customer_id,
+                "product": "SME-WC",
+                "amount": "1000.00",
+                "currency": "CNY",
+                "disbursed_on": "2026-01-01",
+                "maturity_on": "2027-01-01",
+                "purpose": "stock",
+            },
+        ).status_code
+        == 201
+    )
     port = _closed_port()
     url = f"http://127.0.0.1:{port}/engine-rest"
     app.dependency_overrides[get_engine] = lambda: EngineGateway(url, "svc-api", "x", timeout=2)
@@ -150,8 +180,10 @@ def test_an_engine_at_a_closed_port_is_never_named_to_the_caller(api):
         answers = [
             TestClient(app).get("/api/v1/health"),
             api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "closed port"}),
-            api.post("/api/v1/credit-applications", json={
-                "customer_id": customer_id, "product": "SME-WC", "amount": "5000.00"}),
+            api.post(
+                "/api/v1/credit-applications",
+                json={"customer_id": customer_id, "product": "SME-WC", "amount": "5000.00"},
+            ),
         ]
     finally:
         app.dependency_overrides.pop(get_engine, None)
@@ -160,6 +192,12 @@ def test_an_engine_at_a_closed_port_is_never_named_to_the_caller(api):
     assert [r.status_code for r in answers] == [503, 201, 201], [r.text for r in answers]
     assert [r.json()["process_instance_id"] for r in answers[1:]] == [None, None]
     for r in answers:
-        for leak in (str(port), "127.0.0.1", "localhost", "engine-rest", "http://",
-                     "HTTPConnection"):
+        for leak in (
+            str(port),
+            "127.0.0.1",
+            "localhost",
+            "engine-rest",
+            "http://",
+            "HTTPConnection",
+        ):
             assert leak not in r.text, r.text

@@ -74,8 +74,16 @@ COMING = {("GET", "/api/v1/audit-events")}
 
 #: The columns: who calls. ``vendor`` is vendor V001 on V001's paths, ``other-vendor`` vendor
 #: V002 on V001's paths.
-COLUMNS = ("no key", "bad key", "integrator", "viewer", "auditor", "admin", "vendor",
-           "other-vendor")
+COLUMNS = (
+    "no key",
+    "bad key",
+    "integrator",
+    "viewer",
+    "auditor",
+    "admin",
+    "vendor",
+    "other-vendor",
+)
 OWN_VENDOR = "V001"
 
 
@@ -101,6 +109,7 @@ def actual(status: int) -> str:
 
 # --- requests that write nothing -------------------------------------------------------------
 
+
 def _url(path: str, operation: dict[str, Any]) -> str:
     for parameter in operation.get("parameters", []):
         if parameter["in"] != "path":
@@ -117,8 +126,9 @@ def _url(path: str, operation: dict[str, Any]) -> str:
     return path
 
 
-def _call(client: TestClient, method: str, url: str, operation: dict[str, Any],
-          key: str | None) -> int:
+def _call(
+    client: TestClient, method: str, url: str, operation: dict[str, Any], key: str | None
+) -> int:
     headers = {} if key is None else {"Authorization": f"Bearer {key}"}
     body = {"json": {}} if "requestBody" in operation else {}
     return client.request(method, url, headers=headers, **body).status_code
@@ -130,12 +140,22 @@ def keys(api, api_keys, database) -> dict[str, str | None]:
     from postloan.db import unit_of_work
 
     with unit_of_work(database) as session:
-        other = access.issue(session, name=f"test-matrix-V002-{uuid.uuid4().hex[:6]}",
-                             role="vendor:V002", actor="tests")
-    return {"no key": None, "bad key": f"not-a-key-{uuid.uuid4().hex}",
-            "integrator": api_keys["integrator"], "viewer": api_keys["viewer"],
-            "auditor": api_keys["auditor"], "admin": api_keys["admin"],
-            "vendor": api_keys[f"vendor:{OWN_VENDOR}"], "other-vendor": other}
+        other = access.issue(
+            session,
+            name=f"test-matrix-V002-{uuid.uuid4().hex[:6]}",
+            role="vendor:V002",
+            actor="tests",
+        )
+    return {
+        "no key": None,
+        "bad key": f"not-a-key-{uuid.uuid4().hex}",
+        "integrator": api_keys["integrator"],
+        "viewer": api_keys["viewer"],
+        "auditor": api_keys["auditor"],
+        "admin": api_keys["admin"],
+        "vendor": api_keys[f"vendor:{OWN_VENDOR}"],
+        "other-vendor": other,
+    }
 
 
 def test_every_operation_of_the_document_has_a_row_and_every_row_an_operation(api):
@@ -163,11 +183,13 @@ def test_every_cell_of_the_matrix_answers_as_the_contract_says(api, keys, capsys
                 if status >= 500 and path != "/api/v1/health":
                     server_errors.append(f"{method.upper()} {url} as {column}: {status}")
                 if want != got:
-                    wrong.append(f"{method.upper()} {path} as {column}: expected {want}, "
-                                 f"got {status}")
+                    wrong.append(
+                        f"{method.upper()} {path} as {column}: expected {want}, got {status}"
+                    )
     with capsys.disabled():
-        print(f"\nrole matrix: {cells} cells, {len(wrong)} wrong, "
-              f"{len(server_errors)} server errors")
+        print(
+            f"\nrole matrix: {cells} cells, {len(wrong)} wrong, {len(server_errors)} server errors"
+        )
     assert cells >= len(COLUMNS) * 30
     assert not wrong, "\n".join(wrong)
     assert not server_errors, "\n".join(server_errors)
@@ -182,11 +204,16 @@ def test_the_document_states_the_roles_the_matrix_expects(api):
             row = MATRIX.get((method.upper(), path))
             if row is None:
                 continue
-            documented = ({"public"} if not operation.get("security") else
-                          {names.get(r, r) for r in operation.get("x-roles", [])})
+            documented = (
+                {"public"}
+                if not operation.get("security")
+                else {names.get(r, r) for r in operation.get("x-roles", [])}
+            )
             if documented != set(row.split()):
-                differ.append(f"{method.upper()} {path}: document {sorted(documented)}, "
-                              f"matrix {sorted(row.split())}")
+                differ.append(
+                    f"{method.upper()} {path}: document {sorted(documented)}, "
+                    f"matrix {sorted(row.split())}"
+                )
             if operation.get("security"):
                 assert "**Roles:**" in operation.get("description", ""), (method, path)
     assert not differ, "\n".join(differ)

@@ -45,20 +45,52 @@ def completed_inspection(url: str, suffix: str = "1") -> str:
 
     today = date.today()
     with unit_of_work(url) as session:
-        customers.register(session, customers.CustomerData(
-            id=f"C-A{suffix}", name="Audit Co", segment="micro", industry="textiles",
-            branch="B1", account_manager="am_li", credit_rating="A"), actor="tests")
-        loans.register(session, loans.LoanData(
-            id=f"L-A{suffix}", customer_id=f"C-A{suffix}", product="MICRO",
-            amount=Decimal("250000.00"), currency="CNY", disbursed_on=today - timedelta(days=90),
-            maturity_on=today + timedelta(days=275), purpose="stock",
-            approval_conditions=["Quarterly statements"]), actor="tests")
-        inspection = inspections.request(session, loan_id=f"L-A{suffix}", kind="routine",
-                                         reason="quarterly", actor="tests")
+        customers.register(
+            session,
+            customers.CustomerData(
+                id=f"C-A{suffix}",
+                name="Audit Co",
+                segment="micro",
+                industry="textiles",
+                branch="B1",
+                account_manager="am_li",
+                credit_rating="A",
+            ),
+            actor="tests",
+        )
+        loans.register(
+            session,
+            loans.LoanData(
+                id=f"L-A{suffix}",
+                customer_id=f"C-A{suffix}",
+                product="MICRO",
+                amount=Decimal("250000.00"),
+                currency="CNY",
+                disbursed_on=today - timedelta(days=90),
+                maturity_on=today + timedelta(days=275),
+                purpose="stock",
+                approval_conditions=["Quarterly statements"],
+            ),
+            actor="tests",
+        )
+        inspection = inspections.request(
+            session, loan_id=f"L-A{suffix}", kind="routine", reason="quarterly", actor="tests"
+        )
         inspection_id = inspection.id
     with unit_of_work(url) as session:
-        inspections.finalize(session, inspection_id, inspections.InspectionOutcome(
-            inspector="am_li", findings_text="all in order", conclusion="normal",
-            reviewer="po_chen", review_decision="approve", review_comment="ok",
-            risk_class="normal", risk_class_reason="current"), actor="worker:test")
+        inspections.finalize(
+            session,
+            inspection_id,
+            inspections.InspectionOutcome(
+                inspector="am_li",
+                findings_text="all in order",
+                conclusion="normal",
+                reviewer="po_chen",
+                review_decision="approve",
+                review_comment="ok",
+                risk_class="normal",
+                risk_class_reason="current",
+            ),
+            actor="worker:test",
+        )
     return inspection_id

@@ -37,8 +37,14 @@ def verified(url: str) -> audit.Verification:
 def append(url: str, count: int, actor: str = "tests") -> None:
     with unit_of_work(url) as session:
         for n in range(count):
-            audit.record(session, actor=actor, action="test.appended", object_type="test",
-                         object_id=str(n), detail={"n": n})
+            audit.record(
+                session,
+                actor=actor,
+                action="test.appended",
+                object_type="test",
+                object_id=str(n),
+                detail={"n": n},
+            )
 
 
 class TestNormalOperation:
@@ -59,16 +65,34 @@ class TestNormalOperation:
 
     def test_each_hash_covers_the_canonical_form_of_the_entry(self, db_url):
         with unit_of_work(db_url) as session:
-            audit.record(session, actor="am_li", action="loan.amended", object_type="loan",
-                         object_id="L1", detail={"before": {"amount": Decimal("100.50")},
-                                                 "after": {"amount": Decimal("120.00")},
-                                                 "on": datetime(2026, 1, 2, 8, tzinfo=UTC)})
+            audit.record(
+                session,
+                actor="am_li",
+                action="loan.amended",
+                object_type="loan",
+                object_id="L1",
+                detail={
+                    "before": {"amount": Decimal("100.50")},
+                    "after": {"amount": Decimal("120.00")},
+                    "on": datetime(2026, 1, 2, 8, tzinfo=UTC),
+                },
+            )
         (entry,) = entries(db_url)
-        assert entry.detail == {"after": {"amount": "120.00"}, "before": {"amount": "100.50"},
-                                "on": "2026-01-02T08:00:00.000000+00:00"}
-        payload = {"seq": 1, "at": audit.utc_iso(entry.at), "actor": "am_li",
-                   "action": "loan.amended", "object_type": "loan", "object_id": "L1",
-                   "detail": entry.detail, "prev_hash": audit.GENESIS_HASH}
+        assert entry.detail == {
+            "after": {"amount": "120.00"},
+            "before": {"amount": "100.50"},
+            "on": "2026-01-02T08:00:00.000000+00:00",
+        }
+        payload = {
+            "seq": 1,
+            "at": audit.utc_iso(entry.at),
+            "actor": "am_li",
+            "action": "loan.amended",
+            "object_type": "loan",
+            "object_id": "L1",
+            "detail": entry.detail,
+            "prev_hash": audit.GENESIS_HASH,
+        }
         import hashlib
 
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -78,8 +102,7 @@ class TestNormalOperation:
     def test_a_rolled_back_transaction_leaves_no_gap(self, db_url):
         append(db_url, 2)
         session = get_session_factory(db_url)()
-        audit.record(session, actor="tests", action="test.lost", object_type="test",
-                     object_id="x")
+        audit.record(session, actor="tests", action="test.lost", object_type="test", object_id="x")
         session.flush()  # chained (seq 3) and then rolled back with the head's bump
         session.rollback()
         session.close()
@@ -91,8 +114,9 @@ class TestNormalOperation:
     def test_several_flushes_in_one_transaction_continue_the_chain(self, db_url):
         with unit_of_work(db_url) as session:
             for n in range(3):
-                audit.record(session, actor="tests", action="test.step", object_type="test",
-                             object_id=str(n))
+                audit.record(
+                    session, actor="tests", action="test.step", object_type="test", object_id=str(n)
+                )
                 session.flush()
         assert [e.seq for e in entries(db_url)] == [1, 2, 3]
         assert verified(db_url).intact
@@ -113,8 +137,11 @@ class TestAppendOnlyInTheApplication:
                 session.delete(session.scalars(select(AuditEvent)).one())
         assert len(entries(db_url)) == 1
 
-    @pytest.mark.parametrize("statement", [
-        update(AuditEvent).values(actor="x"), delete(AuditEvent)], ids=["update", "delete"])
+    @pytest.mark.parametrize(
+        "statement",
+        [update(AuditEvent).values(actor="x"), delete(AuditEvent)],
+        ids=["update", "delete"],
+    )
     def test_bulk_statements_are_refused(self, db_url, statement):
         append(db_url, 1)
         with pytest.raises(AuditTrailIsAppendOnly, match="in bulk"):
@@ -124,8 +151,13 @@ class TestAppendOnlyInTheApplication:
 
 
 class TestTheDatabaseRefuses:
-    @pytest.mark.parametrize("sql", ["UPDATE audit_event SET actor = 'x' WHERE seq = 1",
-                                     "DELETE FROM audit_event WHERE seq = 1"])
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            "UPDATE audit_event SET actor = 'x' WHERE seq = 1",
+            "DELETE FROM audit_event WHERE seq = 1",
+        ],
+    )
     def test_raw_update_and_delete_of_an_entry(self, db_url, sql):
         append(db_url, 1)
         with pytest.raises(Exception, match="append-only"):
@@ -133,8 +165,9 @@ class TestTheDatabaseRefuses:
                 session.execute(text(sql))
         assert [(e.seq, e.actor) for e in entries(db_url)] == [(1, "tests")]
 
-    @pytest.mark.parametrize("sql", ["UPDATE audit_chain_head SET seq = 0",
-                                     "DELETE FROM audit_chain_head"])
+    @pytest.mark.parametrize(
+        "sql", ["UPDATE audit_chain_head SET seq = 0", "DELETE FROM audit_chain_head"]
+    )
     def test_the_head_never_steps_back(self, db_url, sql):
         append(db_url, 2)
         with pytest.raises(Exception, match="audit_chain_head"):
@@ -143,8 +176,9 @@ class TestTheDatabaseRefuses:
         assert verified(db_url).intact
 
 
-def concurrent_appenders(url: str, threads: int, transactions: int, per_transaction: int,
-                         business: bool = False) -> list[BaseException]:
+def concurrent_appenders(
+    url: str, threads: int, transactions: int, per_transaction: int, business: bool = False
+) -> list[BaseException]:
     """``threads`` appenders, each its own sessions; all start together."""
     errors: list[BaseException] = []
     start = threading.Barrier(threads)
@@ -157,8 +191,13 @@ def concurrent_appenders(url: str, threads: int, transactions: int, per_transact
                     if business:  # something read first, as a request would
                         session.execute(select(AuditEvent.id).limit(1)).all()
                     for n in range(per_transaction):
-                        audit.record(session, actor=f"worker-{worker}", action="test.concurrent",
-                                     object_type="test", object_id=f"{worker}-{t}-{n}")
+                        audit.record(
+                            session,
+                            actor=f"worker-{worker}",
+                            action="test.concurrent",
+                            object_type="test",
+                            object_id=f"{worker}-{t}-{n}",
+                        )
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
 
@@ -194,13 +233,17 @@ def test_the_migration_chains_existing_rows_in_id_order_and_seals_stored_reports
     raw.executemany(
         "INSERT INTO audit_event (at, actor, action, object_type, object_id, detail) "
         "VALUES (?, ?, ?, 'loan', 'L-OLD', ?)",
-        [(f"2025-0{m}-01 10:00:00.000000", f"actor-{m}", f"old.action{m}", json.dumps({"m": m}))
-         for m in range(1, 6)])
+        [
+            (f"2025-0{m}-01 10:00:00.000000", f"actor-{m}", f"old.action{m}", json.dumps({"m": m}))
+            for m in range(1, 6)
+        ],
+    )
     raw.execute(
         "INSERT INTO inspection (id, loan_id, kind, reason, status, requested_by, report, "
         "rework_count, created_at, modified_at) VALUES ('INS-OLD', 'L-OLD', 'routine', 'old', "
         "'completed', 'tests', ?, 0, '2025-01-01 00:00:00', '2025-01-01 00:00:00')",
-        (json.dumps(report),))
+        (json.dumps(report),),
+    )
     raw.commit()
     raw.close()
     migrated(url)

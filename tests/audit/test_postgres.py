@@ -21,12 +21,17 @@ def pg_url(postgres_server, request):
     get_engine(url).dispose()
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_event SET actor = 'x' WHERE seq = 1",
-                                 "DELETE FROM audit_event WHERE seq = 1",
-                                 "TRUNCATE audit_event",
-                                 "UPDATE audit_chain_head SET seq = 0",
-                                 "DELETE FROM audit_chain_head",
-                                 "TRUNCATE audit_chain_head"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_event SET actor = 'x' WHERE seq = 1",
+        "DELETE FROM audit_event WHERE seq = 1",
+        "TRUNCATE audit_event",
+        "UPDATE audit_chain_head SET seq = 0",
+        "DELETE FROM audit_chain_head",
+        "TRUNCATE audit_chain_head",
+    ],
+)
 def test_the_triggers_refuse_changes(pg_url, sql):
     append(pg_url, 2)
     with pytest.raises(Exception, match="append-only|only moves forward"):
@@ -56,9 +61,14 @@ def test_tampering_on_postgresql_is_found(pg_url):
         connection.execute(text("DROP TRIGGER audit_event_append_only ON audit_event"))
         connection.execute(text("UPDATE audit_event SET actor = 'someone else' WHERE seq = 4"))
         connection.execute(text("DELETE FROM audit_event WHERE seq = 12"))
-        connection.execute(text("UPDATE inspection SET report = (report::jsonb || "
-                                "'{\"rework_count\": 0, \"forged\": true}')::json "
-                                "WHERE id = :id"), {"id": inspection_id})
+        connection.execute(
+            text(
+                "UPDATE inspection SET report = (report::jsonb || "
+                '\'{"rework_count": 0, "forged": true}\')::json '
+                "WHERE id = :id"
+            ),
+            {"id": inspection_id},
+        )
     session = get_session_factory(pg_url)()
     try:
         from postloan import audit

@@ -17,8 +17,12 @@ from postloanctl.__main__ import main
 from .conftest import completed_inspection
 from .test_chain import append, entries
 
-SQLITE_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete", "audit_chain_head_forward",
-                   "audit_chain_head_no_delete")
+SQLITE_TRIGGERS = (
+    "audit_event_no_update",
+    "audit_event_no_delete",
+    "audit_chain_head_forward",
+    "audit_chain_head_no_delete",
+)
 
 
 @pytest.fixture
@@ -33,6 +37,7 @@ def trail(db_url: str) -> str:
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     """``main([...])`` against a given database; prints captured by ``capsys``."""
+
     def run(url: str, *args: str) -> int:
         monkeypatch.setenv("POSTLOAN_DATABASE_URL", url)
         get_settings.cache_clear()
@@ -82,9 +87,12 @@ def test_a_deleted_entry_is_named(trail, cli, capsys):
 
 
 def test_two_swapped_entries_are_named(trail, cli, capsys):
-    tamper(trail, "UPDATE audit_event SET seq = -1 WHERE seq = 15",
-           "UPDATE audit_event SET seq = 15 WHERE seq = 16",
-           "UPDATE audit_event SET seq = 16 WHERE seq = -1")
+    tamper(
+        trail,
+        "UPDATE audit_event SET seq = -1 WHERE seq = 15",
+        "UPDATE audit_event SET seq = 15 WHERE seq = 16",
+        "UPDATE audit_event SET seq = 16 WHERE seq = -1",
+    )
     assert cli(trail) == 1
     out = capsys.readouterr().out
     assert "[altered] seq 15 id 16" in out and "[altered] seq 16 id 15" in out
@@ -100,9 +108,12 @@ def test_a_removed_last_entry_is_caught_by_the_head(trail, cli, capsys):
 
 def test_an_entry_appended_outside_the_application_is_caught(trail, cli, capsys):
     last = entries(trail)[-1]
-    tamper(trail, "INSERT INTO audit_event (seq, at, actor, action, object_type, object_id, "
-           f"detail, prev_hash, hash) VALUES (21, '2026-01-01 00:00:00.000000', 'dba', 'x', "
-           f"'test', 'x', '{{}}', '{last.hash}', '{'f' * 64}')")
+    tamper(
+        trail,
+        "INSERT INTO audit_event (seq, at, actor, action, object_type, object_id, "
+        f"detail, prev_hash, hash) VALUES (21, '2026-01-01 00:00:00.000000', 'dba', 'x', "
+        f"'test', 'x', '{{}}', '{last.hash}', '{'f' * 64}')",
+    )
     assert cli(trail) == 1
     out = capsys.readouterr().out
     assert "[altered] seq 21" in out and "[head] seq 20" in out
@@ -110,12 +121,14 @@ def test_an_entry_appended_outside_the_application_is_caught(trail, cli, capsys)
 
 def test_an_edited_report_is_named(trail, cli, capsys):
     ins = inspection_id(trail)
-    tamper(trail, "UPDATE inspection SET report = json_set(report, '$.inspector.conclusion', "
-           f"'all fine') WHERE id = '{ins}'")
+    tamper(
+        trail,
+        "UPDATE inspection SET report = json_set(report, '$.inspector.conclusion', "
+        f"'all fine') WHERE id = '{ins}'",
+    )
     assert cli(trail) == 1
     out = capsys.readouterr().out
-    assert "[report_altered] seq " in out and f"inspection {ins}: the stored report does not" \
-        in out
+    assert "[report_altered] seq " in out and f"inspection {ins}: the stored report does not" in out
     assert "[altered]" not in out  # the chain itself is intact
 
 
@@ -125,8 +138,7 @@ def test_a_report_written_outside_the_application_is_named(trail, cli, capsys):
     assert cli(trail) == 1
     out = capsys.readouterr().out
     assert "[report_missing]" in out and f"inspection {ins}: the inspection was removed" in out
-    assert "[report_unproven] inspection INS-FORGED: a report is stored but no audit event" \
-        in out
+    assert "[report_unproven] inspection INS-FORGED: a report is stored but no audit event" in out
 
 
 def test_a_rewritten_chain_is_caught_by_an_anchor(trail, cli, capsys):
@@ -141,11 +153,20 @@ def test_a_rewritten_chain_is_caught_by_an_anchor(trail, cli, capsys):
     statements, prev = [], audit.GENESIS_HASH
     for row in rows:  # the insider edits seq 3 and re-hashes everything after it
         actor = "rewritten" if row.seq == 3 else row.actor
-        digest = audit.entry_hash(seq=row.seq, at=row.at, actor=actor, action=row.action,
-                                  object_type=row.object_type, object_id=row.object_id,
-                                  detail=row.detail, prev_hash=prev)
-        statements.append(f"UPDATE audit_event SET actor = '{actor}', prev_hash = '{prev}', "
-                          f"hash = '{digest}' WHERE id = {row.id}")
+        digest = audit.entry_hash(
+            seq=row.seq,
+            at=row.at,
+            actor=actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            detail=row.detail,
+            prev_hash=prev,
+        )
+        statements.append(
+            f"UPDATE audit_event SET actor = '{actor}', prev_hash = '{prev}', "
+            f"hash = '{digest}' WHERE id = {row.id}"
+        )
         prev = digest
     statements.append(f"UPDATE audit_chain_head SET hash = '{prev}'")
     tamper(trail, *statements)
@@ -157,21 +178,32 @@ def test_a_rewritten_chain_is_caught_by_an_anchor(trail, cli, capsys):
 
 def test_verify_as_a_command_reports_every_kind_of_tampering(trail):
     ins = inspection_id(trail)
-    tamper(trail,
-           "UPDATE audit_event SET actor = 'someone else' WHERE seq = 4",
-           "DELETE FROM audit_event WHERE seq = 12",
-           "UPDATE audit_event SET seq = -1 WHERE seq = 15",
-           "UPDATE audit_event SET seq = 15 WHERE seq = 16",
-           "UPDATE audit_event SET seq = 16 WHERE seq = -1",
-           "UPDATE inspection SET report = json_set(report, '$.review.decision', 'approve "
-           f"without remarks') WHERE id = '{ins}'")
+    tamper(
+        trail,
+        "UPDATE audit_event SET actor = 'someone else' WHERE seq = 4",
+        "DELETE FROM audit_event WHERE seq = 12",
+        "UPDATE audit_event SET seq = -1 WHERE seq = 15",
+        "UPDATE audit_event SET seq = 15 WHERE seq = 16",
+        "UPDATE audit_event SET seq = 16 WHERE seq = -1",
+        "UPDATE inspection SET report = json_set(report, '$.review.decision', 'approve "
+        f"without remarks') WHERE id = '{ins}'",
+    )
     env = {**os.environ, "POSTLOAN_DATABASE_URL": trail}
-    done = subprocess.run([sys.executable, "-m", "postloanctl", "audit", "verify"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "postloanctl", "audit", "verify"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     print(done.stdout)
     assert done.returncode == 1, done.stderr
-    kinds = [line.split("]")[0].strip(" [") for line in done.stdout.splitlines()
-             if line.startswith("  [")]
+    kinds = [
+        line.split("]")[0].strip(" [")
+        for line in done.stdout.splitlines()
+        if line.startswith("  [")
+    ]
     assert {"altered", "missing", "broken_link", "reordered", "report_altered"} <= set(kinds)
     assert "seq 4 id 4" in done.stdout and "seq 13 id 13" in done.stdout
     assert f"inspection {ins}" in done.stdout
@@ -187,9 +219,16 @@ def test_progress_is_shown_on_a_terminal(trail):
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     env = {**os.environ, "POSTLOAN_DATABASE_URL": trail}
-    done = subprocess.run([sys.executable, "-m", "postloanctl", "audit", "verify"], cwd=ROOT,
-                          env=env, stdout=subprocess.PIPE, stderr=follower, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "postloanctl", "audit", "verify"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     os.close(follower)
     shown = b""
     while True:

@@ -18,8 +18,13 @@ import pytest
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = os.environ.get("POSTLOAN_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--no-first-run",
 ]
 DEFAULT_TIMEOUT_MS = 15_000
@@ -37,8 +42,9 @@ def chromium_browser() -> Iterator[Any]:
     from playwright import sync_api
 
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: run ./scripts/bootstrap --test "
-                    "(apt-get install chromium)")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: run ./scripts/bootstrap --test (apt-get install chromium)"
+        )
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -51,8 +57,9 @@ def tasklist_url(engine_url: str) -> str:
 
 
 @pytest.fixture
-def tasklist(chromium_browser: Any, tasklist_url: str,
-             request: pytest.FixtureRequest) -> Iterator[Callable[[str, str], Any]]:
+def tasklist(
+    chromium_browser: Any, tasklist_url: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str, str], Any]]:
     """``tasklist(user, password)``: a page logged in to Tasklist in a fresh browser context."""
     opened: list[tuple[str, Any, Any]] = []
 
@@ -73,8 +80,11 @@ def tasklist(chromium_browser: Any, tasklist_url: str,
 
     yield login
 
-    failed = any(getattr(request.node, f"rep_{when}", None) is not None
-                 and getattr(request.node, f"rep_{when}").failed for when in ("setup", "call"))
+    failed = any(
+        getattr(request.node, f"rep_{when}", None) is not None
+        and getattr(request.node, f"rep_{when}").failed
+        for when in ("setup", "call")
+    )
     for index, (user, context, page) in enumerate(opened):
         if failed:
             ARTIFACTS.mkdir(exist_ok=True)

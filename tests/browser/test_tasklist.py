@@ -30,12 +30,14 @@ FINDINGS = "Visited the workshop; supplier invoices match the drawdown."
 
 # -- data through the API ---------------------------------------------------------------------
 
+
 def start_inspection(api: Any, account_manager: str) -> str:
     """A customer of ``account_manager``, a performing loan, an inspection started on it."""
     return start_inspection_on(api, new_loan(api, account_manager=account_manager))
 
 
 # -- Tasklist pages -----------------------------------------------------------------------------
+
 
 def open_task(page: Any, filter_name: str, task_id: str) -> Any:
     """Select the filter, find the task in the list (newest first), open it; returns its form."""
@@ -64,7 +66,8 @@ def perform_inspection_in_tasklist(page: Any, task_id: str, inspection_id: str) 
     form = open_task(page, "My tasks", task_id)
     expect(form).to_contain_text(f"Inspection {inspection_id}")
     checks = {
-        "Funds used for the agreed purpose": True, "Business operating normally": True,
+        "Funds used for the agreed purpose": True,
+        "Business operating normally": True,
         "Collateral intact and adequately valued": True,
         "Conditions of the credit approval met": False,
     }
@@ -78,7 +81,8 @@ def perform_inspection_in_tasklist(page: Any, task_id: str, inspection_id: str) 
     findings.fill(FINDINGS)
     # Every inspection point of the checklist (template, use of funds, approval conditions).
     in_order = form.locator(".fjs-form-field-checklist").filter(
-        has_text="Points verified and found in order")
+        has_text="Points verified and found in order"
+    )
     boxes = in_order.get_by_role("checkbox")
     expect(boxes.first).to_be_visible()
     for index in range(boxes.count()):
@@ -97,8 +101,10 @@ def perform_inspection_in_tasklist(page: Any, task_id: str, inspection_id: str) 
 
 # -- the tests ----------------------------------------------------------------------------------
 
+
 def test_account_manager_performs_the_inspection_in_tasklist(
-        workers, api, as_user, admin, tasklist) -> None:
+    workers, api, as_user, admin, tasklist
+) -> None:
     inspection_id = start_inspection(api, "am_li")
     perform = task_of(as_user("am_li"), inspection_id, "perform_inspection")
     assert perform["assignee"] == "am_li"
@@ -106,8 +112,10 @@ def test_account_manager_performs_the_inspection_in_tasklist(
     page = tasklist("am_li", PASSWORDS["am_li"])
     perform_inspection_in_tasklist(page, perform["id"], inspection_id)
 
-    history = wait_for(lambda: [t for t in admin.historic_tasks(taskId=perform["id"])
-                                if t["endTime"]], what="perform_inspection to end")
+    history = wait_for(
+        lambda: [t for t in admin.historic_tasks(taskId=perform["id"]) if t["endTime"]],
+        what="perform_inspection to end",
+    )
     assert history[0]["deleteReason"] == "completed" and history[0]["assignee"] == "am_li"
     variables = admin.process_variables(perform["processInstanceId"])
     assert variables["inspection_findings"] == FINDINGS
@@ -144,7 +152,8 @@ def test_four_eyes_refusal_is_shown_in_tasklist(workers, api, as_user, admin, ta
     refusal = page.locator(".page-notifications .alert-danger")
     expect(refusal).to_contain_text("An error happened while claiming the task")
     expect(refusal).to_contain_text(
-        "Four-eyes rule: user 'lead_hu' performed this work (inspector)")
+        "Four-eyes rule: user 'lead_hu' performed this work (inspector)"
+    )
     expect(refusal).to_contain_text("assignment refused")
     expect(complete_button(page)).to_be_disabled()
 
@@ -161,11 +170,17 @@ def test_post_loan_officer_reviews_in_tasklist(workers, api, as_user, admin, tas
     inspection_id = start_inspection(api, "am_li")
     am_li = as_user("am_li")
     perform = task_of(am_li, inspection_id, "perform_inspection")
-    am_li.submit_form(perform["id"], {
-        "funds_used_as_agreed": True, "business_operating_normally": True,
-        "collateral_intact": True, "approval_conditions_met": True,
-        "inspection_findings": FINDINGS, "inspection_conclusion": "satisfactory",
-    })
+    am_li.submit_form(
+        perform["id"],
+        {
+            "funds_used_as_agreed": True,
+            "business_operating_normally": True,
+            "collateral_intact": True,
+            "approval_conditions_met": True,
+            "inspection_findings": FINDINGS,
+            "inspection_conclusion": "satisfactory",
+        },
+    )
     review = task_of(as_user("po_chen"), inspection_id, "review_inspection")
 
     page = tasklist("po_chen", PASSWORDS["po_chen"])
@@ -175,8 +190,10 @@ def test_post_loan_officer_reviews_in_tasklist(workers, api, as_user, admin, tas
     expect(form.get_by_label("Findings")).to_have_value(FINDINGS)
     page.locator("button.claim").click()
     expect(page.locator("li.assignee")).to_contain_text("Chen Jie")
-    assert wait_for(lambda: admin.tasks(taskId=review["id"])[0]["assignee"] == "po_chen",
-                    what="po_chen to be the assignee")
+    assert wait_for(
+        lambda: admin.tasks(taskId=review["id"])[0]["assignee"] == "po_chen",
+        what="po_chen to be the assignee",
+    )
 
     form.get_by_label("Approve", exact=True).check()
     expect(form.get_by_label("Reason for rework")).to_have_count(0)
@@ -192,16 +209,20 @@ def test_post_loan_officer_reviews_in_tasklist(workers, api, as_user, admin, tas
     inspection = wait_for(completed, what="the inspection to complete")
     assert inspection["inspector"] == "am_li" and inspection["reviewer"] == "po_chen"
     assert inspection["report"]["review"] == {
-        "reviewer": "po_chen", "decision": "approve",
-        "comment": "Records complete, conclusion sound"}
+        "reviewer": "po_chen",
+        "decision": "approve",
+        "comment": "Records complete, conclusion sound",
+    }
 
 
 def review_in_tasklist(page: Any, admin: Any, task_id: str, user: str, decide: Any) -> None:
     """Open the review as a post-loan officer, claim it, let ``decide`` fill it, complete it."""
     form = open_task(page, "My groups' tasks", task_id)
     page.locator("button.claim").click()
-    assert wait_for(lambda: admin.tasks(taskId=task_id)[0]["assignee"] == user,
-                    what=f"{user} to be the assignee")
+    assert wait_for(
+        lambda: admin.tasks(taskId=task_id)[0]["assignee"] == user,
+        what=f"{user} to be the assignee",
+    )
     decide(form)
     expect(complete_button(page)).to_be_enabled()
     complete_button(page).click()
@@ -209,24 +230,33 @@ def review_in_tasklist(page: Any, admin: Any, task_id: str, user: str, decide: A
 
 
 def test_officer_returns_for_rework_then_approves_in_tasklist(
-        workers, api, as_user, admin, tasklist) -> None:
+    workers, api, as_user, admin, tasklist
+) -> None:
     inspection_id = start_inspection(api, "am_li")
     am_li, po_chen = as_user("am_li"), as_user("po_chen")
     perform = task_of(am_li, inspection_id, "perform_inspection")
-    am_li.submit_form(perform["id"], {
-        "funds_used_as_agreed": True, "business_operating_normally": True,
-        "collateral_intact": True, "approval_conditions_met": True,
-        "inspection_findings": FINDINGS, "inspection_conclusion": "satisfactory",
-    })
+    am_li.submit_form(
+        perform["id"],
+        {
+            "funds_used_as_agreed": True,
+            "business_operating_normally": True,
+            "collateral_intact": True,
+            "approval_conditions_met": True,
+            "inspection_findings": FINDINGS,
+            "inspection_conclusion": "satisfactory",
+        },
+    )
     review = task_of(po_chen, inspection_id, "review_inspection")
     officer = tasklist("po_chen", PASSWORDS["po_chen"])
 
     def rework(form: Any) -> None:
         # Nothing ticked as in order: the worker computed that prescribed actions are missing.
         expect(form.get_by_label("Points not in order / missing evidence notes")).to_have_value(
-            re.compile(r"^Not in order: "))
-        expect(form.get_by_label("Every prescribed action done, with evidence notes")
-               ).not_to_be_checked()
+            re.compile(r"^Not in order: ")
+        )
+        expect(
+            form.get_by_label("Every prescribed action done, with evidence notes")
+        ).not_to_be_checked()
         form.get_by_label("Return for rework", exact=True).check()
         form.get_by_label("Review comment").fill("The points of the template are not verified")
         form.get_by_label("Reason for rework").fill("Verify every point and note the evidence")
@@ -239,9 +269,11 @@ def test_officer_returns_for_rework_then_approves_in_tasklist(
     manager = tasklist("am_li", PASSWORDS["am_li"])
     form = open_task(manager, "My tasks", again["id"])
     expect(form.get_by_label("Returned for rework — reason given by the reviewer")).to_have_value(
-        "Verify every point and note the evidence")
+        "Verify every point and note the evidence"
+    )
     in_order = form.locator(".fjs-form-field-checklist").filter(
-        has_text="Points verified and found in order")
+        has_text="Points verified and found in order"
+    )
     boxes = in_order.get_by_role("checkbox")
     expect(boxes.first).to_be_visible()
     for index in range(boxes.count()):
@@ -254,8 +286,9 @@ def test_officer_returns_for_rework_then_approves_in_tasklist(
     review = task_of(po_chen, inspection_id, "review_inspection")
 
     def approve(form: Any) -> None:
-        expect(form.get_by_label("Every prescribed action done, with evidence notes")
-               ).to_be_checked()
+        expect(
+            form.get_by_label("Every prescribed action done, with evidence notes")
+        ).to_be_checked()
         form.get_by_label("Approve", exact=True).check()
         expect(form.get_by_label("Reason for rework")).to_have_count(0)
         form.get_by_label("Review comment").fill("All points verified now")
@@ -302,11 +335,16 @@ def test_a_supervisor_reassigns_in_tasklist_within_the_candidates_only(
     open_task(page, "Team's open tasks", perform["id"])
     reassign("am_zhang")
     expect(header.locator("li.assignee")).to_contain_text("Zhang Min")
-    wait_for(lambda: admin.call("GET", f"/task/{perform['id']}")["assignee"] == "am_zhang",
-             what="the reassignment")
+    wait_for(
+        lambda: admin.call("GET", f"/task/{perform['id']}")["assignee"] == "am_zhang",
+        what="the reassignment",
+    )
     page.screenshot(path=str(DOCS / "tasklist-supervisor-reassigned.png"))
-    log = admin.call("GET", "/history/user-operation",
-                     params={"taskId": perform["id"], "operationType": "Assign"})
+    log = admin.call(
+        "GET",
+        "/history/user-operation",
+        params={"taskId": perform["id"], "operationType": "Assign"},
+    )
     assert any(e["userId"] == "sv_ma" and e["newValue"] == "am_zhang" for e in log), log
     # The supervisor hands work on but does none: the form offers him no completion.
     expect(complete_button(page)).to_be_disabled()

@@ -30,28 +30,48 @@ pytestmark = pytest.mark.browser
 def _visit(inspection_id: str, notes: str) -> dict[str, Any]:
     import hashlib
     import uuid
-    return {"inspection_id": inspection_id,
-            "visited_at": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
-            "latitude": HOME[0], "longitude": HOME[1] + 0.001,
-            "photo_sha256": [hashlib.sha256(uuid.uuid4().bytes).hexdigest()],
-            "notes": notes, "checklist_answers": {"business_operating_normally": True}}
+
+    return {
+        "inspection_id": inspection_id,
+        "visited_at": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+        "latitude": HOME[0],
+        "longitude": HOME[1] + 0.001,
+        "photo_sha256": [hashlib.sha256(uuid.uuid4().bytes).hexdigest()],
+        "notes": notes,
+        "checklist_answers": {"business_operating_normally": True},
+    }
 
 
 def test_officer_reviews_visit_batch_in_tasklist(
-        workers, api, api_keys, admin, tasklist, outsourced, supervision_rate) -> None:
+    workers, api, api_keys, admin, tasklist, outsourced, supervision_rate
+) -> None:
     supervision_rate(0.0)
     kept, rejected = outsourced(), outsourced()
-    r = api.post("/api/v1/vendors/V001/visit-batches",
-                 headers={"Authorization": f"Bearer {api_keys['vendor:V001']}"},
-                 json={"visits": [
-                     _visit(kept["inspection_id"], f"Shop open, owner met {kept['loan_id']}"),
-                     _visit(rejected["inspection_id"], "Blurred photos, nobody there "
-                            f"{rejected['loan_id']}")]})
+    r = api.post(
+        "/api/v1/vendors/V001/visit-batches",
+        headers={"Authorization": f"Bearer {api_keys['vendor:V001']}"},
+        json={
+            "visits": [
+                _visit(kept["inspection_id"], f"Shop open, owner met {kept['loan_id']}"),
+                _visit(
+                    rejected["inspection_id"], f"Blurred photos, nobody there {rejected['loan_id']}"
+                ),
+            ]
+        },
+    )
     assert r.status_code == 201, r.text
     batch_id = r.json()["id"]
-    review = wait_for(lambda: next(iter(admin.tasks(
-        processInstanceBusinessKey=batch_id, taskDefinitionKey="review_visit_batch")), None),
-        what=f"review_visit_batch of {batch_id}")
+    review = wait_for(
+        lambda: next(
+            iter(
+                admin.tasks(
+                    processInstanceBusinessKey=batch_id, taskDefinitionKey="review_visit_batch"
+                )
+            ),
+            None,
+        ),
+        what=f"review_visit_batch of {batch_id}",
+    )
 
     page = tasklist("po_chen", PASSWORDS["po_chen"])
     form = open_task(page, "My groups' tasks", review["id"])
@@ -78,7 +98,10 @@ def test_officer_reviews_visit_batch_in_tasklist(
     assert decisions[kept["inspection_id"]]["decision"] == "accepted"
     assert decisions[rejected["inspection_id"]]["decision"] == "rejected"
     assert decisions[rejected["inspection_id"]]["decision_reason"] == "Nobody met, photos blurred"
-    wait_for(lambda: admin.historic_process_instances(
-        processInstanceId=kept["wait_pid"], finished="true"),
-        what="accepted inspection's wait to end")
+    wait_for(
+        lambda: admin.historic_process_instances(
+            processInstanceId=kept["wait_pid"], finished="true"
+        ),
+        what="accepted inspection's wait to end",
+    )
     assert admin.historic_tasks(taskId=review["id"])[0]["assignee"] == "po_chen"

@@ -48,8 +48,9 @@ def test_repayment_bands_trend_and_unpaid_interest(session):
     assert result.days_past_due == (AS_OF - date(2026, 4, 1)).days == 90
     assert result.interest_unpaid_days == (AS_OF - date(2026, 4, 1)).days > 60
     found = {f.code: f for f in result.findings}
-    assert {"REPAYMENT_OVERDUE", "OVERDUE_31_90", "ARREARS_RISING",
-            "INTEREST_UNPAID_60"} <= set(found)
+    assert {"REPAYMENT_OVERDUE", "OVERDUE_31_90", "ARREARS_RISING", "INTEREST_UNPAID_60"} <= set(
+        found
+    )
     assert found["ARREARS_RISING"].evidence["late_newer"] == 3
     assert found["ARREARS_RISING"].evidence["late_older"] == 0
     assert found["INTEREST_UNPAID_60"].evidence["interest_overdue"] == "300.00"
@@ -59,7 +60,8 @@ def test_repayment_current_and_long_overdue(session):
     loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
     instalment(session, loan, date(2026, 5, 1), paid_on=date(2026, 5, 1))
     assert codes(repayment.check(session, loan, AS_OF, CONFIG.repayment).findings) == {
-        "REPAYMENT_CURRENT"}
+        "REPAYMENT_CURRENT"
+    }
     instalment(session, loan, date(2026, 3, 1))
     result = repayment.check(session, loan, AS_OF, CONFIG.repayment)
     assert "OVERDUE_90_PLUS" in codes(result.findings)
@@ -67,27 +69,48 @@ def test_repayment_current_and_long_overdue(session):
 
 
 def _statement(session, customer_id, period_end, **values):
-    base = dict(revenue="1000000", net_profit="50000", total_assets="2000000",
-                total_liabilities="1000000", operating_cash_flow="200000",
-                utility_consumption="1000")
+    base = dict(
+        revenue="1000000",
+        net_profit="50000",
+        total_assets="2000000",
+        total_liabilities="1000000",
+        operating_cash_flow="200000",
+        utility_consumption="1000",
+    )
     base.update(values)
-    session.add(FinancialStatement(customer_id=customer_id, period_end=period_end,
-                                   **{k: Decimal(v) if v is not None else None
-                                      for k, v in base.items()}))
+    session.add(
+        FinancialStatement(
+            customer_id=customer_id,
+            period_end=period_end,
+            **{k: Decimal(v) if v is not None else None for k, v in base.items()},
+        )
+    )
     session.flush()
 
 
 def test_financial_drops_equity_margin(session):
     loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
     _statement(session, loan.customer_id, date(2024, 12, 31))
-    _statement(session, loan.customer_id, date(2025, 12, 31), revenue="690000",
-               operating_cash_flow="150000", utility_consumption="600",
-               net_profit="-20000", total_liabilities="1850000")
-    found = {f.code: f for f in financials.check(session, loan.customer_id, AS_OF,
-                                                  CONFIG.financials)}
+    _statement(
+        session,
+        loan.customer_id,
+        date(2025, 12, 31),
+        revenue="690000",
+        operating_cash_flow="150000",
+        utility_consumption="600",
+        net_profit="-20000",
+        total_liabilities="1850000",
+    )
+    found = {
+        f.code: f for f in financials.check(session, loan.customer_id, AS_OF, CONFIG.financials)
+    }
     # Revenue -31%, utility -40%: flagged; cash flow -25%: not; equity 7.5%: low, not critical.
-    assert set(found) == {"REVENUE_DROP_30", "UTILITY_DROP_30", "EQUITY_RATIO_LOW",
-                          "NET_MARGIN_NEGATIVE"}
+    assert set(found) == {
+        "REVENUE_DROP_30",
+        "UTILITY_DROP_30",
+        "EQUITY_RATIO_LOW",
+        "NET_MARGIN_NEGATIVE",
+    }
     assert found["REVENUE_DROP_30"].evidence["previous"]["period_end"] == "2024-12-31"
     assert found["EQUITY_RATIO_LOW"].evidence["equity_ratio"] == pytest.approx(0.075)
     assert all(f.scope == "customer" for f in found.values())
@@ -96,24 +119,36 @@ def test_financial_drops_equity_margin(session):
 def test_financial_critical_equity_and_stale_statement(session):
     loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
     assert codes(financials.check(session, loan.customer_id, AS_OF, CONFIG.financials)) == {
-        "STATEMENT_MISSING"}
+        "STATEMENT_MISSING"
+    }
     _statement(session, loan.customer_id, date(2025, 3, 1), total_liabilities="1950000")
     assert codes(financials.check(session, loan.customer_id, AS_OF, CONFIG.financials)) == {
-        "STATEMENT_MISSING", "EQUITY_RATIO_CRITICAL"}
+        "STATEMENT_MISSING",
+        "EQUITY_RATIO_CRITICAL",
+    }
 
 
 def test_collateral_ltv_from_latest_valuation_and_overdue_revaluation(session):
-    loan = customer_and_loan(session, disbursed_on=date(2024, 1, 1), amount="800000",
-                             collaterals=[("commercial_property", "1200000"),
-                                          ("residential_property", "300000")])
+    loan = customer_and_loan(
+        session,
+        disbursed_on=date(2024, 1, 1),
+        amount="800000",
+        collaterals=[("commercial_property", "1200000"), ("residential_property", "300000")],
+    )
     # Without valuations: 800k / 1.5m = 53%; commercial not revalued since 2024-01-01.
     found = {f.code: f for f in collateral.check(session, loan, AS_OF, CONFIG.collateral)}
     assert set(found) == {"REVALUATION_OVERDUE"}
     assert [o["kind"] for o in found["REVALUATION_OVERDUE"].evidence["overdue"]] == [
-        "commercial_property"]
-    session.add(CollateralValuation(collateral_id=f"COL-{loan.id[2:]}-0",
-                                    valued_on=date(2026, 3, 1), value=Decimal("600000"),
-                                    valuer="Valuer Ltd"))
+        "commercial_property"
+    ]
+    session.add(
+        CollateralValuation(
+            collateral_id=f"COL-{loan.id[2:]}-0",
+            valued_on=date(2026, 3, 1),
+            value=Decimal("600000"),
+            valuer="Valuer Ltd",
+        )
+    )
     session.flush()
     found = {f.code: f for f in collateral.check(session, loan, AS_OF, CONFIG.collateral)}
     assert set(found) == {"LTV_HIGH"}  # 800k / 900k = 89% > 80%
@@ -123,14 +158,23 @@ def test_collateral_ltv_from_latest_valuation_and_overdue_revaluation(session):
 
 def test_external_events_in_the_last_twelve_months(session):
     loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
-    for kind, day in [("litigation", date(2026, 5, 1)), ("litigation", date(2026, 6, 1)),
-                      ("tax_arrears", date(2025, 5, 1)), ("shareholder_change",
-                                                          date(2026, 1, 2))]:
-        session.add(ExternalEvent(customer_id=loan.customer_id, kind=kind, occurred_on=day,
-                                  source="court", details=f"{kind} on {day}"))
+    for kind, day in [
+        ("litigation", date(2026, 5, 1)),
+        ("litigation", date(2026, 6, 1)),
+        ("tax_arrears", date(2025, 5, 1)),
+        ("shareholder_change", date(2026, 1, 2)),
+    ]:
+        session.add(
+            ExternalEvent(
+                customer_id=loan.customer_id,
+                kind=kind,
+                occurred_on=day,
+                source="court",
+                details=f"{kind} on {day}",
+            )
+        )
     session.flush()
-    found = {f.code: f for f in external.check(session, loan.customer_id, AS_OF,
-                                                CONFIG.external)}
+    found = {f.code: f for f in external.check(session, loan.customer_id, AS_OF, CONFIG.external)}
     assert set(found) == {"LITIGATION", "SHAREHOLDER_CHANGE"}  # tax arrears too old
     assert len(found["LITIGATION"].evidence["events"]) == 2
 
@@ -144,12 +188,21 @@ def test_use_of_funds_verification(session):
     found, _ = use_of_funds.check(session, loan, date(2026, 3, 1), CONFIG.use_of_funds)
     assert "USE_OF_FUNDS_UNVERIFIED" not in codes(found)
     inspection = inspection_of(session, loan)
-    session.add(InspectionItem(inspection_id=inspection.id, seq=1, code="funds_1",
-                               label="Use of funds", source="use_of_funds", result="ok"))
+    session.add(
+        InspectionItem(
+            inspection_id=inspection.id,
+            seq=1,
+            code="funds_1",
+            label="Use of funds",
+            source="use_of_funds",
+            result="ok",
+        )
+    )
     session.flush()
     # An item on an inspection that is not completed does not count.
     assert not use_of_funds.check(session, loan, AS_OF, CONFIG.use_of_funds)[1]
     from datetime import UTC, datetime
+
     inspection.status, inspection.report = "completed", {"x": 1}
     inspection.completed_at = datetime(2026, 3, 20, tzinfo=UTC)
     session.flush()

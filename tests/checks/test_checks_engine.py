@@ -33,15 +33,19 @@ DMN = Path(__file__).resolve().parents[2] / "bpmn" / "early_warning.dmn"
 
 
 def _deploy(admin, name: str, files: dict[str, bytes]) -> dict:
-    return admin.call("POST", "/deployment/create", data={"deployment-name": name},
-                      files=[(n, (n, content, "application/octet-stream"))
-                             for n, content in files.items()])
+    return admin.call(
+        "POST",
+        "/deployment/create",
+        data={"deployment-name": name},
+        files=[(n, (n, content, "application/octet-stream")) for n, content in files.items()],
+    )
 
 
 @pytest.fixture(scope="module")
 def probe(admin) -> str:
-    _deploy(admin, "checks-probe",
-            {"checks_probe.bpmn": (FIXTURES / "checks_probe.bpmn").read_bytes()})
+    _deploy(
+        admin, "checks-probe", {"checks_probe.bpmn": (FIXTURES / "checks_probe.bpmn").read_bytes()}
+    )
     return "checks_probe"
 
 
@@ -63,17 +67,44 @@ def quiet_loan(database: str, days_overdue: int) -> str:
     suffix = uuid.uuid4().hex[:8]
     today = date.today()
     with unit_of_work(database) as session:
-        customers.register(session, customers.CustomerData(
-            id=f"C-{suffix}", name="Checks Co", segment="micro", industry="textiles",
-            branch="BR-SH-01", account_manager="am_li", credit_rating="BBB"), actor="import")
-        loans.register(session, loans.LoanData(
-            id=f"L-{suffix}", customer_id=f"C-{suffix}", product="MICRO-OPERATING",
-            amount=Decimal("500000"), currency="CNY", disbursed_on=today - timedelta(days=400),
-            maturity_on=today + timedelta(days=330), purpose="purchase of raw materials"),
-            actor="import")
-        loans.record_repayment(session, f"L-{suffix}", loans.RepaymentData(
-            due_on=today - timedelta(days=days_overdue), due_amount=Decimal("25000"),
-            paid_on=None, paid_amount=Decimal("0")), actor="import")
+        customers.register(
+            session,
+            customers.CustomerData(
+                id=f"C-{suffix}",
+                name="Checks Co",
+                segment="micro",
+                industry="textiles",
+                branch="BR-SH-01",
+                account_manager="am_li",
+                credit_rating="BBB",
+            ),
+            actor="import",
+        )
+        loans.register(
+            session,
+            loans.LoanData(
+                id=f"L-{suffix}",
+                customer_id=f"C-{suffix}",
+                product="MICRO-OPERATING",
+                amount=Decimal("500000"),
+                currency="CNY",
+                disbursed_on=today - timedelta(days=400),
+                maturity_on=today + timedelta(days=330),
+                purpose="purchase of raw materials",
+            ),
+            actor="import",
+        )
+        loans.record_repayment(
+            session,
+            f"L-{suffix}",
+            loans.RepaymentData(
+                due_on=today - timedelta(days=days_overdue),
+                due_amount=Decimal("25000"),
+                paid_on=None,
+                paid_amount=Decimal("0"),
+            ),
+            actor="import",
+        )
     return f"L-{suffix}"
 
 
@@ -81,25 +112,44 @@ def test_checks_record_findings_and_raise_signals(workers, api, admin, probe, da
     loan_id = quiet_loan(database, 95)
     with unit_of_work(database) as session:
         customer_id = session.get(Loan, loan_id).customer_id
-        session.add(ExternalEvent(customer_id=customer_id, kind="litigation",
-                                  occurred_on=date.today() - timedelta(days=20),
-                                  source="court registry", source_ref="2026-001",
-                                  details="Supplier sues for unpaid invoices"))
-        inspection_id = inspections.request(session, loan_id=loan_id, kind="special",
-                                            reason="checks test", actor="test").id
+        session.add(
+            ExternalEvent(
+                customer_id=customer_id,
+                kind="litigation",
+                occurred_on=date.today() - timedelta(days=20),
+                source="court registry",
+                source_ref="2026-001",
+                details="Supplier sues for unpaid invoices",
+            )
+        )
+        inspection_id = inspections.request(
+            session, loan_id=loan_id, kind="special", reason="checks test", actor="test"
+        ).id
 
     out = _run_probe(admin, inspection_id)
     assert out["days_past_due"] == 95 and out["interest_unpaid_days"] == 0
     assert out["max_severity"] == "red" and out["serious_signal"] is True
 
     with unit_of_work(database) as session:
-        findings = {(f.source, f.code): f for f in session.scalars(
-            select(InspectionFinding).where(InspectionFinding.inspection_id == inspection_id))}
-        signals = {s.code: s for s in session.scalars(
-            select(RiskSignal).where(RiskSignal.customer_id == customer_id))}
-    assert {("repayment", "REPAYMENT_OVERDUE"), ("repayment", "OVERDUE_90_PLUS"),
-            ("external", "LITIGATION"), ("financials", "STATEMENT_MISSING"),
-            ("use_of_funds", "USE_OF_FUNDS_UNVERIFIED")} <= set(findings)
+        findings = {
+            (f.source, f.code): f
+            for f in session.scalars(
+                select(InspectionFinding).where(InspectionFinding.inspection_id == inspection_id)
+            )
+        }
+        signals = {
+            s.code: s
+            for s in session.scalars(
+                select(RiskSignal).where(RiskSignal.customer_id == customer_id)
+            )
+        }
+    assert {
+        ("repayment", "REPAYMENT_OVERDUE"),
+        ("repayment", "OVERDUE_90_PLUS"),
+        ("external", "LITIGATION"),
+        ("financials", "STATEMENT_MISSING"),
+        ("use_of_funds", "USE_OF_FUNDS_UNVERIFIED"),
+    } <= set(findings)
     assert findings[("repayment", "OVERDUE_90_PLUS")].severity == "red"
     assert findings[("external", "LITIGATION")].evidence["events"][0]["source_ref"] == "2026-001"
     assert out["signals_raised"] == len(signals)
@@ -112,14 +162,16 @@ def test_checks_record_findings_and_raise_signals(workers, api, admin, probe, da
     again = _run_probe(admin, inspection_id)
     assert again["signals_raised"] == out["signals_raised"]
     with unit_of_work(database) as session:
-        live = list(session.scalars(select(RiskSignal).where(
-            RiskSignal.customer_id == customer_id)))
+        live = list(
+            session.scalars(select(RiskSignal).where(RiskSignal.customer_id == customer_id))
+        )
     assert len(live) == len(signals)
     assert {s.occurrences for s in live} == {2}
 
     # Through the API: filter, acknowledge, resolve.
-    page = api.get("/api/v1/signals", params={"customer_id": customer_id, "severity": "red",
-                                              "limit": 1}).json()
+    page = api.get(
+        "/api/v1/signals", params={"customer_id": customer_id, "severity": "red", "limit": 1}
+    ).json()
     assert page["total"] >= 2 and len(page["items"]) == 1
     by_loan = api.get("/api/v1/signals", params={"loan_id": loan_id}).json()["items"]
     assert "LITIGATION" not in {s["code"] for s in by_loan}
@@ -128,15 +180,17 @@ def test_checks_record_findings_and_raise_signals(workers, api, admin, probe, da
     assert r.status_code == 200 and r.json()["status"] == "acknowledged", r.text
     r = api.post(f"/api/v1/signals/{signal_id}/resolve", json={"actor": "po_chen"})
     assert r.status_code == 422 and r.json()["field"] == "resolution", r.text
-    r = api.post(f"/api/v1/signals/{signal_id}/resolve",
-                 json={"actor": "po_chen", "resolution": "Settled out of court"})
+    r = api.post(
+        f"/api/v1/signals/{signal_id}/resolve",
+        json={"actor": "po_chen", "resolution": "Settled out of court"},
+    )
     assert r.status_code == 200 and r.json()["resolved_by"].endswith("/po_chen"), r.text
-    r = api.post(f"/api/v1/signals/{signal_id}/resolve",
-                 json={"actor": "po_chen", "resolution": "again"})
+    r = api.post(
+        f"/api/v1/signals/{signal_id}/resolve", json={"actor": "po_chen", "resolution": "again"}
+    )
     assert r.status_code == 409
     assert api.get("/api/v1/signals", params={"status": "nonsense"}).status_code == 422
-    assert api.post("/api/v1/signals/999999999/acknowledge",
-                    json={"actor": "x"}).status_code == 404
+    assert api.post("/api/v1/signals/999999999/acknowledge", json={"actor": "x"}).status_code == 404
 
 
 def test_viewer_may_read_but_not_acknowledge(api, api_keys):
@@ -152,15 +206,25 @@ def test_escalation_timer_escalates_overdue_signals(workers, api, admin, databas
     with unit_of_work(database) as session:
         loan = session.get(Loan, loan_id)
         from postloan.db import utcnow
+
         signal, _ = service.raise_signal(
-            session, code="TAX_ARREARS", customer_id=loan.customer_id, loan_id=loan.id,
-            summary="tax office list", evidence={}, source="test", catalogue=catalogue,
-            now=utcnow() - timedelta(days=30))
+            session,
+            code="TAX_ARREARS",
+            customer_id=loan.customer_id,
+            loan_id=loan.id,
+            summary="tax office list",
+            evidence={},
+            source="test",
+            catalogue=catalogue,
+            now=utcnow() - timedelta(days=30),
+        )
         signal_id = signal.id
     jobs = admin.call("GET", "/job", params={"processDefinitionKey": "signal_escalation"})
     assert len(jobs) == 1, jobs
-    assert admin.call("GET", f"/job-definition/{jobs[0]['jobDefinitionId']}")[
-        "jobConfiguration"] == "CYCLE: R/PT15M"
+    assert (
+        admin.call("GET", f"/job-definition/{jobs[0]['jobDefinitionId']}")["jobConfiguration"]
+        == "CYCLE: R/PT15M"
+    )
     admin.call("POST", f"/job/{jobs[0]['id']}/execute")
 
     def escalated():
@@ -179,8 +243,7 @@ def test_catalogue_follows_the_deployed_decision(admin):
     assert deployed.current().lookup("NEGATIVE_NEWS").severity == "blue"
     first_id = deployed.definition_id
     original = DMN.read_bytes()
-    changed = original.replace(b'<text>"NEGATIVE_NEWS"</text>', b'<text>"NEGATIVE_NEWS"</text>',
-                               1)
+    changed = original.replace(b'<text>"NEGATIVE_NEWS"</text>', b'<text>"NEGATIVE_NEWS"</text>', 1)
     marker = b'LiteralExpression_NegativeNews_Severity">\n          <text>"blue"</text>'
     assert marker in changed
     changed = changed.replace(marker, marker.replace(b'"blue"', b'"yellow"'))
@@ -195,18 +258,24 @@ def test_catalogue_follows_the_deployed_decision(admin):
 
 def test_engine_and_python_agree_on_every_catalogue_row(admin):
     catalogue = EarlyWarningCatalogue.from_file(DMN)
-    codes = re.findall(r'<inputEntry id="UnaryTests_\w+_Code">\s*<text>"(\w+)"</text>',
-                       DMN.read_text())
+    codes = re.findall(
+        r'<inputEntry id="UnaryTests_\w+_Code">\s*<text>"(\w+)"</text>', DMN.read_text()
+    )
     assert len(codes) == len(catalogue.table.rules) >= 20
     for code in [*codes, "NOT_A_SIGNAL"]:
-        results = admin.call("POST", "/decision-definition/key/early_warning/evaluate",
-                             json={"variables": {"signal_code": {"value": code,
-                                                                 "type": "String"}}})
+        results = admin.call(
+            "POST",
+            "/decision-definition/key/early_warning/evaluate",
+            json={"variables": {"signal_code": {"value": code, "type": "String"}}},
+        )
         entry = catalogue.lookup(code)
         if entry is None:
             assert results == [], code
             continue
         (row,) = results
-        assert (row["severity"]["value"], row["owner_role"]["value"],
-                row["response_days"]["value"], row["serious"]["value"]) == (
-            entry.severity, entry.owner_role, entry.response_days, entry.serious), code
+        assert (
+            row["severity"]["value"],
+            row["owner_role"]["value"],
+            row["response_days"]["value"],
+            row["serious"]["value"],
+        ) == (entry.severity, entry.owner_role, entry.response_days, entry.serious), code

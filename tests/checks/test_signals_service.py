@@ -31,12 +31,26 @@ def _emitted_codes() -> set[str]:
     config = yaml.safe_load(CHECKS_YAML.read_text())
     bands = {b["code"] for b in config["repayment"]["overdue_bands"]}
     pct = round(config["financials"]["drop_ratio"] * 100)
-    return bands | set(config["external"]["codes"].values()) | {
-        f"INTEREST_UNPAID_{config['repayment']['interest_unpaid_days']}", "ARREARS_RISING",
-        f"REVENUE_DROP_{pct}", f"CASH_FLOW_DROP_{pct}", f"UTILITY_DROP_{pct}",
-        "EQUITY_RATIO_LOW", "EQUITY_RATIO_CRITICAL", "NET_MARGIN_NEGATIVE", "STATEMENT_MISSING",
-        "LTV_HIGH", "REVALUATION_OVERDUE", "LOAN_PURPOSE_MISSING", "USE_OF_FUNDS_UNVERIFIED",
-        "USE_OF_FUNDS_VERIFIED_LATE"}
+    return (
+        bands
+        | set(config["external"]["codes"].values())
+        | {
+            f"INTEREST_UNPAID_{config['repayment']['interest_unpaid_days']}",
+            "ARREARS_RISING",
+            f"REVENUE_DROP_{pct}",
+            f"CASH_FLOW_DROP_{pct}",
+            f"UTILITY_DROP_{pct}",
+            "EQUITY_RATIO_LOW",
+            "EQUITY_RATIO_CRITICAL",
+            "NET_MARGIN_NEGATIVE",
+            "STATEMENT_MISSING",
+            "LTV_HIGH",
+            "REVALUATION_OVERDUE",
+            "LOAN_PURPOSE_MISSING",
+            "USE_OF_FUNDS_UNVERIFIED",
+            "USE_OF_FUNDS_VERIFIED_LATE",
+        }
+    )
 
 
 def test_every_code_the_checks_emit_is_catalogued():
@@ -54,15 +68,20 @@ def test_catalogue_entries():
 
 def test_same_finding_again_counts_an_occurrence_until_resolved(session):
     loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
-    args = dict(code="LITIGATION", customer_id=loan.customer_id, loan_id=None,
-                summary="sued", evidence={"events": [1]}, source="external",
-                catalogue=CATALOGUE)
+    args = dict(
+        code="LITIGATION",
+        customer_id=loan.customer_id,
+        loan_id=None,
+        summary="sued",
+        evidence={"events": [1]},
+        source="external",
+        catalogue=CATALOGUE,
+    )
     first, new = service.raise_signal(session, **args, now=NOW)
     assert new and first.severity == "red" and first.owner_role == "postloan_officer"
     assert first.respond_by == date(2026, 7, 3)
     later = NOW.replace(hour=12)
-    again, new_again = service.raise_signal(session, **{**args, "summary": "sued twice"},
-                                            now=later)
+    again, new_again = service.raise_signal(session, **{**args, "summary": "sued twice"}, now=later)
     assert not new_again and again.id == first.id
     assert again.occurrences == 2 and again.summary == "sued twice"
     service.resolve(session, first.id, resolution="Case settled", actor="po_chen")
@@ -70,29 +89,50 @@ def test_same_finding_again_counts_an_occurrence_until_resolved(session):
         service.resolve(session, first.id, resolution="again", actor="po_chen")
     fresh, new_fresh = service.raise_signal(session, **args, now=later)
     assert new_fresh and fresh.id != first.id
-    actions = session.scalars(select(AuditEvent.action).where(
-        AuditEvent.object_type == "risk_signal",
-        AuditEvent.object_id.in_([str(first.id), str(fresh.id)]))).all()
+    actions = session.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.object_type == "risk_signal",
+            AuditEvent.object_id.in_([str(first.id), str(fresh.id)]),
+        )
+    ).all()
     assert sorted(actions) == ["signal.raised", "signal.raised", "signal.resolved"]
 
 
 def test_unknown_code_is_refused(session):
     loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
     with pytest.raises(InvalidInput):
-        service.raise_signal(session, code="NOT_A_CODE", customer_id=loan.customer_id,
-                             loan_id=loan.id, summary="x", evidence={}, source="t",
-                             catalogue=CATALOGUE, now=NOW)
+        service.raise_signal(
+            session,
+            code="NOT_A_CODE",
+            customer_id=loan.customer_id,
+            loan_id=loan.id,
+            summary="x",
+            evidence={},
+            source="t",
+            catalogue=CATALOGUE,
+            now=NOW,
+        )
 
 
 def test_overdue_signals_escalate(session):
     loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
+
     def raise_(code):
-        return service.raise_signal(session, code=code, customer_id=loan.customer_id,
-                                    loan_id=loan.id, summary=code, evidence={}, source="t",
-                                    catalogue=CATALOGUE, now=NOW)[0]
-    red = raise_("OVERDUE_90_PLUS")          # respond by 2026-07-02
-    acked = raise_("ENFORCEMENT")            # respond by 2026-07-02, acknowledged
-    blue = raise_("NEGATIVE_NEWS")           # respond by 2026-07-10
+        return service.raise_signal(
+            session,
+            code=code,
+            customer_id=loan.customer_id,
+            loan_id=loan.id,
+            summary=code,
+            evidence={},
+            source="t",
+            catalogue=CATALOGUE,
+            now=NOW,
+        )[0]
+
+    red = raise_("OVERDUE_90_PLUS")  # respond by 2026-07-02
+    acked = raise_("ENFORCEMENT")  # respond by 2026-07-02, acknowledged
+    blue = raise_("NEGATIVE_NEWS")  # respond by 2026-07-10
     service.acknowledge(session, acked.id, actor="cm_liu", comment="looking")
     assert acked.status == "acknowledged" and acked.acknowledged_by == "cm_liu"
     assert service.escalate_overdue(session, date(2026, 7, 2)) == []

@@ -26,28 +26,60 @@ def debtor(database: str) -> Callable[..., tuple[str, list[str]]]:
         customer_id = f"CC-{suffix}"
         ids = []
         with unit_of_work(database) as session:
-            customers.register(session, customers.CustomerData(
-                id=customer_id, name=f"Classification Co {suffix}", segment="sme",
-                industry="machinery", branch="BR-SH-01", account_manager="am_li",
-                credit_rating="BBB"), actor="tests")
+            customers.register(
+                session,
+                customers.CustomerData(
+                    id=customer_id,
+                    name=f"Classification Co {suffix}",
+                    segment="sme",
+                    industry="machinery",
+                    branch="BR-SH-01",
+                    account_manager="am_li",
+                    credit_rating="BBB",
+                ),
+                actor="tests",
+            )
             for n, spec in enumerate(specs, start=1):
                 loan_id = f"LC-{suffix}-{n}"
-                loans.register(session, loans.LoanData(
-                    id=loan_id, customer_id=customer_id, product="SME-OPERATING",
-                    amount=Decimal(spec.get("amount", "500000")), currency="CNY",
-                    disbursed_on=TODAY - timedelta(days=900),
-                    maturity_on=TODAY + timedelta(days=400), purpose="working capital"),
-                    actor="tests")
+                loans.register(
+                    session,
+                    loans.LoanData(
+                        id=loan_id,
+                        customer_id=customer_id,
+                        product="SME-OPERATING",
+                        amount=Decimal(spec.get("amount", "500000")),
+                        currency="CNY",
+                        disbursed_on=TODAY - timedelta(days=900),
+                        maturity_on=TODAY + timedelta(days=400),
+                        purpose="working capital",
+                    ),
+                    actor="tests",
+                )
                 for k in range(spec.get("paid_periods", 1), 0, -1):
                     due = TODAY - timedelta(days=30 * k + spec.get("days_overdue", 0))
-                    loans.record_repayment(session, loan_id, loans.RepaymentData(
-                        due_on=due, due_amount=Decimal("10000"), paid_on=due,
-                        paid_amount=Decimal("10000")), actor="tests")
+                    loans.record_repayment(
+                        session,
+                        loan_id,
+                        loans.RepaymentData(
+                            due_on=due,
+                            due_amount=Decimal("10000"),
+                            paid_on=due,
+                            paid_amount=Decimal("10000"),
+                        ),
+                        actor="tests",
+                    )
                 if spec.get("days_overdue"):
-                    loans.record_repayment(session, loan_id, loans.RepaymentData(
-                        due_on=TODAY - timedelta(days=spec["days_overdue"]),
-                        due_amount=Decimal("10000"), paid_on=None, paid_amount=Decimal(0)),
-                        actor="tests")
+                    loans.record_repayment(
+                        session,
+                        loan_id,
+                        loans.RepaymentData(
+                            due_on=TODAY - timedelta(days=spec["days_overdue"]),
+                            due_amount=Decimal("10000"),
+                            paid_on=None,
+                            paid_amount=Decimal(0),
+                        ),
+                        actor="tests",
+                    )
                 loan = loans.get(session, loan_id)
                 loan.restructured_on = spec.get("restructured_on")
                 if "risk_class" in spec:

@@ -18,18 +18,29 @@ def test_repayment_that_cures_arrears_reclassifies_at_once(api):
     assert "90 days" in loan["classification"]["reason"]
 
     due = (TODAY - timedelta(days=95)).isoformat()
-    r = api.post(f"/api/v1/loans/{loan_id}/repayments", json={
-        "due_on": due, "due_amount": "25000", "paid_on": TODAY.isoformat(),
-        "paid_amount": "25000"})
+    r = api.post(
+        f"/api/v1/loans/{loan_id}/repayments",
+        json={
+            "due_on": due,
+            "due_amount": "25000",
+            "paid_on": TODAY.isoformat(),
+            "paid_amount": "25000",
+        },
+    )
     assert r.status_code == 201, r.text
     loan = api.get(f"/api/v1/loans/{loan_id}").json()
     assert loan["classification"]["risk_class"] == "normal"
 
     history = api.get(f"/api/v1/loans/{loan_id}/classification-history")
     assert history.status_code == 200, history.text
-    assert [(c["from_class"], c["to_class"], c["source"], c["status"])
-            for c in history.json() if c["from_class"] != c["to_class"]] == [("normal", "substandard", "repayment", "applied"),
-                                         ("substandard", "normal", "repayment", "applied")]
+    assert [
+        (c["from_class"], c["to_class"], c["source"], c["status"])
+        for c in history.json()
+        if c["from_class"] != c["to_class"]
+    ] == [
+        ("normal", "substandard", "repayment", "applied"),
+        ("substandard", "normal", "repayment", "applied"),
+    ]
 
 
 def test_history_of_an_unknown_loan_is_404(api):
@@ -44,8 +55,9 @@ def test_proposed_changes_are_listed(api, database, debtor):
 
     _c, (loan_id,) = debtor({"days_overdue": 100})
     with unit_of_work(database) as session:
-        change = service.propose(session, loan_id, bundled_table().single(
-            {"days_past_due": 100}), "inspection", "worker")
+        change = service.propose(
+            session, loan_id, bundled_table().single({"days_past_due": 100}), "inspection", "worker"
+        )
         change_id = change.id
     r = api.get("/api/v1/classification-changes", params={"status": "proposed"})
     assert r.status_code == 200, r.text

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.engine
 
 def _engine_evaluate(admin, variables):
     body = {"variables": {k: to_engine(v) for k, v in variables.items()}}
-    results = admin.call("POST", "/decision-definition/key/risk_classification/evaluate",
-                         json=body)
+    results = admin.call("POST", "/decision-definition/key/risk_classification/evaluate", json=body)
     assert len(results) == 1, results
     return from_engine_all(results[0])
 

@@ -20,23 +20,43 @@ def test_scan_classifies_the_portfolio_with_contagion(database, debtor):
     _d, (kept,) = debtor({"risk_class": "doubtful", "restructured_on": TODAY - timedelta(days=90)})
     _e, (small_late, big) = debtor({"days_overdue": 20, "amount": "10000"}, {"amount": "990000"})
 
-    result = scan(get_engine(database), bundled_table(), TODAY, chunk_customers=2,
-                  progress=False, raise_signals=False)
+    result = scan(
+        get_engine(database),
+        bundled_table(),
+        TODAY,
+        chunk_customers=2,
+        progress=False,
+        raise_signals=False,
+    )
     assert result.loans >= 7 and result.repayment_rows >= 10 and result.contagion >= 1
     with unit_of_work(database) as session:
-        classes = dict(session.execute(select(Loan.id, Loan.risk_class).where(Loan.id.in_(
-            [late, sibling, current, loss, kept, small_late, big]))).all())
-        sources = dict(session.execute(select(ClassificationChange.loan_id,
-                                              ClassificationChange.source)
-                                       .where(ClassificationChange.loan_id == sibling)).all())
+        classes = dict(
+            session.execute(
+                select(Loan.id, Loan.risk_class).where(
+                    Loan.id.in_([late, sibling, current, loss, kept, small_late, big])
+                )
+            ).all()
+        )
+        sources = dict(
+            session.execute(
+                select(ClassificationChange.loan_id, ClassificationChange.source).where(
+                    ClassificationChange.loan_id == sibling
+                )
+            ).all()
+        )
         reason = session.get(Loan, sibling).risk_class_reason
-    assert classes == {late: "substandard", sibling: "substandard", current: "normal",
-                       loss: "loss", kept: "doubtful", small_late: "special_mention",
-                       big: "normal"}
+    assert classes == {
+        late: "substandard",
+        sibling: "substandard",
+        current: "normal",
+        loss: "loss",
+        kept: "doubtful",
+        small_late: "special_mention",
+        big: "normal",
+    }
     assert sources == {sibling: "contagion"} and "50%" in reason
 
-    again = scan(get_engine(database), bundled_table(), TODAY, progress=False,
-                 raise_signals=False)
+    again = scan(get_engine(database), bundled_table(), TODAY, progress=False, raise_signals=False)
     assert again.changes == 0  # nothing moved since: nothing written
 
 

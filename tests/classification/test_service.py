@@ -28,8 +28,12 @@ def test_inputs_of_a_debtor_with_one_npl_loan(database, debtor):
     _c, (sick, healthy) = debtor({"days_overdue": 100}, {})
     with unit_of_work(database) as session:
         inputs = service.classification_inputs(session, healthy, TODAY)
-    assert inputs == {"days_past_due": 0, "debtor_npl_share": 0.5,
-                      "in_restructuring_observation": False, "current_class": "normal"}
+    assert inputs == {
+        "days_past_due": 0,
+        "debtor_npl_share": 0.5,
+        "in_restructuring_observation": False,
+        "current_class": "normal",
+    }
 
 
 def test_contagion_reclassifies_the_debtors_other_loans(database, debtor):
@@ -43,21 +47,25 @@ def test_contagion_reclassifies_the_debtors_other_loans(database, debtor):
     with unit_of_work(database) as session:
         moved = service.history(session, healthy)
     assert [(c.source, c.status, c.to_class) for c in moved] == [
-        ("contagion", "applied", "substandard")]
+        ("contagion", "applied", "substandard")
+    ]
 
 
 def test_contagion_does_not_spread_below_the_threshold(database, debtor):
-    _c, (sick, healthy) = debtor({"days_overdue": 100, "amount": "50000"},
-                                 {"amount": "950000"})
+    _c, (sick, healthy) = debtor({"days_overdue": 100, "amount": "50000"}, {"amount": "950000"})
     with unit_of_work(database) as session:
         service.reclassify_now(session, sick, TABLE, TODAY, "tests")
     assert _class(database, healthy)[0] == "normal"
 
 
 def test_restructuring_blocks_an_upgrade(database, debtor):
-    _c, (loan_id,) = debtor({"risk_class": "doubtful",
-                             "restructured_on": TODAY - timedelta(days=100),
-                             "paid_periods": 3})
+    _c, (loan_id,) = debtor(
+        {
+            "risk_class": "doubtful",
+            "restructured_on": TODAY - timedelta(days=100),
+            "paid_periods": 3,
+        }
+    )
     with unit_of_work(database) as session:
         inputs = service.classification_inputs(session, loan_id, TODAY)
         assert inputs["in_restructuring_observation"] is True
@@ -68,9 +76,13 @@ def test_restructuring_blocks_an_upgrade(database, debtor):
 
 
 def test_upgrade_after_the_observation_period(database, debtor):
-    _c, (loan_id,) = debtor({"risk_class": "doubtful",
-                             "restructured_on": TODAY - timedelta(days=500),
-                             "paid_periods": 3})
+    _c, (loan_id,) = debtor(
+        {
+            "risk_class": "doubtful",
+            "restructured_on": TODAY - timedelta(days=500),
+            "paid_periods": 3,
+        }
+    )
     with unit_of_work(database) as session:
         service.reclassify_now(session, loan_id, TABLE, TODAY, "tests")
     assert _class(database, loan_id)[0] == "normal"
@@ -86,14 +98,19 @@ def test_inspection_downgrade_is_proposed_then_confirmed(database, debtor):
         change_id = change.id
     assert _class(database, loan_id)[0] == "normal"
     with unit_of_work(database) as session:
-        service.settle_inspection_classification(session, change_id, "confirm", "cm_liu",
-                                                 "arrears confirmed with the branch")
+        service.settle_inspection_classification(
+            session, change_id, "confirm", "cm_liu", "arrears confirmed with the branch"
+        )
     assert _class(database, loan_id)[0] == "substandard"
     with unit_of_work(database) as session:
         assert [(c.status, c.decided_by) for c in service.history(session, loan_id)] == [
-            ("applied", "cm_liu")]
-        events = session.scalars(select(AuditEvent.action).where(
-            AuditEvent.object_id == loan_id, AuditEvent.action.like("classification.%"))).all()
+            ("applied", "cm_liu")
+        ]
+        events = session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.object_id == loan_id, AuditEvent.action.like("classification.%")
+            )
+        ).all()
         assert events == ["classification.proposed", "classification.confirmed"]
         with pytest.raises(Conflict):
             service.confirm(session, change_id, "cm_liu", "again")
@@ -102,15 +119,17 @@ def test_inspection_downgrade_is_proposed_then_confirmed(database, debtor):
 def test_inspection_downgrade_rejected_keeps_the_class(database, debtor):
     _c, (loan_id,) = debtor({"days_overdue": 100})
     with unit_of_work(database) as session:
-        change = service.propose(session, loan_id, TABLE.single({"days_past_due": 100}),
-                                 "inspection", "worker")
+        change = service.propose(
+            session, loan_id, TABLE.single({"days_past_due": 100}), "inspection", "worker"
+        )
         change_id = change.id
     with unit_of_work(database) as session:
         with pytest.raises(InvalidInput):
             service.settle_inspection_classification(session, change_id, "maybe", "cm_liu")
     with unit_of_work(database) as session:
-        service.settle_inspection_classification(session, change_id, "reject", "cm_liu",
-                                                 "paid yesterday, bank statement seen")
+        service.settle_inspection_classification(
+            session, change_id, "reject", "cm_liu", "paid yesterday, bank statement seen"
+        )
         service.settle_inspection_classification(session, None, None, "cm_liu")
     assert _class(database, loan_id)[0] == "normal"
     with unit_of_work(database) as session:
@@ -120,7 +139,8 @@ def test_inspection_downgrade_rejected_keeps_the_class(database, debtor):
 def test_upgrade_from_an_inspection_applies_at_once(database, debtor):
     _c, (loan_id,) = debtor({"risk_class": "special_mention"})
     with unit_of_work(database) as session:
-        change = service.propose(session, loan_id, TABLE.single({"days_past_due": 0}),
-                                 "inspection", "worker")
+        change = service.propose(
+            session, loan_id, TABLE.single({"days_past_due": 0}), "inspection", "worker"
+        )
     assert change.status == "applied"
     assert _class(database, loan_id)[0] == "normal"

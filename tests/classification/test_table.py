@@ -24,8 +24,12 @@ TABLE = load_tables(DMN.read_bytes())["risk_classification"]
 
 
 def inputs(dpd=0, share=0.0, obs=False, current="normal"):
-    return {"days_past_due": dpd, "debtor_npl_share": share,
-            "in_restructuring_observation": obs, "current_class": current}
+    return {
+        "days_past_due": dpd,
+        "debtor_npl_share": share,
+        "in_restructuring_observation": obs,
+        "current_class": current,
+    }
 
 
 #: One case per rule of the table (the engine agreement test reuses them).
@@ -45,10 +49,12 @@ CASES = [
     (inputs(dpd=300, share=0.5), "doubtful", "dpd_over_270"),
     (inputs(dpd=0, obs=True, current="loss"), "loss", "restructuring_observation"),
     (inputs(dpd=0, obs=True, current="doubtful"), "doubtful", "restructuring_observation"),
-    (inputs(dpd=10, obs=True, current="substandard"), "substandard",
-     "restructuring_observation"),
-    (inputs(dpd=0, obs=True, current="special_mention"), "special_mention",
-     "restructuring_observation"),
+    (inputs(dpd=10, obs=True, current="substandard"), "substandard", "restructuring_observation"),
+    (
+        inputs(dpd=0, obs=True, current="special_mention"),
+        "special_mention",
+        "restructuring_observation",
+    ),
     (inputs(dpd=0, obs=True, current="normal"), "normal", "nothing_overdue"),
     (inputs(dpd=0, obs=False, current="doubtful"), "normal", "nothing_overdue"),
     (inputs(dpd=400, obs=True, current="doubtful"), "loss", "dpd_over_360"),
@@ -88,21 +94,27 @@ def _paid(due: date):
 
 
 def _late(due: date):
-    return SimpleNamespace(due_on=due, due_amount=Decimal(10), paid_on=due + timedelta(days=5),
-                           paid_amount=Decimal(10))
+    return SimpleNamespace(
+        due_on=due, due_amount=Decimal(10), paid_on=due + timedelta(days=5), paid_amount=Decimal(10)
+    )
 
 
 def test_observation_needs_a_year_and_two_consecutive_paid_periods():
     today = date(2026, 6, 1)
     assert not in_observation(None, [], today)
-    assert in_observation(today - timedelta(days=200), [_paid(today - timedelta(days=30 * k))
-                                                        for k in range(1, 6)], today)
+    assert in_observation(
+        today - timedelta(days=200),
+        [_paid(today - timedelta(days=30 * k)) for k in range(1, 6)],
+        today,
+    )
     restructured = today - timedelta(days=400)
     assert in_observation(restructured, [_paid(today - timedelta(days=30))], today)
-    assert not in_observation(restructured, [_paid(today - timedelta(days=60)),
-                                             _paid(today - timedelta(days=30))], today)
-    assert in_observation(restructured, [_paid(today - timedelta(days=60)),
-                                         _late(today - timedelta(days=30))], today)
+    assert not in_observation(
+        restructured, [_paid(today - timedelta(days=60)), _paid(today - timedelta(days=30))], today
+    )
+    assert in_observation(
+        restructured, [_paid(today - timedelta(days=60)), _late(today - timedelta(days=30))], today
+    )
 
 
 def _facts(loan_id, dpd, amount="500000", current="normal"):
@@ -116,8 +128,9 @@ def test_contagion_spreads_and_is_released_when_the_cause_is_cured():
     assert results["B"]["risk_class"] == "substandard"
     assert "50%" in results["B"]["reason"]
     # Cured: loan B's contagion class does not keep loan A non-performing.
-    cured = classify_debtor(TABLE, [_facts("A", 0, current="substandard"),
-                                    _facts("B", 0, current="substandard")])
+    cured = classify_debtor(
+        TABLE, [_facts("A", 0, current="substandard"), _facts("B", 0, current="substandard")]
+    )
     assert [r["risk_class"] for _f, r, _ in cured] == ["normal", "normal"]
 
 

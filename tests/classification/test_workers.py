@@ -23,19 +23,23 @@ HERE = Path(__file__).parent
 @pytest.fixture(scope="module")
 def probe(admin):
     path = HERE / "fixtures" / "classification_probe.bpmn"
-    admin.call("POST", "/deployment/create",
-               data={"deployment-name": "classification-probe",
-                     "enable-duplicate-filtering": "true"},
-               files=[(path.name, (path.name, path.read_bytes(), "application/octet-stream"))])
+    admin.call(
+        "POST",
+        "/deployment/create",
+        data={"deployment-name": "classification-probe", "enable-duplicate-filtering": "true"},
+        files=[(path.name, (path.name, path.read_bytes(), "application/octet-stream"))],
+    )
     return admin
 
 
 def _run(probe, database, loan_id):
     with unit_of_work(database) as session:
-        inspection_id = inspections.request(session, loan_id=loan_id, kind="special",
-                                            reason="classification probe", actor="tests").id
-    pid = probe.start_process("classification_probe", inspection_id,
-                              {"inspection_id": inspection_id})
+        inspection_id = inspections.request(
+            session, loan_id=loan_id, kind="special", reason="classification probe", actor="tests"
+        ).id
+    pid = probe.start_process(
+        "classification_probe", inspection_id, {"inspection_id": inspection_id}
+    )
     wait_for(lambda: "probe_wait" in probe.active_activities(pid), what="probe at the wait")
     return probe.process_variables(pid)
 

@@ -59,10 +59,18 @@ def origination() -> Iterator[tuple[str, Origination]]:
             valid = webhook.verify(raw, secret, self.headers.get(webhook.SIGNATURE_HEADER, ""))
             with seen.lock:
                 failing = event_id in seen.fail_first and not any(
-                    r["event_id"] == event_id for r in seen.requests)
+                    r["event_id"] == event_id for r in seen.requests
+                )
                 answer = 500 if failing else (200 if valid else 401)
-                seen.requests.append({"event_id": event_id, "valid": valid, "answer": answer,
-                                      "body": data, "header_id": header_id})
+                seen.requests.append(
+                    {
+                        "event_id": event_id,
+                        "valid": valid,
+                        "answer": answer,
+                        "body": data,
+                        "header_id": header_id,
+                    }
+                )
             self.send_response(answer)
             self.end_headers()
             self.wfile.write(b"{}")
@@ -89,8 +97,10 @@ def _customer_of(api, loan_id: str) -> str:
 
 
 def _apply(api, customer_id: str) -> str:
-    r = api.post("/api/v1/credit-applications", json={
-        "customer_id": customer_id, "product": "MICRO-OPERATING", "amount": "300000.00"})
+    r = api.post(
+        "/api/v1/credit-applications",
+        json={"customer_id": customer_id, "product": "MICRO-OPERATING", "amount": "300000.00"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["id"].startswith("CA-") and body["currency"] == "CNY"
@@ -99,15 +109,28 @@ def _apply(api, customer_id: str) -> str:
 
 
 def _status(api, application_id: str, wanted: str) -> dict:
-    return wait_for(lambda: (lambda b: b if b["status"] == wanted else None)(
-        api.get(f"/api/v1/credit-applications/{application_id}").json()),
-        timeout=60, what=f"{application_id} {wanted}")
+    return wait_for(
+        lambda: (lambda b: b if b["status"] == wanted else None)(
+            api.get(f"/api/v1/credit-applications/{application_id}").json()
+        ),
+        timeout=60,
+        what=f"{application_id} {wanted}",
+    )
 
 
 def _approve_task(gateway, application_id: str) -> dict:
-    return wait_for(lambda: next(iter(gateway.tasks(
-        processInstanceBusinessKey=application_id, taskDefinitionKey="approve_credit")), None),
-        timeout=60, what=f"approve_credit of {application_id}")
+    return wait_for(
+        lambda: next(
+            iter(
+                gateway.tasks(
+                    processInstanceBusinessKey=application_id, taskDefinitionKey="approve_credit"
+                )
+            ),
+            None,
+        ),
+        timeout=60,
+        what=f"approve_credit of {application_id}",
+    )
 
 
 def _ended_at(admin, application_id: str) -> str:
@@ -115,27 +138,38 @@ def _ended_at(admin, application_id: str) -> str:
         (instance,) = admin.historic_process_instances(processInstanceBusinessKey=application_id)
         if instance["state"] != "COMPLETED":
             return None
-        found = admin.historic_activities(processInstanceId=instance["id"],
-                                          activityType="noneEndEvent")
+        found = admin.historic_activities(
+            processInstanceId=instance["id"], activityType="noneEndEvent"
+        )
         return found[0]["activityId"] if found else None
+
     return wait_for(ended, timeout=60, what=f"end of {application_id}")
 
 
 def test_unknown_customer_is_refused_naming_the_field(api) -> None:
-    r = api.post("/api/v1/credit-applications", json={
-        "customer_id": "C-nobody", "product": "MICRO-OPERATING", "amount": "1000.00"})
+    r = api.post(
+        "/api/v1/credit-applications",
+        json={"customer_id": "C-nobody", "product": "MICRO-OPERATING", "amount": "1000.00"},
+    )
     assert r.status_code == 422
     assert r.json()["field"] == "customer_id"
     assert api.get("/api/v1/credit-applications/CA-000000000000").status_code == 404
 
 
 def test_restricted_customer_is_blocked_with_reasons_and_pushed_once(
-        workers, api, admin, database, pushed_to) -> None:
+    workers, api, admin, database, pushed_to
+) -> None:
     customer_id = _customer_of(api, new_loan(api, account_manager="am_li"))
     with unit_of_work(database) as session:
-        session.add(Restriction(customer_id=customer_id, kind="new_business_restriction",
-                                reason="Serious rectification R-test overdue",
-                                status="active", started_by="po_chen"))
+        session.add(
+            Restriction(
+                customer_id=customer_id,
+                kind="new_business_restriction",
+                reason="Serious rectification R-test overdue",
+                status="active",
+                started_by="po_chen",
+            )
+        )
     application_id = _apply(api, customer_id)
 
     blocked = _status(api, application_id, "blocked")
@@ -156,7 +190,8 @@ def test_restricted_customer_is_blocked_with_reasons_and_pushed_once(
 
 
 def test_clear_application_reaches_the_approver_who_approves_pushed_once_after_a_500(
-        workers, api, admin, as_user, database, pushed_to) -> None:
+    workers, api, admin, as_user, database, pushed_to
+) -> None:
     customer_id = _customer_of(api, new_loan(api, account_manager="am_li"))
     application_id = _apply(api, customer_id)
     event = f"{application_id}:approved"
@@ -181,9 +216,14 @@ def test_clear_application_reaches_the_approver_who_approves_pushed_once_after_a
     assert "meaning" in dossier["account_manager_indicators"]["inspections_on_time"]
 
     ca_zhao.claim(task["id"], "ca_zhao")
-    ca_zhao.submit_form(task["id"], {
-        "credit_decision": "approve", "credit_comment": "Post-loan record is clean.",
-        "post_loan_quality": "good"})
+    ca_zhao.submit_form(
+        task["id"],
+        {
+            "credit_decision": "approve",
+            "credit_comment": "Post-loan record is clean.",
+            "post_loan_quality": "good",
+        },
+    )
 
     approved = _status(api, application_id, "approved")
     assert approved["decided_by"] == "ca_zhao"
@@ -202,76 +242,109 @@ def test_clear_application_reaches_the_approver_who_approves_pushed_once_after_a
     (delivery,) = pushed_to.delivered(event)
     assert len(pushed_to.attempts(event)) == 2
     assert delivery["valid"]
-    assert delivery["body"] == {**delivery["body"], "application_id": application_id,
-                                "status": "approved", "decision": "approved",
-                                "quality_rating": "good", "gate_decision": "clear"}
+    assert delivery["body"] == {
+        **delivery["body"],
+        "application_id": application_id,
+        "status": "approved",
+        "decision": "approved",
+        "quality_rating": "good",
+        "gate_decision": "clear",
+    }
     with unit_of_work(database) as session:
-        row = session.scalars(select(WebhookDelivery).where(
-            WebhookDelivery.event_key == event)).one()
+        row = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.event_key == event)
+        ).one()
         assert row.attempts == 2 and row.delivered_at is not None and row.last_error is None
 
 
 def test_poor_rating_opens_a_rectification_of_the_post_loan_work(
-        workers, api, admin, as_user, database, pushed_to) -> None:
+    workers, api, admin, as_user, database, pushed_to
+) -> None:
     customer_id = _customer_of(api, new_loan(api, account_manager="am_zhang"))
     application_id = _apply(api, customer_id)
     ca_zhao = as_user("ca_zhao")
     task = _approve_task(ca_zhao, application_id)
     ca_zhao.claim(task["id"], "ca_zhao")
-    ca_zhao.submit_form(task["id"], {
-        "credit_decision": "reject", "credit_comment": "Dossier too thin to judge.",
-        "post_loan_quality": "poor",
-        "post_loan_quality_comment": "No inspection report in a year; signals unanswered."})
+    ca_zhao.submit_form(
+        task["id"],
+        {
+            "credit_decision": "reject",
+            "credit_comment": "Dossier too thin to judge.",
+            "post_loan_quality": "poor",
+            "post_loan_quality_comment": "No inspection report in a year; signals unanswered.",
+        },
+    )
 
     rejected = _status(api, application_id, "rejected")
     assert rejected["quality_rating"] == "poor"
     assert _ended_at(admin, application_id) == "application_decided"
     with unit_of_work(database) as session:
-        (item,) = session.scalars(select(Rectification).where(
-            Rectification.source == "approval_rating",
-            Rectification.source_ref == application_id)).all()
+        (item,) = session.scalars(
+            select(Rectification).where(
+                Rectification.source == "approval_rating",
+                Rectification.source_ref == application_id,
+            )
+        ).all()
         assert item.customer_id == customer_id and item.loan_id is None
         assert item.owner == "am_zhang" and item.raised_by == "ca_zhao"
         assert item.severity == "major"
         assert item.description == "No inspection report in a year; signals unanswered."
         assert item.process_instance_id
-    wait_for(lambda: pushed_to.delivered(f"{application_id}:rejected"), timeout=30,
-             what="webhook delivery")
+    wait_for(
+        lambda: pushed_to.delivered(f"{application_id}:rejected"),
+        timeout=30,
+        what="webhook delivery",
+    )
 
 
-def test_without_a_url_the_push_is_recorded_as_skipped(workers, api, admin, database,
-                                                       monkeypatch) -> None:
+def test_without_a_url_the_push_is_recorded_as_skipped(
+    workers, api, admin, database, monkeypatch
+) -> None:
     monkeypatch.setattr(get_settings(), "origination_webhook_url", "")
     customer_id = _customer_of(api, new_loan(api, account_manager="am_li"))
     with unit_of_work(database) as session:
-        session.add(Restriction(customer_id=customer_id, kind="disbursement_freeze",
-                                reason="test freeze", status="lift_requested",
-                                started_by="po_chen"))
+        session.add(
+            Restriction(
+                customer_id=customer_id,
+                kind="disbursement_freeze",
+                reason="test freeze",
+                status="lift_requested",
+                started_by="po_chen",
+            )
+        )
     application_id = _apply(api, customer_id)
     _status(api, application_id, "blocked")
     assert _ended_at(admin, application_id) == "application_blocked"
     with unit_of_work(database) as session:
-        row = session.scalars(select(WebhookDelivery).where(
-            WebhookDelivery.application_id == application_id)).one()
+        row = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.application_id == application_id)
+        ).one()
         assert row.last_error == webhook.SKIPPED and row.delivered_at is None
 
 
-
-
 def test_orange_signal_makes_it_conditional_and_the_approver_sees_why(
-        workers, api, as_user, database, pushed_to) -> None:
+    workers, api, as_user, database, pushed_to
+) -> None:
     from datetime import UTC, date, datetime, timedelta
 
     from postloan.signals.models import RiskSignal
 
     customer_id = _customer_of(api, new_loan(api, account_manager="am_li"))
     with unit_of_work(database) as session:
-        session.add(RiskSignal(code="TAX_ARREARS", customer_id=customer_id, severity="orange",
-                               owner_role="account_manager", status="open",
-                               summary="Tax arrears reported", source="external",
-                               dedupe_key=f"TAX_ARREARS:{customer_id}:test",
-                               respond_by=date.today() + timedelta(days=10),
-                               last_seen_at=datetime.now(UTC)))
+        session.add(
+            RiskSignal(
+                code="TAX_ARREARS",
+                customer_id=customer_id,
+                severity="orange",
+                owner_role="account_manager",
+                status="open",
+                summary="Tax arrears reported",
+                source="external",
+                dedupe_key=f"TAX_ARREARS:{customer_id}:test",
+                respond_by=date.today() + timedelta(days=10),
+                last_seen_at=datetime.now(UTC),
+            )
+        )
     application_id = _apply(api, customer_id)
     ca_zhao = as_user("ca_zhao")
     task = _approve_task(ca_zhao, application_id)

@@ -73,9 +73,7 @@ def test_each_form_id_matches_file_name() -> None:
 
 
 def test_every_form_ref_resolves() -> None:
-    form_ids = {
-        json.loads(f.read_text(encoding="utf-8"))["id"] for f in BPMN_DIR.glob("*.form")
-    }
+    form_ids = {json.loads(f.read_text(encoding="utf-8"))["id"] for f in BPMN_DIR.glob("*.form")}
     refs = []
     for diagram in sorted(BPMN_DIR.glob("*.bpmn")):
         tree = ET.parse(diagram)
@@ -107,14 +105,24 @@ def test_inspection_process_contract() -> None:
     assert ids["perform_inspection"].get(f"{{{CAMUNDA_NS}}}candidateGroups") == "account-managers"
     assert ids["review_inspection"].get(f"{{{CAMUNDA_NS}}}candidateGroups") == "postloan-officers"
     assert ids["classify_loan"].get(f"{{{CAMUNDA_NS}}}decisionRef") == "risk_classification"
-    for needed in ("inspection_requested", "loan_not_found", "inspection_cancelled", "rework_join",
-                   "review_outcome", "rework_requested", "review_approved", "inspection_completed"):
+    for needed in (
+        "inspection_requested",
+        "loan_not_found",
+        "inspection_cancelled",
+        "rework_join",
+        "review_outcome",
+        "rework_requested",
+        "review_approved",
+        "inspection_completed",
+    ):
         assert needed in ids, needed
 
 
 def test_risk_classification_decision_has_ttl() -> None:
     text = (BPMN_DIR / "risk_classification.dmn").read_text(encoding="utf-8")
-    assert re.search(r'<decision id="risk_classification"[^>]*camunda:historyTimeToLive="180"', text)
+    assert re.search(
+        r'<decision id="risk_classification"[^>]*camunda:historyTimeToLive="180"', text
+    )
 
 
 # --- negative tests: each project rule can fail ---------------------------------------------
@@ -127,7 +135,8 @@ def _diagram(
     process_attrs: str = 'camunda:historyTimeToLive="180"',
     with_di: bool = True,
 ) -> str:
-    di = """
+    di = (
+        """
   <bpmndi:BPMNDiagram id="Diagram_1">
     <bpmndi:BPMNPlane id="Plane_1" bpmnElement="p">
       <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36" /></bpmndi:BPMNShape>
@@ -136,7 +145,10 @@ def _diagram(
       <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="118" /><di:waypoint x="200" y="118" /></bpmndi:BPMNEdge>
       <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="300" y="118" /><di:waypoint x="360" y="118" /></bpmndi:BPMNEdge>
     </bpmndi:BPMNPlane>
-  </bpmndi:BPMNDiagram>""" if with_di else ""
+  </bpmndi:BPMNDiagram>"""
+        if with_di
+        else ""
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
@@ -155,7 +167,9 @@ def _diagram(
 """
 
 
-def _lint_one(tmp_path: Path, xml: str, forms: dict[str, dict] | None = None) -> subprocess.CompletedProcess[str]:
+def _lint_one(
+    tmp_path: Path, xml: str, forms: dict[str, dict] | None = None
+) -> subprocess.CompletedProcess[str]:
     (tmp_path / "broken.bpmn").write_text(xml, encoding="utf-8")
     for name, schema in (forms or {}).items():
         (tmp_path / name).write_text(json.dumps(schema), encoding="utf-8")
@@ -166,16 +180,21 @@ def _form(form_id: str) -> dict:
     return {"id": form_id, "type": "default", "schemaVersion": 16, "components": []}
 
 
-USER_TASK_OK = ('<bpmn:userTask id="work" name="Work" camunda:candidateGroups="g" '
-                'camunda:formRef="f" camunda:formRefBinding="latest">')
+USER_TASK_OK = (
+    '<bpmn:userTask id="work" name="Work" camunda:candidateGroups="g" '
+    'camunda:formRef="f" camunda:formRefBinding="latest">'
+)
 
 
 def test_negative_baseline_passes(tmp_path: Path) -> None:
     """The template the negative tests break is itself clean, so each failure below is the rule's."""
     result = _lint_one(tmp_path, _diagram())
     assert result.returncode == 0, result.stdout + result.stderr
-    result = _lint_one(tmp_path, _diagram(task=USER_TASK_OK, task_end="</bpmn:userTask>"),
-                       forms={"f.form": _form("f")})
+    result = _lint_one(
+        tmp_path,
+        _diagram(task=USER_TASK_OK, task_end="</bpmn:userTask>"),
+        forms={"f.form": _form("f")},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

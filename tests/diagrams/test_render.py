@@ -27,7 +27,9 @@ def test_diagrams_and_forms_render_in_browser(tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)")
     if not (RENDER_DIR / "node_modules" / "@bpmn-io" / "form-js").is_dir():
-        pytest.fail("render check not installed: IBM_TELEMETRY_DISABLED=true npm ci --prefix lint/render")
+        pytest.fail(
+            "render check not installed: IBM_TELEMETRY_DISABLED=true npm ci --prefix lint/render"
+        )
     result = subprocess.run(
         ["node", str(RENDER_DIR / "check.js"), str(ROOT / "bpmn")],
         cwd=ROOT,

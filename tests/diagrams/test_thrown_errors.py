@@ -43,8 +43,10 @@ def _package(tmp_path: Path, modules: dict[str, str]) -> Path:
 
 
 def test_codes_follow_helpers_within_and_across_modules(tmp_path: Path) -> None:
-    package = _package(tmp_path, {
-        "common": """
+    package = _package(
+        tmp_path,
+        {
+            "common": """
             def _item(x):
                 if not x:
                     raise BusinessError("ITEM_NOT_FOUND", "gone")
@@ -53,7 +55,7 @@ def test_codes_follow_helpers_within_and_across_modules(tmp_path: Path) -> None:
             def _deeper(x):
                 raise BusinessError("DEEPER", "x")
         """,
-        "area": """
+            "area": """
             from workers.common import _item
             from workers import common
 
@@ -73,7 +75,8 @@ def test_codes_follow_helpers_within_and_across_modules(tmp_path: Path) -> None:
             def failure_only(x):
                 raise LookupError("not a business error")
         """,
-    })
+        },
+    )
     assert thrown_errors.thrown_errors(package) == {
         "area.direct": ["DIRECT"],
         "area.failure-only": [],
@@ -83,16 +86,22 @@ def test_codes_follow_helpers_within_and_across_modules(tmp_path: Path) -> None:
 
 
 def test_a_code_that_is_not_a_literal_is_refused(tmp_path: Path) -> None:
-    package = _package(tmp_path, {"area": """
+    package = _package(
+        tmp_path,
+        {
+            "area": """
         @router.topic("area.dynamic")
         def dynamic(code):
             raise BusinessError(code, "which one?")
-    """})
+    """
+        },
+    )
     with pytest.raises(thrown_errors.AnalysisError, match="string literal"):
         thrown_errors.thrown_errors(package)
 
 
 # --- the lint rule ----------------------------------------------------------------------------
+
 
 def _thrown_by(topic: str) -> list[str]:
     return json.loads(thrown_errors.OUTPUT.read_text(encoding="utf-8"))["topics"][topic]
@@ -100,15 +109,18 @@ def _thrown_by(topic: str) -> list[str]:
 
 def test_fixture_with_an_uncaught_code_is_flagged() -> None:
     assert "LOAN_NOT_FOUND" in _thrown_by("inspection.load-context"), (
-        "the fixture relies on load-context throwing LOAN_NOT_FOUND: pick another topic")
+        "the fixture relies on load-context throwing LOAN_NOT_FOUND: pick another topic"
+    )
     result = run_lint(FIXTURES / "uncaught_business_error.bpmn")
     _assert_fails(result, "postloan/thrown-errors-caught", "load_context")
     assert "LOAN_NOT_FOUND" in result.stdout
     assert " 1 error(s)" in result.stdout, result.stdout  # nothing else is wrong with it
 
 
-_TASK = ('<bpmn:serviceTask id="work" name="Work" camunda:type="external" '
-         'camunda:topic="inspection.load-context">')
+_TASK = (
+    '<bpmn:serviceTask id="work" name="Work" camunda:type="external" '
+    'camunda:topic="inspection.load-context">'
+)
 
 
 def _with_boundary(error_ref: str, errors: str) -> str:
@@ -130,13 +142,16 @@ def _with_boundary(error_ref: str, errors: str) -> str:
 
 
 def test_task_without_any_catcher_is_flagged(tmp_path: Path) -> None:
-    _assert_fails(_lint_one(tmp_path, _diagram(task=_TASK)), "postloan/thrown-errors-caught",
-                  "work")
+    _assert_fails(
+        _lint_one(tmp_path, _diagram(task=_TASK)), "postloan/thrown-errors-caught", "work"
+    )
 
 
 def test_boundary_event_with_the_code_passes(tmp_path: Path) -> None:
-    xml = _with_boundary('errorRef="e1"',
-                         '\n  <bpmn:error id="e1" name="Loan not found" errorCode="LOAN_NOT_FOUND" />')
+    xml = _with_boundary(
+        'errorRef="e1"',
+        '\n  <bpmn:error id="e1" name="Loan not found" errorCode="LOAN_NOT_FOUND" />',
+    )
     result = _lint_one(tmp_path, xml)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -147,7 +162,7 @@ def test_catch_all_boundary_event_passes(tmp_path: Path) -> None:
 
 
 def test_boundary_event_with_another_code_is_flagged(tmp_path: Path) -> None:
-    xml = _with_boundary('errorRef="e1"',
-                         '\n  <bpmn:error id="e1" name="Other" errorCode="OTHER" />')
+    xml = _with_boundary(
+        'errorRef="e1"', '\n  <bpmn:error id="e1" name="Other" errorCode="OTHER" />'
+    )
     _assert_fails(_lint_one(tmp_path, xml), "postloan/thrown-errors-caught", "work")
-

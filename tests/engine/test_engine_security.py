@@ -23,11 +23,17 @@ def test_engine_rest_with_wrong_password_is_401(provisioned) -> None:
 
 
 def test_technical_users_are_not_admins(provisioned) -> None:
-    workers = EngineGateway(provisioned.engine_url, provisioned.engine_worker_user,
-                            provisioned.engine_worker_password.get_secret_value())
+    workers = EngineGateway(
+        provisioned.engine_url,
+        provisioned.engine_worker_user,
+        provisioned.engine_worker_password.get_secret_value(),
+    )
     with pytest.raises(EngineError) as err:
-        workers.call("POST", "/user/create", json={
-            "profile": {"id": "intruder"}, "credentials": {"password": "x"}})
+        workers.call(
+            "POST",
+            "/user/create",
+            json={"profile": {"id": "intruder"}, "credentials": {"password": "x"}},
+        )
     assert err.value.status == 403
 
 

@@ -34,30 +34,41 @@ def test_performer_cannot_claim_assign_or_complete_the_review(workers, api, as_u
     refused(lambda: lead_hu.claim(review["id"], "lead_hu"))
     refused(lambda: admin.set_assignee(review["id"], "lead_hu"))
     refused(lambda: lead_hu.complete_task(review["id"], {"review_decision": "approve"}))
-    refused(lambda: lead_hu.submit_form(review["id"], {"review_decision": "approve",
-                                                        "review_comment": "self-approval"}))
+    refused(
+        lambda: lead_hu.submit_form(
+            review["id"], {"review_decision": "approve", "review_comment": "self-approval"}
+        )
+    )
 
-    still_open = admin.tasks(processInstanceBusinessKey=inspection_id,
-                             taskDefinitionKey="review_inspection")
+    still_open = admin.tasks(
+        processInstanceBusinessKey=inspection_id, taskDefinitionKey="review_inspection"
+    )
     assert len(still_open) == 1 and still_open[0]["assignee"] is None
 
     po_wang.claim(review["id"], "po_wang")
     po_wang.submit_form(review["id"], {"review_decision": "approve", "review_comment": "ok"})
-    body = wait_for(lambda: (b := api.get(f"/api/v1/inspections/{inspection_id}").json())
-                    ["status"] == "completed" and b, what="completion")
+    body = wait_for(
+        lambda: (
+            (b := api.get(f"/api/v1/inspections/{inspection_id}").json())["status"] == "completed"
+            and b
+        ),
+        what="completion",
+    )
     assert (body["inspector"], body["reviewer"]) == ("lead_hu", "po_wang")
 
 
-def test_an_account_manager_outside_the_officers_cannot_even_see_the_review(
-    workers, api, as_user
-):
+def test_an_account_manager_outside_the_officers_cannot_even_see_the_review(workers, api, as_user):
     inspection_id = start_inspection(api, new_loan(api, account_manager="am_zhang"))
     am_zhang, po_chen = as_user("am_zhang"), as_user("po_chen")
     perform = task_of(am_zhang, inspection_id, "perform_inspection")
     am_zhang.submit_form(perform["id"], PERFORM)
     review = task_of(po_chen, inspection_id, "review_inspection")
-    assert am_zhang.tasks(processInstanceBusinessKey=inspection_id,
-                          taskDefinitionKey="review_inspection") == []
+    assert (
+        am_zhang.tasks(
+            processInstanceBusinessKey=inspection_id, taskDefinitionKey="review_inspection"
+        )
+        == []
+    )
     with pytest.raises(EngineError) as err:
         am_zhang.complete_task(review["id"], {"review_decision": "approve"})
     assert err.value.status in (403, 404)

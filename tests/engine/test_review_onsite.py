@@ -31,8 +31,10 @@ def inspection(api, inspection_id: str) -> dict:
 
 
 def completed(api, inspection_id: str) -> dict:
-    return wait_for(lambda: (b := inspection(api, inspection_id))["status"] == "completed" and b,
-                    what=f"{inspection_id} to complete")
+    return wait_for(
+        lambda: (b := inspection(api, inspection_id))["status"] == "completed" and b,
+        what=f"{inspection_id} to complete",
+    )
 
 
 def review(officer, inspection_id: str, user: str, decision: dict) -> None:
@@ -77,8 +79,12 @@ def test_review_rework_counted_onsite_ordered_hidden_then_discrepancies_rework(
     assert variables["prescribed_actions_complete"] is False
     assert "Not in order: " + items[1]["label"] in variables["prescribed_actions_summary"]
     assert variables["rework_count"] == 0
-    review(po_chen, inspection_id, "po_chen",
-           {"review_decision": "rework", "rework_reason": "Evidence missing for points 2+"})
+    review(
+        po_chen,
+        inspection_id,
+        "po_chen",
+        {"review_decision": "rework", "rework_reason": "Evidence missing for points 2+"},
+    )
 
     perform = task_of(am_li, inspection_id, "perform_inspection")
     again = am_li.task_variables(perform["id"])
@@ -90,8 +96,12 @@ def test_review_rework_counted_onsite_ordered_hidden_then_discrepancies_rework(
     assert variables["prescribed_actions_complete"] is True, variables["prescribed_actions_summary"]
     assert inspection(api, inspection_id)["rework_count"] == 1
     assert inspection(api, inspection_id)["stage"] == "under_review"  # same as the visit's
-    review(po_chen, inspection_id, "po_chen",
-           {"review_decision": "onsite", "onsite_instructions": "Count the stock in the shed"})
+    review(
+        po_chen,
+        inspection_id,
+        "po_chen",
+        {"review_decision": "onsite", "onsite_instructions": "Count the stock in the shed"},
+    )
 
     # The unannounced visit: officers only, nobody assigned, invisible to the account manager.
     visit = task_of(po_wang, inspection_id, "onsite_verification")
@@ -115,14 +125,17 @@ def test_review_rework_counted_onsite_ordered_hidden_then_discrepancies_rework(
     assert err.value.status in (403, 404)
 
     po_wang.claim(visit["id"], "po_wang")
-    po_wang.submit_form(visit["id"], {"onsite_result": "discrepancies",
-                                      "onsite_findings": "Half the stock is missing"})
+    po_wang.submit_form(
+        visit["id"],
+        {"onsite_result": "discrepancies", "onsite_findings": "Half the stock is missing"},
+    )
     perform = task_of(am_li, inspection_id, "perform_inspection")
     again = am_li.task_variables(perform["id"])
     assert again["rework_count"] == 2
     assert "Half the stock is missing" in again["rework_reason"]
-    assert all(f["source"] != "onsite_verification" for f in inspection(api, inspection_id)
-               ["findings"]), "the on-site result must not show before the inspection is done"
+    assert all(
+        f["source"] != "onsite_verification" for f in inspection(api, inspection_id)["findings"]
+    ), "the on-site result must not show before the inspection is done"
     am_li.submit_form(perform["id"], {**PERFORM, **answered(items)})
     review(po_chen, inspection_id, "po_chen", {"review_decision": "approve"})
 
@@ -141,12 +154,21 @@ def test_review_rework_counted_onsite_ordered_hidden_then_discrepancies_rework(
 def test_high_risk_loan_always_gets_an_onsite_verification(workers, api, as_user, database):
     loan_id = new_loan(api, account_manager="am_li")
     with unit_of_work(database) as session:  # 95 days unpaid: a red signal, substandard
-        loans.record_repayment(session, loan_id, loans.RepaymentData(
-            due_on=date.today() - timedelta(days=95), due_amount=Decimal("25000"),
-            paid_on=None, paid_amount=Decimal("0")), actor="import")
+        loans.record_repayment(
+            session,
+            loan_id,
+            loans.RepaymentData(
+                due_on=date.today() - timedelta(days=95),
+                due_amount=Decimal("25000"),
+                paid_on=None,
+                paid_amount=Decimal("0"),
+            ),
+            actor="import",
+        )
     inspection_id = start_inspection(api, loan_id)
-    am_li, po_chen, po_wang, cm_liu = (as_user(u) for u in ("am_li", "po_chen", "po_wang",
-                                                               "cm_liu"))
+    am_li, po_chen, po_wang, cm_liu = (
+        as_user(u) for u in ("am_li", "po_chen", "po_wang", "cm_liu")
+    )
     perform = task_of(am_li, inspection_id, "perform_inspection")
     items = am_li.task_variables(perform["id"])["inspection_items"]
     am_li.submit_form(perform["id"], {**PERFORM, **answered(items)})
@@ -157,13 +179,16 @@ def test_high_risk_loan_always_gets_an_onsite_verification(workers, api, as_user
     assert am_li.tasks(processInstanceBusinessKey=inspection_id) == []
     assert inspection(api, inspection_id)["stage"] == "under_review"
     po_wang.claim(visit["id"], "po_wang")
-    po_wang.submit_form(visit["id"], {"onsite_result": "confirmed",
-                                      "onsite_findings": "Workshop running, stock as recorded"})
+    po_wang.submit_form(
+        visit["id"],
+        {"onsite_result": "confirmed", "onsite_findings": "Workshop running, stock as recorded"},
+    )
 
     confirm = task_of(cm_liu, inspection_id, "confirm_classification")
     cm_liu.claim(confirm["id"], "cm_liu")
-    cm_liu.submit_form(confirm["id"], {"classification_decision": "confirm",
-                                       "classification_note": "confirmed"})
+    cm_liu.submit_form(
+        confirm["id"], {"classification_decision": "confirm", "classification_note": "confirmed"}
+    )
     report = completed(api, inspection_id)["report"]
     assert report["onsite_verification"]["result"] == "confirmed"
     assert report["onsite_verification"]["ordered_because"].startswith("high-risk loan")
@@ -180,7 +205,9 @@ def test_sampled_inspection_gets_an_onsite_verification(workers, api, as_user, m
     visit = task_of(po_wang, inspection_id, "onsite_verification")
     assert po_wang.task_variables(visit["id"])["onsite_reason"] == "sampled at rate 1.0"
     po_wang.claim(visit["id"], "po_wang")
-    po_wang.submit_form(visit["id"], {"onsite_result": "confirmed", "onsite_findings": "as recorded"})
+    po_wang.submit_form(
+        visit["id"], {"onsite_result": "confirmed", "onsite_findings": "as recorded"}
+    )
     report = completed(api, inspection_id)["report"]
     assert report["onsite_verification"]["ordered_because"] == "sampled at rate 1.0"
 
@@ -198,8 +225,12 @@ def test_inspector_can_never_do_the_onsite_verification(workers, api, as_user, a
     lead_hu, po_chen, po_wang = as_user("lead_hu"), as_user("po_chen"), as_user("po_wang")
     perform = task_of(lead_hu, inspection_id, "perform_inspection")
     lead_hu.submit_form(perform["id"], PERFORM)
-    review(po_chen, inspection_id, "po_chen",
-           {"review_decision": "onsite", "onsite_instructions": "check the machines"})
+    review(
+        po_chen,
+        inspection_id,
+        "po_chen",
+        {"review_decision": "onsite", "onsite_instructions": "check the machines"},
+    )
 
     visit = task_of(lead_hu, inspection_id, "onsite_verification")  # a candidate, as officer
     result = {"onsite_result": "confirmed", "onsite_findings": "self-verified"}
@@ -232,19 +263,33 @@ def test_rectification_verification_and_lift_refuse_who_did_the_work(
     from gateway import processes
     from gateway.engine import EngineGateway
 
-    api_engine = EngineGateway(provisioned.engine_url, provisioned.engine_api_user,
-                               provisioned.engine_api_password.get_secret_value())
+    api_engine = EngineGateway(
+        provisioned.engine_url,
+        provisioned.engine_api_user,
+        provisioned.engine_api_password.get_secret_value(),
+    )
     loan_id = new_loan(api, account_manager="am_li")
     customer_id = api.get(f"/api/v1/loans/{loan_id}").json()["customer_id"]
     with unit_of_work(database) as session:
         item = processes.open_rectification(
-            session, api_engine, customer_id=customer_id, loan_id=loan_id, source="inspection",
-            source_ref="INS-FOUR-EYES", title="serious finding", description="Insurance lapsed",
-            severity="serious", owner="am_li", raised_by="lead_hu")
+            session,
+            api_engine,
+            customer_id=customer_id,
+            loan_id=loan_id,
+            source="inspection",
+            source_ref="INS-FOUR-EYES",
+            title="serious finding",
+            description="Insurance lapsed",
+            severity="serious",
+            owner="am_li",
+            raised_by="lead_hu",
+        )
         rec_id, pid = item.id, item.process_instance_id
     wait_for(lambda: "awaiting_evidence" in admin.active_activities(pid), what="evidence wait")
-    r = api.post(f"/api/v1/rectifications/{rec_id}/evidence",
-                 json={"description": "Insurance renewed", "documents": ["policy.pdf"]})
+    r = api.post(
+        f"/api/v1/rectifications/{rec_id}/evidence",
+        json={"description": "Insurance renewed", "documents": ["policy.pdf"]},
+    )
     assert r.status_code == 201, r.text
 
     lead_hu, po_wang, cm_liu = as_user("lead_hu"), as_user("po_wang"), as_user("cm_liu")
@@ -255,8 +300,9 @@ def test_rectification_verification_and_lift_refuse_who_did_the_work(
     refused_to("lead_hu", lambda: lead_hu.complete_task(verify["id"], accept))
     refused_to("lead_hu", lambda: lead_hu.submit_form(verify["id"], accept))
     po_wang.claim(verify["id"], "po_wang")
-    po_wang.submit_form(verify["id"], {"verification_decision": "accept",
-                                       "verification_comment": "policy seen"})
+    po_wang.submit_form(
+        verify["id"], {"verification_decision": "accept", "verification_comment": "policy seen"}
+    )
 
     lift = task_of(admin, rec_id, "approve_restriction_lift")
     refused_to("po_wang", lambda: admin.set_assignee(lift["id"], "po_wang"))
@@ -264,6 +310,10 @@ def test_rectification_verification_and_lift_refuse_who_did_the_work(
     assert admin.tasks(taskId=lift["id"])[0]["assignee"] is None
     cm_liu.claim(lift["id"], "cm_liu")
     cm_liu.submit_form(lift["id"], {"lift_decision": "approve", "lift_comment": "ok"})
-    body = wait_for(lambda: (b := api.get(f"/api/v1/rectifications/{rec_id}").json())
-                    ["status"] == "closed" and b, what="rectification closed")
+    body = wait_for(
+        lambda: (
+            (b := api.get(f"/api/v1/rectifications/{rec_id}").json())["status"] == "closed" and b
+        ),
+        what="rectification closed",
+    )
     assert (body["raised_by"], body["verified_by"]) == ("lead_hu", "po_wang")

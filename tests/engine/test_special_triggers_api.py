@@ -18,9 +18,14 @@ def open_specials(api, loan_id: str) -> list[dict]:
 def test_a_litigation_event_starts_a_special_inspection_within_seconds(workers, api, admin):
     loan_id = new_loan(api, account_manager="am_zhang")
     customer_id = api.get(f"/api/v1/loans/{loan_id}").json()["customer_id"]
-    event = {"customer_id": customer_id, "kind": "litigation",
-             "occurred_on": date.today().isoformat(), "source": "court registry",
-             "source_ref": f"case-{loan_id}", "details": "Supplier sues for unpaid invoices"}
+    event = {
+        "customer_id": customer_id,
+        "kind": "litigation",
+        "occurred_on": date.today().isoformat(),
+        "source": "court registry",
+        "source_ref": f"case-{loan_id}",
+        "details": "Supplier sues for unpaid invoices",
+    }
     r = api.post("/api/v1/external-events", json=event)
     assert r.status_code == 201, r.text
     started = r.json()["special_inspections"]
@@ -28,9 +33,13 @@ def test_a_litigation_event_starts_a_special_inspection_within_seconds(workers, 
     inspection = api.get(f"/api/v1/inspections/{started[0]}").json()
     assert inspection["loan_id"] == loan_id and inspection["kind"] == "special"
     # Its process runs: the automated checks reach the account manager's task in seconds.
-    wait_for(lambda: admin.tasks(processInstanceBusinessKey=started[0],
-                                 taskDefinitionKey="perform_inspection"), timeout=20,
-             what="the special inspection to reach perform_inspection")
+    wait_for(
+        lambda: admin.tasks(
+            processInstanceBusinessKey=started[0], taskDefinitionKey="perform_inspection"
+        ),
+        timeout=20,
+        what="the special inspection to reach perform_inspection",
+    )
 
     # The same event again is a duplicate and starts nothing more.
     again = api.post("/api/v1/external-events", json=event)
@@ -42,9 +51,16 @@ def test_a_litigation_event_starts_a_special_inspection_within_seconds(workers, 
 def test_negative_news_alone_starts_no_inspection(workers, api):
     loan_id = new_loan(api, account_manager="am_zhang")
     customer_id = api.get(f"/api/v1/loans/{loan_id}").json()["customer_id"]
-    r = api.post("/api/v1/external-events", json={
-        "customer_id": customer_id, "kind": "negative_news", "source": "press",
-        "occurred_on": date.today().isoformat(), "details": "rumours"})
+    r = api.post(
+        "/api/v1/external-events",
+        json={
+            "customer_id": customer_id,
+            "kind": "negative_news",
+            "source": "press",
+            "occurred_on": date.today().isoformat(),
+            "details": "rumours",
+        },
+    )
     assert r.status_code == 201 and r.json()["special_inspections"] == []
     assert open_specials(api, loan_id) == []
 
@@ -52,8 +68,10 @@ def test_negative_news_alone_starts_no_inspection(workers, api):
 def test_a_new_overdue_starts_a_special_inspection_and_reclassifies(workers, api):
     loan_id = new_loan(api, account_manager="am_li")
     assert open_specials(api, loan_id) == []
-    r = api.post(f"/api/v1/loans/{loan_id}/repayments", json={
-        "due_on": (date.today() - timedelta(days=5)).isoformat(), "due_amount": "25000"})
+    r = api.post(
+        f"/api/v1/loans/{loan_id}/repayments",
+        json={"due_on": (date.today() - timedelta(days=5)).isoformat(), "due_amount": "25000"},
+    )
     assert r.status_code == 201, r.text
     specials = open_specials(api, loan_id)
     assert len(specials) == 1 and "overdue" in specials[0]["reason"].lower()
@@ -64,13 +82,17 @@ def test_a_new_overdue_starts_a_special_inspection_and_reclassifies(workers, api
 
 
 def test_a_serious_signal_from_the_nightly_scan_starts_one_special_inspection(
-        workers, api, provisioned):
+    workers, api, provisioned
+):
     from gateway.engine import EngineGateway
     from postloanctl.__main__ import start_specials_for_signals
 
     loan_id = new_loan(api, account_manager="am_li")
-    engine = EngineGateway(provisioned.engine_url, provisioned.engine_api_user,
-                           provisioned.engine_api_password.get_secret_value())
+    engine = EngineGateway(
+        provisioned.engine_url,
+        provisioned.engine_api_user,
+        provisioned.engine_api_password.get_secret_value(),
+    )
     assert start_specials_for_signals(provisioned, engine, [(loan_id, 4242)]) == 1
     assert start_specials_for_signals(provisioned, engine, [(loan_id, 4243)]) == 0
     specials = open_specials(api, loan_id)

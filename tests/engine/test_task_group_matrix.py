@@ -22,8 +22,10 @@ from postloan.db import unit_of_work
 pytestmark = pytest.mark.engine
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-      "camunda": "http://camunda.org/schema/1.0/bpmn"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+}
 
 #: task key → (candidate groups, designated assignee expression or None): the contract's table.
 CONTRACT: dict[str, tuple[frozenset[str], str | None]] = {
@@ -43,10 +45,15 @@ CONTRACT: dict[str, tuple[frozenset[str], str | None]] = {
 
 #: One person of each group (lead_hu holds two roles; sv_ma supervises, holds none).
 PEOPLE = {
-    "am_li": {"account-managers"}, "am_zhang": {"account-managers"},
-    "lead_hu": {"account-managers", "postloan-officers"}, "po_chen": {"postloan-officers"},
-    "cm_liu": {"credit-managers"}, "ca_zhao": {"credit-approvers"}, "au_sun": {"auditors"},
-    "vd_fieldco": {"vendors"}, "sv_ma": {"task-supervisors"},
+    "am_li": {"account-managers"},
+    "am_zhang": {"account-managers"},
+    "lead_hu": {"account-managers", "postloan-officers"},
+    "po_chen": {"postloan-officers"},
+    "cm_liu": {"credit-managers"},
+    "ca_zhao": {"credit-approvers"},
+    "au_sun": {"auditors"},
+    "vd_fieldco": {"vendors"},
+    "sv_ma": {"task-supervisors"},
 }
 
 
@@ -55,8 +62,10 @@ def _user_tasks() -> dict[str, tuple[frozenset[str], str | None]]:
     for path in sorted(BPMN.glob("*.bpmn")):
         for task in ET.parse(path).getroot().iter(f"{{{NS['bpmn']}}}userTask"):
             groups = task.get(f"{{{NS['camunda']}}}candidateGroups") or ""
-            found[task.get("id")] = (frozenset(g.strip() for g in groups.split(",") if g.strip()),
-                                     task.get(f"{{{NS['camunda']}}}assignee"))
+            found[task.get("id")] = (
+                frozenset(g.strip() for g in groups.split(",") if g.strip()),
+                task.get(f"{{{NS['camunda']}}}assignee"),
+            )
     return found
 
 
@@ -95,42 +104,80 @@ def _expected(key: str, user: str, designated: str | None, performers: set[str])
 
 
 def test_who_may_claim_each_live_task(workers, api, as_user, admin, database, provisioned):
-    api_engine = EngineGateway(provisioned.engine_url, provisioned.engine_api_user,
-                               provisioned.engine_api_password.get_secret_value())
+    api_engine = EngineGateway(
+        provisioned.engine_url,
+        provisioned.engine_api_user,
+        provisioned.engine_api_password.get_secret_value(),
+    )
     live: list[tuple[str, str, str | None, set[str]]] = []  # key, task id, designated, performers
 
     # An inspection performed by lead_hu: its review must refuse him.
     inspection_id = start_inspection(api, new_loan(api, account_manager="lead_hu"))
     perform = task_of(admin, inspection_id, "perform_inspection")
     as_user("lead_hu").submit_form(perform["id"], PERFORM)
-    live.append(("review_inspection", task_of(admin, inspection_id, "review_inspection")["id"],
-                 None, {"lead_hu"}))
+    live.append(
+        (
+            "review_inspection",
+            task_of(admin, inspection_id, "review_inspection")["id"],
+            None,
+            {"lead_hu"},
+        )
+    )
 
     # A fresh inspection of am_zhang's loan, waiting to be performed.
     other = start_inspection(api, new_loan(api, account_manager="am_zhang"))
-    live.append(("perform_inspection", task_of(admin, other, "perform_inspection")["id"],
-                 "am_zhang", set()))
+    live.append(
+        ("perform_inspection", task_of(admin, other, "perform_inspection")["id"], "am_zhang", set())
+    )
 
     # A rectification raised by po_chen, owned by am_li.
     loan_id = new_loan(api, account_manager="am_li")
     customer_id = api.get(f"/api/v1/loans/{loan_id}").json()["customer_id"]
     with unit_of_work(database) as session:
         item = processes.open_rectification(
-            session, api_engine, customer_id=customer_id, loan_id=loan_id, source="inspection",
-            source_ref="INS-MATRIX", title="matrix finding", description="Insurance lapsed",
-            severity="minor", owner="am_li", raised_by="po_chen")
-    evidence = wait_for(lambda: next(iter(admin.tasks(processInstanceBusinessKey=item.id,
-                                                      taskDefinitionKey="awaiting_evidence")),
-                                     None), what="awaiting_evidence")
+            session,
+            api_engine,
+            customer_id=customer_id,
+            loan_id=loan_id,
+            source="inspection",
+            source_ref="INS-MATRIX",
+            title="matrix finding",
+            description="Insurance lapsed",
+            severity="minor",
+            owner="am_li",
+            raised_by="po_chen",
+        )
+    evidence = wait_for(
+        lambda: next(
+            iter(
+                admin.tasks(
+                    processInstanceBusinessKey=item.id, taskDefinitionKey="awaiting_evidence"
+                )
+            ),
+            None,
+        ),
+        what="awaiting_evidence",
+    )
     live.append(("awaiting_evidence", evidence["id"], "am_li", set()))
 
     # A credit application of a clear customer, waiting for the approver.
-    r = api.post("/api/v1/credit-applications", json={
-        "customer_id": customer_id, "product": "MICRO-OPERATING", "amount": "300000.00"})
+    r = api.post(
+        "/api/v1/credit-applications",
+        json={"customer_id": customer_id, "product": "MICRO-OPERATING", "amount": "300000.00"},
+    )
     assert r.status_code == 201, r.text
-    approve = wait_for(lambda: next(iter(admin.tasks(processInstanceBusinessKey=r.json()["id"],
-                                                     taskDefinitionKey="approve_credit")), None),
-                       timeout=60, what="approve_credit")
+    approve = wait_for(
+        lambda: next(
+            iter(
+                admin.tasks(
+                    processInstanceBusinessKey=r.json()["id"], taskDefinitionKey="approve_credit"
+                )
+            ),
+            None,
+        ),
+        timeout=60,
+        what="approve_credit",
+    )
     live.append(("approve_credit", approve["id"], None, set()))
 
     cells: list[tuple[str, str, str, str]] = []
@@ -160,4 +207,3 @@ def test_a_supervisor_reassigns_within_the_candidates_only(workers, api, as_user
     with pytest.raises(EngineError) as err:
         sv_ma.submit_form(perform["id"], PERFORM)
     assert err.value.status == 403 and "TASK_WORK" in err.value.message
-

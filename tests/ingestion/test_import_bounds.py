@@ -32,25 +32,44 @@ def db(tmp_path) -> str:
 
 
 def customer(customer_id: str, **over: Any) -> dict[str, Any]:
-    return {"id": customer_id, "name": "Import Co", "segment": "sme", "industry": "retail",
-            "branch": "B1", "account_manager": "am_li", "credit_rating": "BBB", **over}
+    return {
+        "id": customer_id,
+        "name": "Import Co",
+        "segment": "sme",
+        "industry": "retail",
+        "branch": "B1",
+        "account_manager": "am_li",
+        "credit_rating": "BBB",
+        **over,
+    }
 
 
 def loan(loan_id: str, customer_id: str, collateral_id: str, **over: Any) -> dict[str, Any]:
-    return {"id": loan_id, "customer_id": customer_id, "product": "SME-WC", "amount": "100000",
-            "currency": "CNY", "disbursed_on": (TODAY - timedelta(days=100)).isoformat(),
-            "maturity_on": (TODAY + timedelta(days=265)).isoformat(), "purpose": "stock",
-            "collaterals": [{"id": collateral_id, "kind": "equipment", "value": "1",
-                             "currency": "CNY"}], **over}
+    return {
+        "id": loan_id,
+        "customer_id": customer_id,
+        "product": "SME-WC",
+        "amount": "100000",
+        "currency": "CNY",
+        "disbursed_on": (TODAY - timedelta(days=100)).isoformat(),
+        "maturity_on": (TODAY + timedelta(days=265)).isoformat(),
+        "purpose": "stock",
+        "collaterals": [
+            {"id": collateral_id, "kind": "equipment", "value": "1", "currency": "CNY"}
+        ],
+        **over,
+    }
 
 
 def refused(url: str, kind: str, rows: list[dict[str, Any]], field: str) -> ImportFailed:
     with pytest.raises(ImportFailed) as failed, unit_of_work(url) as session:
         Importer(session, ROW_MODELS).import_rows(
-            kind, lambda: [(n + 2, row) for n, row in enumerate(rows)])
+            kind, lambda: [(n + 2, row) for n, row in enumerate(rows)]
+        )
     assert failed.value.status == 422
-    assert failed.value.field == field or failed.value.field.startswith(field + "."), \
+    assert failed.value.field == field or failed.value.field.startswith(field + "."), (
         failed.value.detail
+    )
     return failed.value
 
 
@@ -59,11 +78,14 @@ def rows(url: str, model: Any) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-@pytest.mark.parametrize(("over", "field"), [
-    ({"name": "Nul\x00Co"}, "name"),
-    ({"credit_rating": "x" * 10_000_000}, "credit_rating"),
-    ({"industry": "i" * 101}, "industry"),
-])
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"name": "Nul\x00Co"}, "name"),
+        ({"credit_rating": "x" * 10_000_000}, "credit_rating"),
+        ({"industry": "i" * 101}, "industry"),
+    ],
+)
 def test_customer_rows_obey_the_text_bounds(db, over, field):
     refused(db, "customers", [customer("C-2"), customer("C-3", **over)], field)
     assert rows(db, Customer) == 1
@@ -79,13 +101,16 @@ def test_a_customer_id_differing_only_in_case_is_refused(db):
     assert rows(db, Customer) == 1
 
 
-@pytest.mark.parametrize(("over", "field"), [
-    ({"currency": "XYZ"}, "currency"),
-    ({"disbursed_on": "1900-01-01"}, "disbursed_on"),
-    ({"maturity_on": "2999-01-01"}, "maturity_on"),
-    ({"amount": "999999999999999"}, "amount"),
-    ({"id": "l-1"}, "id"),
-])
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"currency": "XYZ"}, "currency"),
+        ({"disbursed_on": "1900-01-01"}, "disbursed_on"),
+        ({"maturity_on": "2999-01-01"}, "maturity_on"),
+        ({"amount": "999999999999999"}, "amount"),
+        ({"id": "l-1"}, "id"),
+    ],
+)
 def test_loan_rows_obey_the_bounds(db, over, field):
     refused(db, "loans", [loan("L-2", "C-1", "COL-2", **over)], field)
     assert rows(db, Loan) == 1 and rows(db, Collateral) == 1
@@ -96,23 +121,43 @@ def test_a_collateral_id_differing_only_in_case_is_refused(db):
     assert rows(db, Loan) == 1
 
 
-@pytest.mark.parametrize(("over", "field"), [
-    ({"paid_amount": "100000"}, "paid_amount"),
-    ({"paid_on": (TODAY - timedelta(days=101)).isoformat()}, "paid_on"),
-    ({"due_on": (TODAY - timedelta(days=101)).isoformat(), "paid_on": None,
-      "paid_amount": "0"}, "due_on"),
-    ({"due_amount": "1000000", "paid_amount": "0", "paid_on": None}, "due_amount"),
-])
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"paid_amount": "100000"}, "paid_amount"),
+        ({"paid_on": (TODAY - timedelta(days=101)).isoformat()}, "paid_on"),
+        (
+            {
+                "due_on": (TODAY - timedelta(days=101)).isoformat(),
+                "paid_on": None,
+                "paid_amount": "0",
+            },
+            "due_on",
+        ),
+        ({"due_amount": "1000000", "paid_amount": "0", "paid_on": None}, "due_amount"),
+    ],
+)
 def test_repayment_rows_obey_the_loans_dates_and_amounts(db, over, field):
     due = (TODAY - timedelta(days=10)).isoformat()
-    row = {"loan_id": "L-1", "due_on": due, "due_amount": "100", "paid_on": due,
-           "paid_amount": "100", **over}
+    row = {
+        "loan_id": "L-1",
+        "due_on": due,
+        "due_amount": "100",
+        "paid_on": due,
+        "paid_amount": "100",
+        **over,
+    }
     refused(db, "repayments", [row], field)
     assert rows(db, Repayment) == 0
 
 
 def test_event_rows_obey_the_date_bounds(db):
-    row = {"customer_id": "C-1", "kind": "litigation", "occurred_on": "2999-01-01",
-           "source": "court", "details": ""}
+    row = {
+        "customer_id": "C-1",
+        "kind": "litigation",
+        "occurred_on": "2999-01-01",
+        "source": "court",
+        "details": "",
+    }
     refused(db, "external-events", [row], "occurred_on")
     assert rows(db, ExternalEvent) == 0

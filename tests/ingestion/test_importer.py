@@ -36,9 +36,14 @@ from postloanctl.__main__ import migrate
 from postloanctl.generator import FILES, generate_portfolio, write_portfolio
 
 TODAY = date(2026, 11, 28)
-TABLES = {"customers": Customer, "loans": Loan, "repayments": Repayment,
-          "financial-statements": FinancialStatement, "valuations": CollateralValuation,
-          "external-events": ExternalEvent}
+TABLES = {
+    "customers": Customer,
+    "loans": Loan,
+    "repayments": Repayment,
+    "financial-statements": FinancialStatement,
+    "valuations": CollateralValuation,
+    "external-events": ExternalEvent,
+}
 
 
 @pytest.fixture
@@ -74,13 +79,20 @@ def test_a_generated_portfolio_round_trips(db, portfolio):
     with unit_of_work(db) as session:
         loan = session.get(Loan, first["id"])
         assert (loan.customer_id, loan.product, loan.amount, loan.disbursed_on.isoformat()) == (
-            first["customer_id"], first["product"], Decimal(first["amount"]),
-            first["disbursed_on"])
-        conditions = session.scalars(select(ApprovalCondition.text).where(
-            ApprovalCondition.loan_id == loan.id).order_by(ApprovalCondition.seq)).all()
+            first["customer_id"],
+            first["product"],
+            Decimal(first["amount"]),
+            first["disbursed_on"],
+        )
+        conditions = session.scalars(
+            select(ApprovalCondition.text)
+            .where(ApprovalCondition.loan_id == loan.id)
+            .order_by(ApprovalCondition.seq)
+        ).all()
         assert conditions == first["approval_conditions"]
-        collaterals = session.scalars(select(Collateral.id).where(
-            Collateral.loan_id == loan.id).order_by(Collateral.id)).all()
+        collaterals = session.scalars(
+            select(Collateral.id).where(Collateral.loan_id == loan.id).order_by(Collateral.id)
+        ).all()
         assert collaterals == [c["id"] for c in first["collaterals"]]
         with (folder / FILES["repayments"]).open() as handle:
             due = sum(Decimal(r["due_amount"]) for r in csv.DictReader(handle))
@@ -93,11 +105,15 @@ def test_a_generated_portfolio_round_trips(db, portfolio):
             expected = bucket_for(arrears_as_of(schedules[loan.id], TODAY).days_past_due)
             assert loan.delinquency_bucket == expected, loan.id
         moved = session.scalar(select(func.count()).select_from(DelinquencyBucketChange))
-        delinquent = session.scalar(select(func.count()).select_from(Loan)
-                                    .where(Loan.delinquency_bucket != "current"))
+        delinquent = session.scalar(
+            select(func.count()).select_from(Loan).where(Loan.delinquency_bucket != "current")
+        )
         assert moved == delinquent > 0
-        assert session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "bulk_import.completed")) == len(FILES)
+        assert session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "bulk_import.completed")
+        ) == len(FILES)
 
 
 def test_a_bad_row_names_line_and_field_and_nothing_is_imported(db, portfolio):
@@ -119,9 +135,14 @@ def test_a_bad_row_names_line_and_field_and_nothing_is_imported(db, portfolio):
 
     # The command says the same, exits 1, and the database is still unchanged.
     env = {**os.environ, "POSTLOAN_DATABASE_URL": db}
-    done = subprocess.run([sys.executable, "-m", "postloanctl", "import", "--kind",
-                           "repayments", str(bad)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "postloanctl", "import", "--kind", "repayments", str(bad)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr
     assert "line 7, field due_amount" in done.stderr and "nothing was imported" in done.stderr
     assert count(db, Repayment) == 0
@@ -144,20 +165,35 @@ def test_a_key_repeated_in_the_file_is_found_after_the_first_batches(db, portfol
 
 def test_unknown_references_and_nested_fields_are_named(db, tmp_path):
     loans = tmp_path / "loans.jsonl"
-    loan = {"id": "L1", "customer_id": "C-nobody", "product": "CORP-TERM", "amount": "100",
-            "currency": "CNY", "disbursed_on": "2026-01-01", "maturity_on": "2027-01-01",
-            "purpose": "stock"}
+    loan = {
+        "id": "L1",
+        "customer_id": "C-nobody",
+        "product": "CORP-TERM",
+        "amount": "100",
+        "currency": "CNY",
+        "disbursed_on": "2026-01-01",
+        "maturity_on": "2027-01-01",
+        "purpose": "stock",
+    }
     collateral = {"id": "COL1", "kind": "property", "value": "-1", "currency": "CNY"}
-    loans.write_text(json.dumps(loan) + "\n" + json.dumps(
-        {**loan, "id": "L2", "collaterals": [collateral]}) + "\n")
+    loans.write_text(
+        json.dumps(loan)
+        + "\n"
+        + json.dumps({**loan, "id": "L2", "collaterals": [collateral]})
+        + "\n"
+    )
     with pytest.raises(ImportFailed) as failure, unit_of_work(db) as session:
         Importer(session, ROW_MODELS).import_file("loans", loans)
     assert [(p.line, p.field) for p in failure.value.problems] == [
-        (1, "customer_id"), (2, "collaterals.0.value")]
+        (1, "customer_id"),
+        (2, "collaterals.0.value"),
+    ]
     customers = tmp_path / "customers.csv"
-    customers.write_text("id,name,segment,industry,branch,account_manager,credit_rating\n"
-                         "C1,One,sme,textiles,BR-1,am_li,A\n"
-                         "C2,Two,giant,textiles,BR-1,am_li,A\n")
+    customers.write_text(
+        "id,name,segment,industry,branch,account_manager,credit_rating\n"
+        "C1,One,sme,textiles,BR-1,am_li,A\n"
+        "C2,Two,giant,textiles,BR-1,am_li,A\n"
+    )
     with pytest.raises(ImportFailed) as failure, unit_of_work(db) as session:
         Importer(session, ROW_MODELS).import_file("customers", customers)
     assert [(p.line, p.field) for p in failure.value.problems] == [(3, "segment")]
@@ -169,7 +205,8 @@ def test_events_already_stored_are_skipped_not_refused(db, portfolio):
     import_dir(db, folder, kinds=("customers", "external-events"))
     with unit_of_work(db) as session:
         result = Importer(session, ROW_MODELS).import_file(
-            "external-events", folder / FILES["external-events"])
+            "external-events", folder / FILES["external-events"]
+        )
     assert (result.inserted, result.skipped) == (0, written["external-events"])
     assert count(db, ExternalEvent) == written["external-events"]
 
@@ -177,7 +214,8 @@ def test_events_already_stored_are_skipped_not_refused(db, portfolio):
 def test_the_mixed_stream_import_used_by_the_demo(db):
     with unit_of_work(db) as session:
         counts = Importer(session, ROW_MODELS, as_of=TODAY).import_portfolio(
-            generate_portfolio(120, seed=3, today=TODAY))
+            generate_portfolio(120, seed=3, today=TODAY)
+        )
     assert counts["loans"] == count(db, Loan) == 120
     assert counts["repayments"] == count(db, Repayment) > 120 * 5
 
@@ -189,8 +227,12 @@ class TestGenerator:
         customers = {r["id"]: r for k, r in a if k == "customers"}
         loans = {r["id"]: r for k, r in a if k == "loans"}
         assert len(loans) == 50
-        for loan_id, manager in (("L00001-1", "am_zhang"), ("L00002-1", "lead_hu"),
-                                 ("L00003-1", "am_li"), ("L00007-1", "am_zhang")):
+        for loan_id, manager in (
+            ("L00001-1", "am_zhang"),
+            ("L00002-1", "lead_hu"),
+            ("L00003-1", "am_li"),
+            ("L00007-1", "am_zhang"),
+        ):
             assert customers[loans[loan_id]["customer_id"]]["account_manager"] == manager
 
     def test_has_the_realistic_mix(self):
@@ -202,8 +244,7 @@ class TestGenerator:
             if kind == "customers":
                 segments[record["segment"]] += 1
             elif kind == "repayments":
-                schedules[record["loan_id"]].append(ROW_MODELS["repayments"].model_validate(
-                    record))
+                schedules[record["loan_id"]].append(ROW_MODELS["repayments"].model_validate(record))
             elif kind == "financial-statements":
                 revenue[record["customer_id"]].append(Decimal(record["revenue"]))
         drops = sum(1 for r in revenue.values() if r[-1] < r[-2] * Decimal("0.7"))
@@ -211,9 +252,14 @@ class TestGenerator:
         late = sum(d > 0 for d in dpd) / len(dpd)
         assert 0.05 < late < 0.3
         assert sum(d > 90 for d in dpd) > 30 and sum(d > 270 for d in dpd) > 5
-        unpaid_interest = sum(1 for s in schedules.values() if any(
-            r.kind == "interest" and r.paid_on is None and (TODAY - r.due_on).days > 60
-            for r in s))
+        unpaid_interest = sum(
+            1
+            for s in schedules.values()
+            if any(
+                r.kind == "interest" and r.paid_on is None and (TODAY - r.due_on).days > 60
+                for r in s
+            )
+        )
         assert unpaid_interest > 10
         assert set(segments) == {"corporate", "sme", "micro", "retail"}
         assert drops > 20 and kinds["external-events"] > 10 and kinds["valuations"] > 1000
@@ -232,12 +278,19 @@ def test_the_demo_loads_two_thousand_generated_loans_in_seconds(tmp_path):
     assert time.perf_counter() - started < 30  # about 3 s on an idle machine
     assert count(settings.database_url, Loan) == 2000
     with unit_of_work(settings.database_url) as session:
-        managers = {loan_id: session.get(Customer, session.get(Loan, loan_id).customer_id)
-                    .account_manager for loan_id in ("L00001-1", "L00002-1", "L00003-1",
-                                                     "L00007-1")}
+        managers = {
+            loan_id: session.get(Customer, session.get(Loan, loan_id).customer_id).account_manager
+            for loan_id in ("L00001-1", "L00002-1", "L00003-1", "L00007-1")
+        }
         assert set(managers.values()) == {"am_li", "am_zhang", "lead_hu"}
         assert all(access.authenticate(session, key) for _, key in DEMO_API_KEYS.values())
-        assert session.scalar(select(func.count()).select_from(Loan).where(
-            Loan.delinquency_bucket.in_(("91-180", "181-270", "271-360", "360+")))) > 20
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Loan)
+                .where(Loan.delinquency_bucket.in_(("91-180", "181-270", "271-360", "360+")))
+            )
+            > 20
+        )
     load_demo(settings, start_inspections=False)  # a second run adds nothing
     assert count(settings.database_url, Loan) == 2000

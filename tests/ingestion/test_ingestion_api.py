@@ -15,11 +15,23 @@ from postloan.db import unit_of_work
 
 pytestmark = pytest.mark.engine
 
-CUSTOMER = {"name": "Ingest Co", "segment": "sme", "industry": "logistics",
-            "branch": "BR-BJ-02", "account_manager": "am_zhang", "credit_rating": "A"}
-STATEMENT = {"period_end": "2025-12-31", "revenue": "12000000.00", "net_profit": "-150000.00",
-             "total_assets": "9000000", "total_liabilities": "5000000",
-             "operating_cash_flow": "-20000", "utility_consumption": "41000"}
+CUSTOMER = {
+    "name": "Ingest Co",
+    "segment": "sme",
+    "industry": "logistics",
+    "branch": "BR-BJ-02",
+    "account_manager": "am_zhang",
+    "credit_rating": "A",
+}
+STATEMENT = {
+    "period_end": "2025-12-31",
+    "revenue": "12000000.00",
+    "net_profit": "-150000.00",
+    "total_assets": "9000000",
+    "total_liabilities": "5000000",
+    "operating_cash_flow": "-20000",
+    "utility_consumption": "41000",
+}
 
 
 def new_customer(api) -> str:
@@ -31,8 +43,14 @@ def new_customer(api) -> str:
 
 def audit_count(database: str, action: str, object_id: str) -> int:
     with unit_of_work(database) as session:
-        return session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == action, AuditEvent.object_id == object_id)) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == action, AuditEvent.object_id == object_id)
+            )
+            or 0
+        )
 
 
 class TestFinancialStatements:
@@ -51,12 +69,15 @@ class TestFinancialStatements:
         assert audit_count(database, "financial_statement.recorded", customer_id) == 2
         assert audit_count(database, "financial_statement.replaced", customer_id) == 1
 
-    @pytest.mark.parametrize(("change", "field"), [
-        ({"total_assets": "-1"}, "total_assets"),
-        ({"revenue": "abc"}, "revenue"),
-        ({"period_end": "2025-13-01"}, "period_end"),
-        ({"ebitda": "1"}, "ebitda"),
-    ])
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"total_assets": "-1"}, "total_assets"),
+            ({"revenue": "abc"}, "revenue"),
+            ({"period_end": "2025-13-01"}, "period_end"),
+            ({"ebitda": "1"}, "ebitda"),
+        ],
+    )
     def test_invalid_field_is_422_naming_it(self, api, change, field):
         customer_id = new_customer(api)
         url = f"/api/v1/customers/{customer_id}/financial-statements"
@@ -104,9 +125,14 @@ class TestValuations:
 class TestExternalEvents:
     def test_new_is_201_same_again_is_200_duplicate_with_the_same_id(self, api, database):
         customer_id = new_customer(api)
-        event = {"customer_id": customer_id, "kind": "litigation", "occurred_on": "2026-10-02",
-                 "source": "court-registry", "source_ref": "CASE-2026-77",
-                 "details": "Sued by a supplier"}
+        event = {
+            "customer_id": customer_id,
+            "kind": "litigation",
+            "occurred_on": "2026-10-02",
+            "source": "court-registry",
+            "source_ref": "CASE-2026-77",
+            "details": "Sued by a supplier",
+        }
         first = api.post("/api/v1/external-events", json=event)
         assert first.status_code == 201 and first.json()["duplicate"] is False
         again = api.post("/api/v1/external-events", json=event)
@@ -116,20 +142,28 @@ class TestExternalEvents:
         assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
         page = api.get("/api/v1/external-events", params={"customer_id": customer_id}).json()
         assert page["total"] == 2 and {e["source_ref"] for e in page["items"]} == {
-            "CASE-2026-77", "CASE-2026-78"}
+            "CASE-2026-77",
+            "CASE-2026-78",
+        }
         assert audit_count(database, "external_event.recorded", customer_id) == 2
 
     def test_bad_kind_or_unknown_customer_names_the_field(self, api):
         customer_id = new_customer(api)
-        event = {"customer_id": customer_id, "kind": "rumour", "occurred_on": "2026-10-02",
-                 "source": "news", "details": "x"}
+        event = {
+            "customer_id": customer_id,
+            "kind": "rumour",
+            "occurred_on": "2026-10-02",
+            "source": "news",
+            "details": "x",
+        }
         r = api.post("/api/v1/external-events", json=event)
         assert r.status_code == 422 and r.json()["field"] == "kind"
-        r = api.post("/api/v1/external-events", json={**event, "kind": "tax_arrears",
-                                                      "customer_id": "C-nobody"})
+        r = api.post(
+            "/api/v1/external-events",
+            json={**event, "kind": "tax_arrears", "customer_id": "C-nobody"},
+        )
         assert r.status_code == 422 and r.json()["field"] == "customer_id"
-        r = api.post("/api/v1/external-events", json={**event, "kind": "tax_arrears",
-                                                      "source": ""})
+        r = api.post("/api/v1/external-events", json={**event, "kind": "tax_arrears", "source": ""})
         assert r.status_code == 422 and r.json()["field"] == "source"
         page = api.get("/api/v1/external-events", params={"customer_id": customer_id}).json()
         assert page["total"] == 0
@@ -139,38 +173,64 @@ class TestRepaymentsAndBuckets:
     def test_repayment_kind_is_kept_and_checked(self, api):
         loan_id = new_loan(api, account_manager="am_li")
         due = (date.today() + timedelta(days=20)).isoformat()
-        r = api.post(f"/api/v1/loans/{loan_id}/repayments",
-                     json={"due_on": due, "due_amount": "3000", "kind": "interest"})
+        r = api.post(
+            f"/api/v1/loans/{loan_id}/repayments",
+            json={"due_on": due, "due_amount": "3000", "kind": "interest"},
+        )
         assert r.status_code == 201 and r.json()["kind"] == "interest"
-        r = api.post(f"/api/v1/loans/{loan_id}/repayments",
-                     json={"due_on": due, "due_amount": "3000", "kind": "fees"})
+        r = api.post(
+            f"/api/v1/loans/{loan_id}/repayments",
+            json={"due_on": due, "due_amount": "3000", "kind": "fees"},
+        )
         assert r.status_code == 422 and r.json()["field"] == "kind"
 
     def test_bucket_moves_are_recorded_after_each_repayment(self, api):
         loan_id = new_loan(api, account_manager="am_li")
         url = f"/api/v1/loans/{loan_id}/bucket-history"
-        assert api.get(url).json() == {"loan_id": loan_id, "delinquency_bucket": "current",
-                                       "changes": []}
+        assert api.get(url).json() == {
+            "loan_id": loan_id,
+            "delinquency_bucket": "current",
+            "changes": [],
+        }
         today = date.today()
         due = (today - timedelta(days=45)).isoformat()
         repayments = f"/api/v1/loans/{loan_id}/repayments"
         assert api.post(repayments, json={"due_on": due, "due_amount": "25000"}).status_code == 201
         history = api.get(url).json()
         assert history["delinquency_bucket"] == "31-60"
-        assert [(c["from_bucket"], c["to_bucket"], c["days_past_due"])
-                for c in history["changes"]] == [("current", "31-60", 45)]
+        assert [
+            (c["from_bucket"], c["to_bucket"], c["days_past_due"]) for c in history["changes"]
+        ] == [("current", "31-60", 45)]
         # An instalment due later than the oldest one does not move the bucket.
-        api.post(repayments, json={"due_on": (today - timedelta(days=15)).isoformat(),
-                                   "due_amount": "25000"})
+        api.post(
+            repayments,
+            json={"due_on": (today - timedelta(days=15)).isoformat(), "due_amount": "25000"},
+        )
         assert len(api.get(url).json()["changes"]) == 1
         # Paying the oldest: days past due now count from the next unpaid one (15 days).
-        api.post(repayments, json={"due_on": due, "due_amount": "25000",
-                                   "paid_on": today.isoformat(), "paid_amount": "25000"})
-        api.post(repayments, json={"due_on": (today - timedelta(days=15)).isoformat(),
-                                   "due_amount": "25000", "paid_on": today.isoformat(),
-                                   "paid_amount": "25000"})
+        api.post(
+            repayments,
+            json={
+                "due_on": due,
+                "due_amount": "25000",
+                "paid_on": today.isoformat(),
+                "paid_amount": "25000",
+            },
+        )
+        api.post(
+            repayments,
+            json={
+                "due_on": (today - timedelta(days=15)).isoformat(),
+                "due_amount": "25000",
+                "paid_on": today.isoformat(),
+                "paid_amount": "25000",
+            },
+        )
         history = api.get(url).json()
         assert history["delinquency_bucket"] == "current"
         assert [(c["from_bucket"], c["to_bucket"]) for c in history["changes"]] == [
-            ("current", "31-60"), ("31-60", "1-30"), ("1-30", "current")]
+            ("current", "31-60"),
+            ("31-60", "1-30"),
+            ("1-30", "current"),
+        ]
         assert api.get("/api/v1/loans/L-nope/bucket-history").status_code == 404

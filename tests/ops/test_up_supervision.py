@@ -59,8 +59,14 @@ def parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
-def wait_for(what: str, condition: Callable[[], Any], timeout: float, up: subprocess.Popen,
-             log: Path, interval: float = 0.2) -> Any:
+def wait_for(
+    what: str,
+    condition: Callable[[], Any],
+    timeout: float,
+    up: subprocess.Popen,
+    log: Path,
+    interval: float = 0.2,
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
@@ -88,17 +94,19 @@ def test_killed_workers_are_restarted_while_the_api_keeps_answering(tmp_path: Pa
     data = tmp_path / "data"
     api_port, engine_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTLOAN_")}
-    env.update({
-        "POSTLOAN_ENV": "development",  # what `make run` uses
-        "POSTLOAN_DATA_DIR": str(data),
-        "POSTLOAN_ENGINE_URL": f"http://127.0.0.1:{engine_port}/engine-rest",
-        "POSTLOAN_API_HOST": "127.0.0.1",
-        "POSTLOAN_API_PORT": str(api_port),
-        "POSTLOAN_WORKER_LONG_POLL_MS": "2000",
-        "POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS": "5",
-        # A backoff window wide enough to be seen from outside on a busy machine.
-        "POSTLOAN_RESTART_BACKOFF_INITIAL_SECONDS": "2",
-    })
+    env.update(
+        {
+            "POSTLOAN_ENV": "development",  # what `make run` uses
+            "POSTLOAN_DATA_DIR": str(data),
+            "POSTLOAN_ENGINE_URL": f"http://127.0.0.1:{engine_port}/engine-rest",
+            "POSTLOAN_API_HOST": "127.0.0.1",
+            "POSTLOAN_API_PORT": str(api_port),
+            "POSTLOAN_WORKER_LONG_POLL_MS": "2000",
+            "POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS": "5",
+            # A backoff window wide enough to be seen from outside on a busy machine.
+            "POSTLOAN_RESTART_BACKOFF_INITIAL_SECONDS": "2",
+        }
+    )
     api = f"http://127.0.0.1:{api_port}/api/v1"
     status_file = data / "postloan.status.json"
     log = tmp_path / "up.log"
@@ -110,15 +118,24 @@ def test_killed_workers_are_restarted_while_the_api_keeps_answering(tmp_path: Pa
             return {}
 
     with log.open("wb") as out:
-        up = subprocess.Popen([sys.executable, "-m", "postloanctl", "up"], cwd=ROOT, env=env,
-                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              start_new_session=True)
+        up = subprocess.Popen(
+            [sys.executable, "-m", "postloanctl", "up"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         wait_for("healthy API", lambda: get(f"{api}/health") == 200, 120, up, log)
         assert get(f"{api}/customers/{CUSTOMER}/credit-status", headers=INTEGRATOR) == 200
         components = status()
         assert {c: components[c]["state"] for c in components} == {
-            "engine": "running", "workers": "running", "api": "running"}
+            "engine": "running",
+            "workers": "running",
+            "api": "running",
+        }
         old = components["workers"]["pid"]
         assert parent_of(old) == up.pid
         api_pid = components["api"]["pid"]
@@ -128,9 +145,13 @@ def test_killed_workers_are_restarted_while_the_api_keeps_answering(tmp_path: Pa
 
         def workers_back() -> int | None:
             state = status().get("workers", {})
-            answers.append((state.get("state"),
-                            get(f"{api}/health"),
-                            get(f"{api}/customers/{CUSTOMER}/credit-status", headers=INTEGRATOR)))
+            answers.append(
+                (
+                    state.get("state"),
+                    get(f"{api}/health"),
+                    get(f"{api}/customers/{CUSTOMER}/credit-status", headers=INTEGRATOR),
+                )
+            )
             new = state.get("pid")
             return new if state.get("state") == "running" and new != old else None
 
@@ -150,15 +171,23 @@ def test_killed_workers_are_restarted_while_the_api_keeps_answering(tmp_path: Pa
         restarted = f"workers restarted (pid {new}, restart #1"
         wait_for("restart log line", lambda: restarted in log.read_text(), 10, up, log)
         text = log.read_text()
-        assert (f"workers (pid {old}) died: killed by SIGKILL" in text
-                and "restarting in 2s (restart #1" in text
-                and str(data / "logs" / "workers.log") in text), tail(log)
+        assert (
+            f"workers (pid {old}) died: killed by SIGKILL" in text
+            and "restarting in 2s (restart #1" in text
+            and str(data / "logs" / "workers.log") in text
+        ), tail(log)
 
         children = processes_of(data)
         engine_pid = components["engine"]["pid"]
         assert sorted(children) == sorted({up.pid, new, api_pid, engine_pid}), children
-        down = subprocess.run([sys.executable, "-m", "postloanctl", "down"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=90)  # SIGTERM to up
+        down = subprocess.run(
+            [sys.executable, "-m", "postloanctl", "down"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )  # SIGTERM to up
         assert down.returncode == 0 and down.stdout.strip() == "stopped", down
         assert up.wait(timeout=10) == 0, tail(log)
         assert processes_of(data) == [], tail(log)

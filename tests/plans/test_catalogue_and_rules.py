@@ -21,16 +21,27 @@ PLAN = load_tables((BPMN / "inspection_plan.dmn").read_bytes())["inspection_plan
 
 
 def facts(**over):
-    base = {"segment": "sme", "product_template": "sme_standard", "balance": 500000.0,
-            "is_top_borrower": False, "is_new_customer": False, "simplified_eligible": False,
-            "credit_rating": "BBB"}
+    base = {
+        "segment": "sme",
+        "product_template": "sme_standard",
+        "balance": 500000.0,
+        "is_top_borrower": False,
+        "is_new_customer": False,
+        "simplified_eligible": False,
+        "credit_rating": "BBB",
+    }
     return base | over
 
 
 def test_every_product_has_a_known_template_with_evidenced_points():
     cat = load_catalogue()
-    for code in ("MICRO-OPERATING", "SME-WORKING-CAPITAL", "CORP-TERM", "RETAIL-BUSINESS",
-                 "MORTGAGE-COMMERCIAL"):
+    for code in (
+        "MICRO-OPERATING",
+        "SME-WORKING-CAPITAL",
+        "CORP-TERM",
+        "RETAIL-BUSINESS",
+        "MORTGAGE-COMMERCIAL",
+    ):
         template = cat.template(cat.product(code).template)
         assert template.points and all(p.evidence for p in template.points)
     assert cat.product("UNKNOWN-PRODUCT") == cat.default_product
@@ -38,8 +49,9 @@ def test_every_product_has_a_known_template_with_evidenced_points():
 
 def test_a_product_with_an_unknown_template_is_refused(tmp_path):
     bad = tmp_path / "products.yaml"
-    bad.write_text(PRODUCTS_FILE.read_text().replace("template: corporate_full",
-                                                     "template: no_such_template"))
+    bad.write_text(
+        PRODUCTS_FILE.read_text().replace("template: corporate_full", "template: no_such_template")
+    )
     with pytest.raises(CatalogueError, match="CORP-TERM.*no_such_template"):
         load_catalogue(products_file=bad)
 
@@ -54,21 +66,27 @@ def test_rating_threshold_letters_and_scores():
     assert not rules.rating_at_least_threshold("")
 
 
-@pytest.mark.parametrize(("over", "frequency", "template", "mode"), [
-    ({"balance": 5_000_000.0}, 1, "", "on_site"),
-    ({"balance": 2_000_000.0}, 2, "", "on_site"),
-    ({"balance": 1_000_000.0}, 3, "", "on_site"),
-    ({"segment": "micro"}, 3, "micro_standard", "outsourced"),
-    ({"segment": "micro", "balance": 3_500_000.0}, 1, "", "on_site"),
-    ({"is_top_borrower": True, "simplified_eligible": True}, 3, "", "on_site"),
-    ({"segment": "retail", "simplified_eligible": True}, 6, "retail_simplified", "desk"),
-    ({"simplified_eligible": True}, 6, "", "desk"),
-    ({"simplified_eligible": True, "is_new_customer": True}, 3, "", "on_site"),
-])
+@pytest.mark.parametrize(
+    ("over", "frequency", "template", "mode"),
+    [
+        ({"balance": 5_000_000.0}, 1, "", "on_site"),
+        ({"balance": 2_000_000.0}, 2, "", "on_site"),
+        ({"balance": 1_000_000.0}, 3, "", "on_site"),
+        ({"segment": "micro"}, 3, "micro_standard", "outsourced"),
+        ({"segment": "micro", "balance": 3_500_000.0}, 1, "", "on_site"),
+        ({"is_top_borrower": True, "simplified_eligible": True}, 3, "", "on_site"),
+        ({"segment": "retail", "simplified_eligible": True}, 6, "retail_simplified", "desk"),
+        ({"simplified_eligible": True}, 6, "", "desk"),
+        ({"simplified_eligible": True, "is_new_customer": True}, 3, "", "on_site"),
+    ],
+)
 def test_plan_rows(over, frequency, template, mode):
     result = PLAN.single(facts(**over))
     assert (result["frequency_months"], result["template"], result["mode"]) == (
-        frequency, template, mode), result["reason"]
+        frequency,
+        template,
+        mode,
+    ), result["reason"]
 
 
 def test_every_plan_row_is_reachable_and_valid():

@@ -42,20 +42,34 @@ def inspections_of(session, loan_id: str, kind: str | None = None) -> list[Inspe
 
 
 def deploy_dmn(admin: EngineGateway, xml: str, name: str) -> dict:
-    return admin.call("POST", "/deployment/create", data={
-        "deployment-name": name, "deployment-source": "tests"},
-        files=[("inspection_plan.dmn", ("inspection_plan.dmn", xml.encode(),
-                                        "application/octet-stream"))])
+    return admin.call(
+        "POST",
+        "/deployment/create",
+        data={"deployment-name": name, "deployment-source": "tests"},
+        files=[
+            (
+                "inspection_plan.dmn",
+                ("inspection_plan.dmn", xml.encode(), "application/octet-stream"),
+            )
+        ],
+    )
 
 
 def run_scheduler(admin: EngineGateway, runs: int = 1) -> None:
     """Start the scheduler process (as its timer would) and wait until every run has ended."""
-    pids = [admin.start_process("inspection_scheduler", f"test-run-{uuid.uuid4().hex[:6]}")
-            for _ in range(runs)]
+    pids = [
+        admin.start_process("inspection_scheduler", f"test-run-{uuid.uuid4().hex[:6]}")
+        for _ in range(runs)
+    ]
     for pid in pids:
-        wait_for(lambda pid=pid: (admin.historic_process_instances(processInstanceId=pid)
-                                  or [{}])[0].get("state") == "COMPLETED",
-                 timeout=60, what=f"scheduler run {pid} to complete")
+        wait_for(
+            lambda pid=pid: (
+                (admin.historic_process_instances(processInstanceId=pid) or [{}])[0].get("state")
+                == "COMPLETED"
+            ),
+            timeout=60,
+            what=f"scheduler run {pid} to complete",
+        )
 
 
 def complete_first_inspection(session, loan_id: str, days_ago: int) -> None:
@@ -74,8 +88,12 @@ def test_micro_loan_gets_the_template_frequency_and_mode_the_dmn_says(plan_api, 
     r = plan_api.get(f"/api/v1/loans/{loan['id']}/inspection-plan")
     assert r.status_code == 200, r.text
     plan = r.json()
-    assert (plan["template"], plan["frequency_months"], plan["mode"],
-            plan["first_inspection_days"]) == ("micro_standard", 3, "outsourced", 15)
+    assert (
+        plan["template"],
+        plan["frequency_months"],
+        plan["mode"],
+        plan["first_inspection_days"],
+    ) == ("micro_standard", 3, "outsourced", 15)
     assert "Micro enterprise" in plan["reason"]
     assert plan["decision_version"].startswith("inspection_plan:")
     disbursed = date.fromisoformat(loan["disbursed_on"])
@@ -87,13 +105,21 @@ def test_micro_loan_gets_the_template_frequency_and_mode_the_dmn_says(plan_api, 
     assert (first.kind, first.template, first.mode) == ("first", "micro_standard", "outsourced")
     assert first.due_on == disbursed + timedelta(days=15)
     assert first.process_instance_id
-    assert admin.call("GET", f"/process-instance/{first.process_instance_id}")["businessKey"] \
+    assert (
+        admin.call("GET", f"/process-instance/{first.process_instance_id}")["businessKey"]
         == first.id
-    items = list(session.scalars(select(InspectionItem).where(
-        InspectionItem.inspection_id == first.id).order_by(InspectionItem.seq)))
+    )
+    items = list(
+        session.scalars(
+            select(InspectionItem)
+            .where(InspectionItem.inspection_id == first.id)
+            .order_by(InspectionItem.seq)
+        )
+    )
     points = catalogue().template("micro_standard").points
-    assert [i.source for i in items] == (["template"] * len(points)
-                                         + ["use_of_funds", "approval_condition"])
+    assert [i.source for i in items] == (
+        ["template"] * len(points) + ["use_of_funds", "approval_condition"]
+    )
     assert all(i.evidence_required for i in items)
     assert "raw materials" in items[len(points)].label
     assert "named suppliers" in items[-1].label
@@ -110,8 +136,10 @@ def test_an_analyst_edits_a_row_and_redeploys_without_a_code_change(
     original = DMN.read_text(encoding="utf-8")
     changed = original
     for output, old, new in (("Mode", '"outsourced"', '"on_site"'), ("FrequencyMonths", "3", "1")):
-        pattern = (rf'(<outputEntry id="LiteralExpression_MicroSmall_{output}">\s*<text>)'
-                   rf'{re.escape(old)}(</text>)')
+        pattern = (
+            rf'(<outputEntry id="LiteralExpression_MicroSmall_{output}">\s*<text>)'
+            rf"{re.escape(old)}(</text>)"
+        )
         changed, n = re.subn(pattern, rf"\g<1>{new}\g<2>", changed)
         assert n == 1, output
     before = compute_plan(session, loan["id"], decide)
@@ -124,8 +152,9 @@ def test_an_analyst_edits_a_row_and_redeploys_without_a_code_change(
         session.commit()
         assert (after.mode, after.frequency_months) == ("on_site", 1)
         assert after.decision_version not in ("", version_before)
-        assert plan_api.get(f"/api/v1/loans/{loan['id']}/inspection-plan").json()["mode"] \
-            == "on_site"
+        assert (
+            plan_api.get(f"/api/v1/loans/{loan['id']}/inspection-plan").json()["mode"] == "on_site"
+        )
     finally:
         deploy_dmn(admin, original, "analyst-restore-original")
     restored = compute_plan(session, loan["id"], decide)
@@ -139,15 +168,22 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
     loan_ids = []
     for _ in range(3):
         customer = new_customer(plan_api, segment="sme")
-        loan_ids.append(new_plan_loan(plan_api, customer, product="SME-WORKING-CAPITAL",
-                                      disbursed_days_ago=120)["id"])
+        loan_ids.append(
+            new_plan_loan(
+                plan_api, customer, product="SME-WORKING-CAPITAL", disbursed_days_ago=120
+            )["id"]
+        )
     for loan_id in loan_ids:
         # Let each first inspection's automated checks finish first: the signals they raise
         # are facts of the plan (simplified eligibility), so the plan must not change under us.
         first = inspections_of(session, loan_id, "first")[0]
-        wait_for(lambda first=first: admin.tasks(processInstanceBusinessKey=first.id,
-                                                 taskDefinitionKey="perform_inspection"),
-                 timeout=60, what=f"the first inspection of {loan_id} to reach the inspector")
+        wait_for(
+            lambda first=first: admin.tasks(
+                processInstanceBusinessKey=first.id, taskDefinitionKey="perform_inspection"
+            ),
+            timeout=60,
+            what=f"the first inspection of {loan_id} to reach the inspector",
+        )
         complete_first_inspection(session, loan_id, days_ago=100)
         session.get(InspectionPlan, loan_id).next_due_on = date.today() - timedelta(days=1)
         session.commit()
@@ -163,15 +199,24 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
         routine = inspections_of(session, loan_id, "routine")
         session.expire_all()
         plan = session.get(InspectionPlan, loan_id)
-        assert len(routine) == 1, (loan_id, plan.next_due_on, plan.reason, [
-            (i.kind, i.status) for i in session.scalars(select(Inspection).where(
-                Inspection.loan_id == loan_id))])
+        assert len(routine) == 1, (
+            loan_id,
+            plan.next_due_on,
+            plan.reason,
+            [
+                (i.kind, i.status)
+                for i in session.scalars(select(Inspection).where(Inspection.loan_id == loan_id))
+            ],
+        )
         assert routine[0].process_instance_id and routine[0].template == "sme_standard"
         # decided again at the start: 3 months after the first inspection, 100 days ago
         completed = (utcnow() - timedelta(days=100)).date()
         assert routine[0].due_on == add_months(completed, 3) <= date.today()
-        sources = set(session.scalars(select(InspectionItem.source).where(
-            InspectionItem.inspection_id == routine[0].id)))
+        sources = set(
+            session.scalars(
+                select(InspectionItem.source).where(InspectionItem.inspection_id == routine[0].id)
+            )
+        )
         assert sources == {"template"}
 
     run_scheduler(admin)  # again: nothing new
@@ -209,11 +254,18 @@ def test_litigation_starts_a_special_inspection_of_every_active_loan(
     plan_api, admin, api_engine, session
 ):
     customer = new_customer(plan_api, segment="corporate", rating="A")
-    loans = {new_plan_loan(plan_api, customer, product="CORP-TERM", amount="4000000")["id"]
-             for _ in range(2)}
-    event = ExternalEvent(customer_id=customer, kind="litigation", occurred_on=date.today(),
-                          source="court-registry", source_ref=uuid.uuid4().hex,
-                          details="Sued by a supplier for 2m CNY")
+    loans = {
+        new_plan_loan(plan_api, customer, product="CORP-TERM", amount="4000000")["id"]
+        for _ in range(2)
+    }
+    event = ExternalEvent(
+        customer_id=customer,
+        kind="litigation",
+        occurred_on=date.today(),
+        source="court-registry",
+        source_ref=uuid.uuid4().hex,
+        details="Sued by a supplier for 2m CNY",
+    )
     session.add(event)
     session.commit()
 
@@ -222,23 +274,34 @@ def test_litigation_starts_a_special_inspection_of_every_active_loan(
     assert {i.loan_id for i in started} == loans
     for inspection in started:
         assert (inspection.kind, inspection.mode, inspection.trigger_ref) == (
-            "special", "on_site", f"event:{event.id}")
+            "special",
+            "on_site",
+            f"event:{event.id}",
+        )
         assert inspection.due_on == date.today() and "litigation" in inspection.reason
-        wait_for(lambda i=inspection: admin.historic_process_instances(
-            processInstanceId=i.process_instance_id), timeout=5,
-            what="the special inspection's process instance")
+        wait_for(
+            lambda i=inspection: admin.historic_process_instances(
+                processInstanceId=i.process_instance_id
+            ),
+            timeout=5,
+            what="the special inspection's process instance",
+        )
     # The same event again (or another serious one) while they are open: no duplicates.
     assert special_inspections_for_event(session, api_engine, event) == []
-    news = ExternalEvent(customer_id=customer, kind="negative_news", occurred_on=date.today(),
-                         source="press", source_ref=uuid.uuid4().hex, details="rumours")
+    news = ExternalEvent(
+        customer_id=customer,
+        kind="negative_news",
+        occurred_on=date.today(),
+        source="press",
+        source_ref=uuid.uuid4().hex,
+        details="rumours",
+    )
     session.add(news)
     session.commit()
     assert special_inspections_for_event(session, api_engine, news) == []
 
 
-def test_new_overdue_and_unpaid_interest_start_special_inspections(
-    plan_api, api_engine, session
-):
+def test_new_overdue_and_unpaid_interest_start_special_inspections(plan_api, api_engine, session):
     customer = new_customer(plan_api, segment="sme")
     loan = new_plan_loan(plan_api, customer, product="SME-WORKING-CAPITAL")["id"]
     other = new_plan_loan(plan_api, customer, product="SME-WORKING-CAPITAL")["id"]
@@ -276,10 +339,19 @@ def test_engine_and_python_evaluation_of_the_plan_agree(api_engine):
 
     table = load_tables(DMN.read_bytes())["inspection_plan"]
     for segment, balance, top, new, simplified in product(
-        ("corporate", "sme", "micro", "retail"), (300_000.0, 1_000_000.0, 2_500_000.0, 3_000_001.0),
-        (False, True), (False, True), (False, True),
+        ("corporate", "sme", "micro", "retail"),
+        (300_000.0, 1_000_000.0, 2_500_000.0, 3_000_001.0),
+        (False, True),
+        (False, True),
+        (False, True),
     ):
-        facts = {"segment": segment, "product_template": "sme_standard", "balance": balance,
-                 "is_top_borrower": top, "is_new_customer": new,
-                 "simplified_eligible": simplified, "credit_rating": "BBB"}
+        facts = {
+            "segment": segment,
+            "product_template": "sme_standard",
+            "balance": balance,
+            "is_top_borrower": top,
+            "is_new_customer": new,
+            "simplified_eligible": simplified,
+            "credit_rating": "BBB",
+        }
         assert evaluate(api_engine, "inspection_plan", facts) == table.evaluate(facts), facts

@@ -34,24 +34,64 @@ def test_open_inspection_and_case_insensitive_ids_on_postgresql(postgres_server,
 
     today = date.today()
     with unit_of_work(url) as session:
-        customers.register(session, customers.CustomerData(
-            id="C-Pg", name="PG Co", segment="micro", industry="textiles", branch="B1",
-            account_manager="am_li", credit_rating="A"), actor="test")
-        loans.register(session, loans.LoanData(
-            id="L-Pg", customer_id="C-Pg", product="MICRO", amount=Decimal("1000.00"),
-            currency="CNY", disbursed_on=today - timedelta(days=200),
-            maturity_on=today + timedelta(days=200), purpose="stock"), actor="test")
-        first = inspections.request(session, loan_id="L-Pg", kind="routine", reason="one",
-                                    actor="test").id
+        customers.register(
+            session,
+            customers.CustomerData(
+                id="C-Pg",
+                name="PG Co",
+                segment="micro",
+                industry="textiles",
+                branch="B1",
+                account_manager="am_li",
+                credit_rating="A",
+            ),
+            actor="test",
+        )
+        loans.register(
+            session,
+            loans.LoanData(
+                id="L-Pg",
+                customer_id="C-Pg",
+                product="MICRO",
+                amount=Decimal("1000.00"),
+                currency="CNY",
+                disbursed_on=today - timedelta(days=200),
+                maturity_on=today + timedelta(days=200),
+                purpose="stock",
+            ),
+            actor="test",
+        )
+        first = inspections.request(
+            session, loan_id="L-Pg", kind="routine", reason="one", actor="test"
+        ).id
 
     with pytest.raises(Conflict) as taken, unit_of_work(url) as session:
-        customers.register(session, customers.CustomerData(
-            id="c-pg", name="Twin", segment="micro", industry="textiles", branch="B1",
-            account_manager="am_li", credit_rating="A"), actor="test")
+        customers.register(
+            session,
+            customers.CustomerData(
+                id="c-pg",
+                name="Twin",
+                segment="micro",
+                industry="textiles",
+                branch="B1",
+                account_manager="am_li",
+                credit_rating="A",
+            ),
+            actor="test",
+        )
     assert taken.value.field == "id" and "'C-Pg'" in taken.value.detail
     with pytest.raises(IntegrityError), unit_of_work(url) as session:
-        session.add(Customer(id="C-PG", name="Twin", segment="micro", industry="t", branch="B1",
-                             account_manager="am_li", credit_rating="A"))
+        session.add(
+            Customer(
+                id="C-PG",
+                name="Twin",
+                segment="micro",
+                industry="t",
+                branch="B1",
+                account_manager="am_li",
+                credit_rating="A",
+            )
+        )
         session.flush()
 
     # a concurrent request inserted first, after this one looked: the index decides, 409

@@ -33,25 +33,61 @@ def test_migrations_build_the_models_schema_and_the_domain_works(postgres_server
 
     today = date.today()
     with unit_of_work(url) as session:
-        customers.register(session, customers.CustomerData(
-            id="C1", name="PG Co", segment="micro", industry="textiles", branch="B1",
-            account_manager="am_li", credit_rating="A"), actor="test")
-        loans.register(session, loans.LoanData(
-            id="L1", customer_id="C1", product="MICRO", amount=Decimal("1000.00"),
-            currency="CNY", disbursed_on=today - timedelta(days=200),
-            maturity_on=today + timedelta(days=200), purpose="stock",
-            approval_conditions=["Statements quarterly"]), actor="test")
-        loans.record_repayment(session, "L1", loans.RepaymentData(
-            due_on=today - timedelta(days=95), due_amount=Decimal("100"), paid_on=None,
-            paid_amount=Decimal("0")), actor="test")
-        inspection = inspections.request(session, loan_id="L1", kind="special",
-                                         reason="pg", actor="test")
-        result = repayment.check(session, loans.get(session, "L1"), today,
-                                 load_checks_config().repayment)
+        customers.register(
+            session,
+            customers.CustomerData(
+                id="C1",
+                name="PG Co",
+                segment="micro",
+                industry="textiles",
+                branch="B1",
+                account_manager="am_li",
+                credit_rating="A",
+            ),
+            actor="test",
+        )
+        loans.register(
+            session,
+            loans.LoanData(
+                id="L1",
+                customer_id="C1",
+                product="MICRO",
+                amount=Decimal("1000.00"),
+                currency="CNY",
+                disbursed_on=today - timedelta(days=200),
+                maturity_on=today + timedelta(days=200),
+                purpose="stock",
+                approval_conditions=["Statements quarterly"],
+            ),
+            actor="test",
+        )
+        loans.record_repayment(
+            session,
+            "L1",
+            loans.RepaymentData(
+                due_on=today - timedelta(days=95),
+                due_amount=Decimal("100"),
+                paid_on=None,
+                paid_amount=Decimal("0"),
+            ),
+            actor="test",
+        )
+        inspection = inspections.request(
+            session, loan_id="L1", kind="special", reason="pg", actor="test"
+        )
+        result = repayment.check(
+            session, loans.get(session, "L1"), today, load_checks_config().repayment
+        )
         for finding in result.findings:
-            inspections.record_finding(session, inspection.id, source="repayment",
-                                       code=finding.code, severity=finding.severity,
-                                       summary=finding.summary, evidence=finding.evidence)
+            inspections.record_finding(
+                session,
+                inspection.id,
+                source="repayment",
+                code=finding.code,
+                severity=finding.severity,
+                summary=finding.summary,
+                evidence=finding.evidence,
+            )
     assert result.days_past_due == 95
     with unit_of_work(url) as session:
         found = {f.code for f in inspections.findings(session, inspection.id)}
@@ -64,18 +100,28 @@ def test_engine_runs_on_postgresql_and_takes_the_deployment(postgres_server, tmp
     jdbc_base = postgres_server.replace("postgresql+psycopg://postgres@", "jdbc:postgresql://")
     create_database(postgres_server, "engine")
     port = EngineProcess.free_port()
-    engine = EngineProcess(port, tmp_path / "engine", tmp_path / "engine.log", env={
-        "DB_DRIVER": "org.postgresql.Driver", "DB_URL": jdbc_base + "engine",
-        "DB_USERNAME": "postgres", "DB_PASSWORD": ""})
+    engine = EngineProcess(
+        port,
+        tmp_path / "engine",
+        tmp_path / "engine.log",
+        env={
+            "DB_DRIVER": "org.postgresql.Driver",
+            "DB_URL": jdbc_base + "engine",
+            "DB_USERNAME": "postgres",
+            "DB_PASSWORD": "",
+        },
+    )
     engine.start()
     try:
         settings = Settings(engine_url=engine.url)
         report = provision(settings)
         assert "post_loan_inspection" in str(report.deployment)
-        admin = EngineGateway(engine.url, settings.engine_admin_user,
-                              settings.engine_admin_password.get_secret_value())
-        pid = admin.start_process("post_loan_inspection", "INS-PG-1",
-                                  {"inspection_id": "INS-PG-1"})
+        admin = EngineGateway(
+            engine.url,
+            settings.engine_admin_user,
+            settings.engine_admin_password.get_secret_value(),
+        )
+        pid = admin.start_process("post_loan_inspection", "INS-PG-1", {"inspection_id": "INS-PG-1"})
         task = wait_for(lambda: admin.external_tasks(processInstanceId=pid), what="a task")[0]
         assert task["topicName"] == "inspection.load-context"
     finally:

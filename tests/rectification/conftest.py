@@ -13,8 +13,11 @@ from gateway.engine import EngineGateway
 
 @pytest.fixture(scope="session")
 def api_engine(provisioned) -> EngineGateway:  # noqa: ANN001
-    return EngineGateway(provisioned.engine_url, provisioned.engine_api_user,
-                         provisioned.engine_api_password.get_secret_value())
+    return EngineGateway(
+        provisioned.engine_url,
+        provisioned.engine_api_user,
+        provisioned.engine_api_password.get_secret_value(),
+    )
 
 
 @pytest.fixture(scope="session")

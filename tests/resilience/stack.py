@@ -39,8 +39,12 @@ from postloanctl.engine_process import EngineProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ("admin", "admin-dev-only")
-PASSWORDS = {"am_li": "demo-am-li", "po_chen": "demo-po-chen", "po_wang": "demo-po-wang",
-             "cm_liu": "demo-cm-liu"}
+PASSWORDS = {
+    "am_li": "demo-am-li",
+    "po_chen": "demo-po-chen",
+    "po_wang": "demo-po-wang",
+    "cm_liu": "demo-cm-liu",
+}
 INSPECTION = "post_loan_inspection"
 
 
@@ -50,8 +54,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(what: str, predicate: Callable[[], Any], timeout: float,
-             interval: float = 0.25, alive: Callable[[], None] | None = None) -> Any:
+def wait_for(
+    what: str,
+    predicate: Callable[[], Any],
+    timeout: float,
+    interval: float = 0.25,
+    alive: Callable[[], None] | None = None,
+) -> Any:
     """Poll until ``predicate`` is truthy; ``alive`` may raise when a needed process died."""
     deadline = time.monotonic() + timeout
     while True:
@@ -78,8 +87,12 @@ def write_topics(path: Path, lock_ms: int, retries: int = 3, backoff_ms: int = 5
     import yaml
 
     raw = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
-    short = {"lock_ms": lock_ms, "retries": retries, "backoff_ms": backoff_ms,
-             "max_backoff_ms": backoff_ms * 4}
+    short = {
+        "lock_ms": lock_ms,
+        "retries": retries,
+        "backoff_ms": backoff_ms,
+        "max_backoff_ms": backoff_ms * 4,
+    }
     raw["default"] = {**raw["default"], **short}
     raw["topics"] = {name: {**(values or {}), **short} for name, values in raw["topics"].items()}
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
@@ -103,8 +116,11 @@ class Rest:
         return int(self.call("GET", path + "/count", params=params)["count"])
 
     def submit(self, task_id: str, variables: dict[str, Any]) -> None:
-        self.call("POST", f"/task/{task_id}/submit-form",
-                  json={"variables": {k: to_engine(v) for k, v in variables.items()}})
+        self.call(
+            "POST",
+            f"/task/{task_id}/submit-form",
+            json={"variables": {k: to_engine(v) for k, v in variables.items()}},
+        )
 
 
 @dataclass
@@ -166,8 +182,9 @@ class Stack:
 
     def __enter__(self) -> Stack:
         try:
-            self.topics = write_topics(self.tmp / "topics.yaml", self.lock_ms, self.retries,
-                                       self.backoff_ms)
+            self.topics = write_topics(
+                self.tmp / "topics.yaml", self.lock_ms, self.retries, self.backoff_ms
+            )
             if self.project_db == "postgres":
                 self.cluster = PostgresCluster().start()
                 self.database_url = self.cluster.create_database("postloan")
@@ -197,30 +214,43 @@ class Stack:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSTLOAN_")}
-        env.update({
-            "POSTLOAN_ENV": "test", "POSTLOAN_DATA_DIR": str(self.tmp / "data"),
-            "POSTLOAN_DATABASE_URL": self.database_url,
-            "POSTLOAN_ENGINE_URL": self.nodes[0].url if self.nodes else "http://127.0.0.1:9/x",
-            "POSTLOAN_WORKER_TOPICS_FILE": str(self.topics),
-            "POSTLOAN_WORKER_LONG_POLL_MS": "2000",
-            "POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS": "2",
-            "POSTLOAN_ENGINE_TIMEOUT_SECONDS": "10",
-            **extra,
-        })
+        env.update(
+            {
+                "POSTLOAN_ENV": "test",
+                "POSTLOAN_DATA_DIR": str(self.tmp / "data"),
+                "POSTLOAN_DATABASE_URL": self.database_url,
+                "POSTLOAN_ENGINE_URL": self.nodes[0].url if self.nodes else "http://127.0.0.1:9/x",
+                "POSTLOAN_WORKER_TOPICS_FILE": str(self.topics),
+                "POSTLOAN_WORKER_LONG_POLL_MS": "2000",
+                "POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS": "2",
+                "POSTLOAN_ENGINE_TIMEOUT_SECONDS": "10",
+                **extra,
+            }
+        )
         return env
 
     def run_ctl(self, *args: str, engine_url: str | None = None) -> None:
         extra = {"POSTLOAN_ENGINE_URL": engine_url} if engine_url else {}
-        done = subprocess.run([sys.executable, "-m", "postloanctl", *args], cwd=ROOT,
-                              env=self.env(**extra), capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "postloanctl", *args],
+            cwd=ROOT,
+            env=self.env(**extra),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, f"postloanctl {' '.join(args)}: {done.stdout}{done.stderr}"
 
     def add_node(self, name: str = "node-1") -> Node:
         """An engine node. On PostgreSQL every node of the stack shares one database."""
-        env = {"JOB_MAX_WAIT_MS": "1000", "DB_POOL_SIZE": "10",
-               # per-node host name: the job log and metrics say which node ran what
-               "SPRING_APPLICATION_JSON": json.dumps(
-                   {"camunda.bpm.generic-properties.properties.hostname": name})}
+        env = {
+            "JOB_MAX_WAIT_MS": "1000",
+            "DB_POOL_SIZE": "10",
+            # per-node host name: the job log and metrics say which node ran what
+            "SPRING_APPLICATION_JSON": json.dumps(
+                {"camunda.bpm.generic-properties.properties.hostname": name}
+            ),
+        }
         if self.engine_db == "postgres":
             if self.engine_cluster is None:
                 self.engine_cluster = PostgresCluster().start()
@@ -243,22 +273,44 @@ class Stack:
     def spawn(self, name: str, args: list[str], **env: str) -> Proc:
         log = self.tmp / f"{name}.log"
         with log.open("ab") as out:
-            popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env(**env),
-                                     stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+            popen = subprocess.Popen(
+                [sys.executable, *args],
+                cwd=ROOT,
+                env=self.env(**env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         proc = Proc(name, popen, log)
         self.procs.append(proc)
         return proc
 
     def worker(self, name: str, node: Node | None = None) -> Proc:
-        return self.spawn(name, ["-m", "workers"], POSTLOAN_WORKER_ID=name,
-                          POSTLOAN_ENGINE_URL=(node or self.nodes[0]).url)
+        return self.spawn(
+            name,
+            ["-m", "workers"],
+            POSTLOAN_WORKER_ID=name,
+            POSTLOAN_ENGINE_URL=(node or self.nodes[0]).url,
+        )
 
     def start_api(self, node: Node | None = None) -> Proc:
         port = free_port()
-        proc = self.spawn("api", ["-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-                                  "--port", str(port), "--log-level", "warning"],
-                          POSTLOAN_ENGINE_URL=(node or self.nodes[0]).url)
+        proc = self.spawn(
+            "api",
+            [
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            POSTLOAN_ENGINE_URL=(node or self.nodes[0]).url,
+        )
         self.api_url = f"http://127.0.0.1:{port}/api/v1"
         if not self.api_keys:
             from postloan.access import service as access
@@ -267,8 +319,11 @@ class Stack:
             with unit_of_work(self.database_url) as session:
                 for role in ("integrator", "auditor"):
                     self.api_keys[role] = access.issue(
-                        session, name=f"resilience-{role}-{uuid.uuid4().hex[:6]}", role=role,
-                        actor="tests")
+                        session,
+                        name=f"resilience-{role}-{uuid.uuid4().hex[:6]}",
+                        role=role,
+                        actor="tests",
+                    )
 
         def up() -> bool:
             try:
@@ -284,11 +339,16 @@ class Stack:
             if not proc.alive():
                 pytest.fail(f"{proc.name} exited ({proc.popen.returncode}):\n{tail(proc.log)}")
 
-    def api(self, method: str, path: str, role: str = "integrator", timeout: float = 60,
-            **kwargs: Any) -> requests.Response:
-        return requests.request(method, self.api_url + path, timeout=timeout,
-                                headers={"Authorization": f"Bearer {self.api_keys[role]}"},
-                                **kwargs)
+    def api(
+        self, method: str, path: str, role: str = "integrator", timeout: float = 60, **kwargs: Any
+    ) -> requests.Response:
+        return requests.request(
+            method,
+            self.api_url + path,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {self.api_keys[role]}"},
+            **kwargs,
+        )
 
     def admin(self, node: Node | None = None) -> Rest:
         return Rest((node or self.nodes[0]).url, *ADMIN)
@@ -309,20 +369,46 @@ class Stack:
         with unit_of_work(self.database_url) as session:
             for n in range(count):
                 cid, lid = f"C-{prefix}-{n:03d}", f"L-{prefix}-{n:03d}"
-                customers.register(session, customers.CustomerData(
-                    id=cid, name=f"Resilience {prefix} {n}", segment="micro", industry="retail",
-                    branch="BR-SH-01", account_manager="am_li", credit_rating="BBB"),
-                    actor="tests")
-                loans.register(session, loans.LoanData(
-                    id=lid, customer_id=cid, product="MICRO-OPERATING",
-                    amount=Decimal("100000"), currency="CNY",
-                    disbursed_on=today - timedelta(days=200),
-                    maturity_on=today + timedelta(days=500), purpose="stock"), actor="tests")
+                customers.register(
+                    session,
+                    customers.CustomerData(
+                        id=cid,
+                        name=f"Resilience {prefix} {n}",
+                        segment="micro",
+                        industry="retail",
+                        branch="BR-SH-01",
+                        account_manager="am_li",
+                        credit_rating="BBB",
+                    ),
+                    actor="tests",
+                )
+                loans.register(
+                    session,
+                    loans.LoanData(
+                        id=lid,
+                        customer_id=cid,
+                        product="MICRO-OPERATING",
+                        amount=Decimal("100000"),
+                        currency="CNY",
+                        disbursed_on=today - timedelta(days=200),
+                        maturity_on=today + timedelta(days=500),
+                        purpose="stock",
+                    ),
+                    actor="tests",
+                )
                 for k in range(6):
                     due = today - timedelta(days=30 * (6 - k))
-                    loans.record_repayment(session, lid, loans.RepaymentData(
-                        due_on=due, due_amount=Decimal("9000"), paid_on=due,
-                        paid_amount=Decimal("9000")), actor="tests")
+                    loans.record_repayment(
+                        session,
+                        lid,
+                        loans.RepaymentData(
+                            due_on=due,
+                            due_amount=Decimal("9000"),
+                            paid_on=due,
+                            paid_amount=Decimal("9000"),
+                        ),
+                        actor="tests",
+                    )
                 ids.append(lid)
         return ids
 
@@ -331,8 +417,11 @@ class Stack:
         inspection id -> loan id."""
         out = {}
         for loan_id in loan_ids:
-            r = self.api("POST", "/inspections", json={"loan_id": loan_id, "kind": "routine",
-                                                       "reason": "resilience campaign"})
+            r = self.api(
+                "POST",
+                "/inspections",
+                json={"loan_id": loan_id, "kind": "routine", "reason": "resilience campaign"},
+            )
             assert r.status_code == 201, r.text
             out[r.json()["id"]] = loan_id
         return out
@@ -341,10 +430,20 @@ class Stack:
         out = {}
         for loan_id in loan_ids:
             customer_id = "C-" + loan_id.removeprefix("L-")
-            r = self.api("POST", "/rectifications", role="auditor", json={
-                "customer_id": customer_id, "loan_id": loan_id, "title": "Missing invoices",
-                "description": "Supplier invoices for the drawdown are missing.",
-                "severity": "serious", "owner": "am_li", "source": "audit"})
+            r = self.api(
+                "POST",
+                "/rectifications",
+                role="auditor",
+                json={
+                    "customer_id": customer_id,
+                    "loan_id": loan_id,
+                    "title": "Missing invoices",
+                    "description": "Supplier invoices for the drawdown are missing.",
+                    "severity": "serious",
+                    "owner": "am_li",
+                    "source": "audit",
+                },
+            )
             assert r.status_code == 201, r.text
             out[r.json()["id"]] = loan_id
         return out
@@ -355,18 +454,23 @@ class Stack:
         """Historic process instances per business key (any process, any state)."""
         admin, found = self.admin(node), Counter()
         for key in keys:
-            for row in admin.call("GET", "/history/process-instance",
-                                  params={"processInstanceBusinessKey": key}):
+            for row in admin.call(
+                "GET", "/history/process-instance", params={"processInstanceBusinessKey": key}
+            ):
                 found[key] += 1 if row["state"] != "INTERNALLY_TERMINATED" else 0
         return found
 
-    def drive_human_tasks(self, keys: set[str], node_for: Callable[[int], Node] | None = None,
-                          ) -> int:
+    def drive_human_tasks(
+        self,
+        keys: set[str],
+        node_for: Callable[[int], Node] | None = None,
+    ) -> int:
         """Complete every open human task of these inspections as the people would (the
         account manager performs, a post-loan officer approves, ...). Returns how many."""
         done = 0
-        tasks = self.admin().call("GET", "/task", params={"processDefinitionKey": INSPECTION,
-                                                          "maxResults": 1000})
+        tasks = self.admin().call(
+            "GET", "/task", params={"processDefinitionKey": INSPECTION, "maxResults": 1000}
+        )
         for n, task in enumerate(t for t in tasks if self._key_of(t) in keys):
             node = node_for(n) if node_for else None
             if complete_inspection_task(self, task, node):
@@ -401,26 +505,31 @@ class Stack:
         prof: dict[str, Counter[str]] = {i: Counter() for i in ids}
         loan_to = {loan: ins for ins, loan in inspections.items()}
         for loan, kind, status, report in self.sql(
-                "SELECT loan_id, kind, status, report FROM inspection WHERE loan_id IN :loans",
-                loans=loans):
+            "SELECT loan_id, kind, status, report FROM inspection WHERE loan_id IN :loans",
+            loans=loans,
+        ):
             prof[loan_to[loan]][f"inspection {kind} {status}"] += 1
             prof[loan_to[loan]]["report"] += int(bool(report))
         for ins, source, n in self.sql(
-                "SELECT inspection_id, source, count(*) FROM inspection_finding "
-                "WHERE inspection_id IN :ids GROUP BY inspection_id, source", ids=ids):
+            "SELECT inspection_id, source, count(*) FROM inspection_finding "
+            "WHERE inspection_id IN :ids GROUP BY inspection_id, source",
+            ids=ids,
+        ):
             prof[ins][f"finding {source}"] += n
         signal_of: dict[str, str] = {}
         for sid, loan, code, occurrences in self.sql(
-                "SELECT id, loan_id, code, occurrences FROM risk_signal WHERE loan_id IN :loans",
-                loans=loans):
+            "SELECT id, loan_id, code, occurrences FROM risk_signal WHERE loan_id IN :loans",
+            loans=loans,
+        ):
             prof[loan_to[loan]][f"signal {code}"] += 1
             prof[loan_to[loan]][f"signal {code} occurrences"] += occurrences
             signal_of[str(sid)] = loan_to[loan]
         owners = {**{i: i for i in ids}, **{lo: loan_to[lo] for lo in loans}}
         for object_type, object_id, action, n in self.sql(
-                "SELECT object_type, object_id, action, count(*) FROM audit_event "
-                "WHERE object_id IN :objects GROUP BY object_type, object_id, action",
-                objects=[*owners, *signal_of]):
+            "SELECT object_type, object_id, action, count(*) FROM audit_event "
+            "WHERE object_id IN :objects GROUP BY object_type, object_id, action",
+            objects=[*owners, *signal_of],
+        ):
             if object_id in owners:
                 owner = owners[object_id]
             elif "signal" in object_type:  # numeric ids: only the signals' own events
@@ -433,16 +542,21 @@ class Stack:
     def rectification_profiles(self, rectifications: dict[str, str]) -> dict[str, dict[str, int]]:
         ids = list(rectifications)
         prof: dict[str, Counter[str]] = {i: Counter() for i in ids}
-        for rid, status in self.sql("SELECT id, status FROM rectification WHERE id IN :ids",
-                                    ids=ids):
+        for rid, status in self.sql(
+            "SELECT id, status FROM rectification WHERE id IN :ids", ids=ids
+        ):
             prof[rid][f"rectification {status}"] += 1
         for rid, kind, status, n in self.sql(
-                "SELECT rectification_id, kind, status, count(*) FROM restriction "
-                "WHERE rectification_id IN :ids GROUP BY rectification_id, kind, status", ids=ids):
+            "SELECT rectification_id, kind, status, count(*) FROM restriction "
+            "WHERE rectification_id IN :ids GROUP BY rectification_id, kind, status",
+            ids=ids,
+        ):
             prof[rid][f"restriction {kind} {status}"] += n
         for object_type, object_id, action, n in self.sql(
-                "SELECT object_type, object_id, action, count(*) FROM audit_event "
-                "WHERE object_id IN :ids GROUP BY object_type, object_id, action", ids=ids):
+            "SELECT object_type, object_id, action, count(*) FROM audit_event "
+            "WHERE object_id IN :ids GROUP BY object_type, object_id, action",
+            ids=ids,
+        ):
             prof[object_id][f"audit {object_type} {action}"] += n
         return {i: dict(c) for i, c in prof.items()}
 
@@ -452,22 +566,41 @@ def complete_inspection_task(stack: Stack, task: dict[str, Any], node: Node | No
     key = task["taskDefinitionKey"]
     if key == "perform_inspection":
         am_li = stack.as_user("am_li", node)
-        variables = from_engine_all(am_li.call(
-            "GET", f"/task/{task['id']}/variables", params={"deserializeValues": "false"}))
+        variables = from_engine_all(
+            am_li.call(
+                "GET", f"/task/{task['id']}/variables", params={"deserializeValues": "false"}
+            )
+        )
         codes = [i["code"] for i in variables.get("inspection_items") or []]
-        am_li.submit(task["id"], {
-            "funds_used_as_agreed": True, "business_operating_normally": True,
-            "collateral_intact": True, "approval_conditions_met": True,
-            "inspection_findings": "Visited the shop; stock and books as recorded.",
-            "inspection_conclusion": "satisfactory",
-            "items_in_order": codes, "items_not_applicable": [], "item_notes": ""})
+        am_li.submit(
+            task["id"],
+            {
+                "funds_used_as_agreed": True,
+                "business_operating_normally": True,
+                "collateral_intact": True,
+                "approval_conditions_met": True,
+                "inspection_findings": "Visited the shop; stock and books as recorded.",
+                "inspection_conclusion": "satisfactory",
+                "items_in_order": codes,
+                "items_not_applicable": [],
+                "item_notes": "",
+            },
+        )
         return True
-    people = {"review_inspection": ("po_chen", {"review_decision": "approve",
-                                                "review_comment": "Complete"}),
-              "onsite_verification": ("po_wang", {"onsite_result": "confirmed",
-                                                  "onsite_findings": "As recorded"}),
-              "confirm_classification": ("cm_liu", {"classification_decision": "confirm",
-                                                    "classification_note": "Confirmed"})}
+    people = {
+        "review_inspection": (
+            "po_chen",
+            {"review_decision": "approve", "review_comment": "Complete"},
+        ),
+        "onsite_verification": (
+            "po_wang",
+            {"onsite_result": "confirmed", "onsite_findings": "As recorded"},
+        ),
+        "confirm_classification": (
+            "cm_liu",
+            {"classification_decision": "confirm", "classification_note": "Confirmed"},
+        ),
+    }
     if key not in people:
         return False
     user, form = people[key]
@@ -478,8 +611,9 @@ def complete_inspection_task(stack: Stack, task: dict[str, Any], node: Node | No
     return True
 
 
-def compare(profiles: dict[str, dict[str, int]], expected: dict[str, int],
-            instances: Counter[str]) -> dict[str, Any]:
+def compare(
+    profiles: dict[str, dict[str, int]], expected: dict[str, int], instances: Counter[str]
+) -> dict[str, Any]:
     """Lost and duplicated, against one run's expectation (and one process instance each)."""
     lost = dup = 0
     details = []
@@ -501,36 +635,58 @@ def compare(profiles: dict[str, dict[str, int]], expected: dict[str, int],
 
 # -- a campaign from start to end ------------------------------------------------------------
 
+
 def completed_inspections(stack: Stack, ids: Iterable[str]) -> int:
-    return int(stack.sql("SELECT count(*) FROM inspection WHERE id IN :ids AND "
-                         "status = 'completed'", ids=list(ids))[0][0])
+    return int(
+        stack.sql(
+            "SELECT count(*) FROM inspection WHERE id IN :ids AND status = 'completed'",
+            ids=list(ids),
+        )[0][0]
+    )
 
 
 def ended_instances(stack: Stack, keys: Iterable[str]) -> int:
     keys = set(keys)
-    rows = stack.admin().call("POST", "/history/process-instance", params={"maxResults": 100000},
-                              json={"processDefinitionKey": INSPECTION, "completed": True})
+    rows = stack.admin().call(
+        "POST",
+        "/history/process-instance",
+        params={"maxResults": 100000},
+        json={"processDefinitionKey": INSPECTION, "completed": True},
+    )
     return len({r["businessKey"] for r in rows if r["businessKey"] in keys})
 
 
-def run_to_end(stack: Stack, inspections: dict[str, str], timeout: float,
-               procs: Iterable[Proc] = (), node_for: Callable[[int], Node] | None = None) -> None:
+def run_to_end(
+    stack: Stack,
+    inspections: dict[str, str],
+    timeout: float,
+    procs: Iterable[Proc] = (),
+    node_for: Callable[[int], Node] | None = None,
+) -> None:
     """Drive the human steps until every inspection is completed and its process ended."""
     keys, procs = set(inspections), list(procs)
 
     def finished() -> bool:
         stack.drive_human_tasks(keys, node_for)
-        return (completed_inspections(stack, keys) == len(keys)
-                and ended_instances(stack, keys) == len(keys))
+        return completed_inspections(stack, keys) == len(keys) and ended_instances(
+            stack, keys
+        ) == len(keys)
 
-    wait_for(f"{len(keys)} inspections to complete", finished, timeout, interval=0.5,
-             alive=lambda: stack.check_alive(*procs))
+    wait_for(
+        f"{len(keys)} inspections to complete",
+        finished,
+        timeout,
+        interval=0.5,
+        alive=lambda: stack.check_alive(*procs),
+    )
 
 
 def awaiting_evidence(stack: Stack, rectifications: Iterable[str]) -> int:
     admin = stack.admin()
-    return sum(admin.count("/task", processInstanceBusinessKey=rid,
-                           taskDefinitionKey="awaiting_evidence") for rid in rectifications)
+    return sum(
+        admin.count("/task", processInstanceBusinessKey=rid, taskDefinitionKey="awaiting_evidence")
+        for rid in rectifications
+    )
 
 
 def open_incidents(stack: Stack) -> list[dict[str, Any]]:
@@ -538,8 +694,11 @@ def open_incidents(stack: Stack) -> list[dict[str, Any]]:
 
 
 def external_task_log(stack: Stack, **params: Any) -> list[dict[str, Any]]:
-    return list(stack.admin().call("GET", "/history/external-task-log",
-                                   params={"maxResults": 100000, **params}))
+    return list(
+        stack.admin().call(
+            "GET", "/history/external-task-log", params={"maxResults": 100000, **params}
+        )
+    )
 
 
 def reference_run(stack: Stack, procs: Iterable[Proc]) -> dict[str, int]:

@@ -39,8 +39,7 @@ def test_two_engine_nodes_on_one_database_run_a_campaign_once(tmp_path):
         two = stack.add_node("node-2")  # joins the same database: schema and admin exist
         stack.provision(two)  # provisioning again through the other node changes nothing
         assert stack.admin(two).count("/deployment") == deployments
-        assert stack.admin(two).count("/process-definition",
-                                      key="post_loan_inspection") == 1
+        assert stack.admin(two).count("/process-definition", key="post_loan_inspection") == 1
         started = time.monotonic() - t0
         api = stack.start_api(one)
         workers = [stack.worker("worker-1", one), stack.worker("worker-2", two)]
@@ -58,34 +57,57 @@ def test_two_engine_nodes_on_one_database_run_a_campaign_once(tmp_path):
         admin = stack.admin(two)
         fired = []
         for _ in range(6):
-            job = wait_for("the escalation timer", lambda: admin.call("GET", "/job", params={
-                "processDefinitionKey": "signal_escalation", "timers": "true"}), 30)[0]
-            admin.call("PUT", f"/job/{job['id']}/duedate",
-                       json={"duedate": format_date(datetime.now(UTC))})
-            log = wait_for("the timer to fire", lambda job=job: admin.call(
-                "GET", "/history/job-log", params={"jobId": job["id"], "successLog": "true"}),
-                60)
+            job = wait_for(
+                "the escalation timer",
+                lambda: admin.call(
+                    "GET",
+                    "/job",
+                    params={"processDefinitionKey": "signal_escalation", "timers": "true"},
+                ),
+                30,
+            )[0]
+            admin.call(
+                "PUT", f"/job/{job['id']}/duedate", json={"duedate": format_date(datetime.now(UTC))}
+            )
+            log = wait_for(
+                "the timer to fire",
+                lambda job=job: admin.call(
+                    "GET", "/history/job-log", params={"jobId": job["id"], "successLog": "true"}
+                ),
+                60,
+            )
             fired.append(log[0]["hostname"])
 
         result = compare(stack.inspection_profiles(campaign), expected, stack.instances(campaign))
         pids = _pids(stack, set(campaign))
-        per_worker = Counter(e["workerId"] for e in external_task_log(stack, successLog="true")
-                             if e["processInstanceId"] in pids)
+        per_worker = Counter(
+            e["workerId"]
+            for e in external_task_log(stack, successLog="true")
+            if e["processInstanceId"] in pids
+        )
         humans: Counter[str] = Counter()
-        for row in admin.call("GET", "/history/task", params={
-                "processDefinitionKey": "post_loan_inspection", "finished": "true",
-                "maxResults": 100000}):
+        for row in admin.call(
+            "GET",
+            "/history/task",
+            params={
+                "processDefinitionKey": "post_loan_inspection",
+                "finished": "true",
+                "maxResults": 100000,
+            },
+        ):
             if row["processInstanceId"] in pids:
                 humans[row["taskDefinitionKey"]] += 1
         jobs = Counter(fired)
         incidents = open_incidents(stack)
-        print(f"\n[cluster] 2 nodes on one PostgreSQL database, 2 workers; nodes up in "
-              f"{started:.0f}s; {len(campaign)} inspections in {campaign_s:.1f}s "
-              f"({len(campaign) / campaign_s:.2f}/s end to end incl. human steps); "
-              f"external tasks per worker (= per node) {dict(per_worker)}; human tasks "
-              f"{dict(humans)} (alternating nodes); timer jobs fired per node {dict(jobs)}; "
-              f"lost {result['lost']}, duplicated {result['duplicated']}; incidents "
-              f"{len(incidents)}; test {time.monotonic() - t0:.0f}s")
+        print(
+            f"\n[cluster] 2 nodes on one PostgreSQL database, 2 workers; nodes up in "
+            f"{started:.0f}s; {len(campaign)} inspections in {campaign_s:.1f}s "
+            f"({len(campaign) / campaign_s:.2f}/s end to end incl. human steps); "
+            f"external tasks per worker (= per node) {dict(per_worker)}; human tasks "
+            f"{dict(humans)} (alternating nodes); timer jobs fired per node {dict(jobs)}; "
+            f"lost {result['lost']}, duplicated {result['duplicated']}; incidents "
+            f"{len(incidents)}; test {time.monotonic() - t0:.0f}s"
+        )
         assert result["lost"] == result["duplicated"] == 0, result
         assert incidents == []
         assert set(per_worker) == {"worker-1", "worker-2"}, per_worker
@@ -93,6 +115,10 @@ def test_two_engine_nodes_on_one_database_run_a_campaign_once(tmp_path):
 
 
 def _pids(stack: Stack, keys: set[str]) -> set[str]:
-    rows = stack.admin().call("POST", "/history/process-instance", params={"maxResults": 100000},
-                              json={"processDefinitionKey": "post_loan_inspection"})
+    rows = stack.admin().call(
+        "POST",
+        "/history/process-instance",
+        params={"maxResults": 100000},
+        json={"processDefinitionKey": "post_loan_inspection"},
+    )
     return {r["id"] for r in rows if r["businessKey"] in keys}

@@ -26,19 +26,28 @@ def test_project_database_down_gives_incidents_that_complete_when_resolved(tmp_p
         assert stack.cluster is not None
         stack.cluster.stop("immediate")  # as if the server crashed
         down_at = time.monotonic()
-        pids = {r["id"] for r in stack.admin().call(
-            "GET", "/process-instance", params={"businessKeyIn": ",".join(campaign)})}
+        pids = {
+            r["id"]
+            for r in stack.admin().call(
+                "GET", "/process-instance", params={"businessKeyIn": ",".join(campaign)}
+            )
+        }
 
         def incidents() -> list[dict]:
             return [i for i in open_incidents(stack) if i["processInstanceId"] in pids]
 
         # Every instance not yet waiting for a person ends in an incident (retries used up).
         def all_stuck() -> list[dict]:
-            waiting = {t["processInstanceId"] for t in stack.admin().call(
-                "GET", "/task", params={"processDefinitionKey": "post_loan_inspection"})}
+            waiting = {
+                t["processInstanceId"]
+                for t in stack.admin().call(
+                    "GET", "/task", params={"processDefinitionKey": "post_loan_inspection"}
+                )
+            }
             found = incidents()
-            return found if found and {i["processInstanceId"] for i in found} | waiting >= pids \
-                else []
+            return (
+                found if found and {i["processInstanceId"] for i in found} | waiting >= pids else []
+            )
 
         stuck = wait_for("incidents", all_stuck, 90, alive=lambda: stack.check_alive(worker))
         failures = worker.log.read_text(errors="replace").count("retr")
@@ -50,16 +59,19 @@ def test_project_database_down_gives_incidents_that_complete_when_resolved(tmp_p
         get_engine(stack.database_url).dispose()
         admin = stack.admin()
         for incident in stuck:  # an operator resolves them (Cockpit: "increment retries")
-            admin.call("PUT", f"/external-task/{incident['configuration']}/retries",
-                       json={"retries": 1})
+            admin.call(
+                "PUT", f"/external-task/{incident['configuration']}/retries", json={"retries": 1}
+            )
         run_to_end(stack, campaign, 180, [api, worker])
         result = compare(stack.inspection_profiles(campaign), expected, stack.instances(campaign))
         left = open_incidents(stack)
-        print(f"\n[project DB down] inspections {len(campaign)}; database down {down:.1f}s; "
-              f"failed attempts retried {failures}; incidents {len(stuck)} with "
-              f"{sorted(messages)[:1]}; after resolving: lost {result['lost']}, duplicated "
-              f"{result['duplicated']}, incidents left {len(left)}; "
-              f"test {time.monotonic() - t0:.0f}s")
+        print(
+            f"\n[project DB down] inspections {len(campaign)}; database down {down:.1f}s; "
+            f"failed attempts retried {failures}; incidents {len(stuck)} with "
+            f"{sorted(messages)[:1]}; after resolving: lost {result['lost']}, duplicated "
+            f"{result['duplicated']}, incidents left {len(left)}; "
+            f"test {time.monotonic() - t0:.0f}s"
+        )
         assert all("OperationalError" in m and "connect" in m.lower() for m in messages), messages
         assert result["lost"] == result["duplicated"] == 0, result
         assert left == []

@@ -33,9 +33,12 @@ def test_engine_killed_and_restarted_mid_campaign(tmp_path, engine_db):
 
         campaign = stack.start_inspections(stack.seed_loans(INSPECTIONS, f"eng{engine_db}"))
         done_before = len(external_task_log(stack, successLog="true"))
-        wait_for("the campaign under way",
-                 lambda: len(external_task_log(stack, successLog="true")) > done_before + 15,
-                 120, interval=0.05)
+        wait_for(
+            "the campaign under way",
+            lambda: len(external_task_log(stack, successLog="true")) > done_before + 15,
+            120,
+            interval=0.05,
+        )
         in_flight = len(stack.admin().call("GET", "/external-task", params={"locked": "true"}))
         down_at = time.monotonic()
         stack.restart_node(node)
@@ -44,10 +47,12 @@ def test_engine_killed_and_restarted_mid_campaign(tmp_path, engine_db):
         result = compare(stack.inspection_profiles(campaign), expected, stack.instances(campaign))
         incidents = open_incidents(stack)
         reconnects = stack.procs[-1].log.read_text(errors="replace").count("fetch failed")
-        print(f"\n[engine SIGKILL, {engine_db}] inspections {len(campaign)}; tasks locked at the "
-              f"kill {in_flight}; engine back in {restarted:.1f}s; worker fetch failures while "
-              f"down {reconnects}; lost {result['lost']}, duplicated {result['duplicated']}; "
-              f"incidents {len(incidents)}; test {time.monotonic() - t0:.0f}s")
+        print(
+            f"\n[engine SIGKILL, {engine_db}] inspections {len(campaign)}; tasks locked at the "
+            f"kill {in_flight}; engine back in {restarted:.1f}s; worker fetch failures while "
+            f"down {reconnects}; lost {result['lost']}, duplicated {result['duplicated']}; "
+            f"incidents {len(incidents)}; test {time.monotonic() - t0:.0f}s"
+        )
         assert worker.alive()  # the same worker process, reconnected
         assert result["lost"] == result["duplicated"] == 0, result
         assert incidents == []

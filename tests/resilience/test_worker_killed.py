@@ -48,38 +48,56 @@ def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_
         rects = stack.raise_rectifications(loans[INSPECTIONS:])
 
         def locked_by_first() -> list[dict]:
-            return stack.admin().call("GET", "/external-task",
-                                      params={"workerId": "worker-1", "locked": "true"})
+            return stack.admin().call(
+                "GET", "/external-task", params={"workerId": "worker-1", "locked": "true"}
+            )
 
         # Mid-campaign: some of its tasks done, some locked by the worker right now.
-        wait_for("worker-1 mid-campaign",
-                 lambda: len(external_task_log(stack, workerId="worker-1", successLog="true"))
-                 > 25 and locked_by_first(), 120, interval=0.05)
+        wait_for(
+            "worker-1 mid-campaign",
+            lambda: (
+                len(external_task_log(stack, workerId="worker-1", successLog="true")) > 25
+                and locked_by_first()
+            ),
+            120,
+            interval=0.05,
+        )
         first.kill()
         in_flight = [t["id"] for t in locked_by_first()]
         killed_at = time.monotonic()
 
         second = stack.worker("worker-2")
         run_to_end(stack, campaign, 240, [api, second])
-        wait_for("the rectifications", lambda: awaiting_evidence(stack, rects) == len(rects),
-                 120, alive=lambda: stack.check_alive(second))
+        wait_for(
+            "the rectifications",
+            lambda: awaiting_evidence(stack, rects) == len(rects),
+            120,
+            alive=lambda: stack.check_alive(second),
+        )
 
         # Every task in flight at the kill ran again on worker-2, once its lock had expired.
-        again = {e["externalTaskId"]: e for e in external_task_log(
-            stack, workerId="worker-2", successLog="true") if e["externalTaskId"] in in_flight}
+        again = {
+            e["externalTaskId"]: e
+            for e in external_task_log(stack, workerId="worker-2", successLog="true")
+            if e["externalTaskId"] in in_flight
+        }
         reran = sorted(again)
         waited = [e["timestamp"] for e in again.values()]
-        inspections = compare(stack.inspection_profiles(campaign), expected,
-                              stack.instances(campaign))
-        rectifications = compare(stack.rectification_profiles(rects), expected_rect,
-                                 stack.instances(rects))
+        inspections = compare(
+            stack.inspection_profiles(campaign), expected, stack.instances(campaign)
+        )
+        rectifications = compare(
+            stack.rectification_profiles(rects), expected_rect, stack.instances(rects)
+        )
         incidents = open_incidents(stack)
-        print(f"\n[worker SIGKILL] inspections {len(campaign)}, rectifications {len(rects)}; "
-              f"tasks in flight at the kill {len(in_flight)}, ran again {len(reran)}; "
-              f"lost {inspections['lost'] + rectifications['lost']}, duplicated "
-              f"{inspections['duplicated'] + rectifications['duplicated']}; incidents "
-              f"{len(incidents)}; campaign done {time.monotonic() - killed_at:.1f}s after the "
-              f"kill; test {time.monotonic() - t0:.0f}s")
+        print(
+            f"\n[worker SIGKILL] inspections {len(campaign)}, rectifications {len(rects)}; "
+            f"tasks in flight at the kill {len(in_flight)}, ran again {len(reran)}; "
+            f"lost {inspections['lost'] + rectifications['lost']}, duplicated "
+            f"{inspections['duplicated'] + rectifications['duplicated']}; incidents "
+            f"{len(incidents)}; campaign done {time.monotonic() - killed_at:.1f}s after the "
+            f"kill; test {time.monotonic() - t0:.0f}s"
+        )
         print(f"[worker SIGKILL] expected per inspection: {expected}")
         assert in_flight and waited
         assert sorted(in_flight) == reran, (in_flight, reran)

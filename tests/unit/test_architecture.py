@@ -18,19 +18,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN_IN_CORE = ("gateway", "api", "workers", "fastapi", "requests", "pycamunda")
-WIRING = {"api/deps.py", "api/main.py", "workers/__main__.py", "workers/registry.py",
-          "workers/support.py"}
+WIRING = {
+    "api/deps.py",
+    "api/main.py",
+    "workers/__main__.py",
+    "workers/registry.py",
+    "workers/support.py",
+}
 
 #: (module, what) still to move into postloan/application.
 DEBT = {
-    ("api/credit.py", "import gateway"), ("api/events.py", "import gateway"),
-    ("api/events.py", ".commit()"), ("api/inspections.py", "import gateway"),
-    ("api/rectifications.py", "import gateway"), ("api/rectifications.py", ".commit()"),
-    ("api/vendors.py", "import gateway"), ("api/vendors.py", ".commit()"),
-    ("api/collaterals.py", ".commit()"), ("api/signals.py", ".commit()"),
-    ("api/financials.py", ".commit()"), ("api/customers.py", ".commit()"),
+    ("api/credit.py", "import gateway"),
+    ("api/events.py", "import gateway"),
+    ("api/events.py", ".commit()"),
+    ("api/inspections.py", "import gateway"),
+    ("api/rectifications.py", "import gateway"),
+    ("api/rectifications.py", ".commit()"),
+    ("api/vendors.py", "import gateway"),
+    ("api/vendors.py", ".commit()"),
+    ("api/collaterals.py", ".commit()"),
+    ("api/signals.py", ".commit()"),
+    ("api/financials.py", ".commit()"),
+    ("api/customers.py", ".commit()"),
     ("api/errors.py", "import gateway"),
-    ("workers/checks.py", "import gateway"), ("workers/vendors.py", "import gateway"),
+    ("workers/checks.py", "import gateway"),
+    ("workers/vendors.py", "import gateway"),
 }
 
 
@@ -45,9 +57,13 @@ def _imports(tree: ast.AST) -> set[str]:
 
 
 def _transaction_calls(tree: ast.AST) -> set[str]:
-    return {f".{node.func.attr}()" for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("commit", "rollback")}
+    return {
+        f".{node.func.attr}()"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("commit", "rollback")
+    }
 
 
 def _tree(path: Path) -> ast.AST:
@@ -88,11 +104,17 @@ def test_the_check_sees_an_import_and_a_commit(tmp_path):
     (tmp_path / "api").mkdir()
     (tmp_path / "workers").mkdir()
     (tmp_path / "api" / "loans.py").write_text(
-        "from gateway import processes\n\ndef route(session):\n    session.commit()\n")
+        "from gateway import processes\n\ndef route(session):\n    session.commit()\n"
+    )
     (tmp_path / "workers" / "credit.py").write_text(
-        "import gateway.engine\n\ndef handler(s):\n    s.rollback()\n")
+        "import gateway.engine\n\ndef handler(s):\n    s.rollback()\n"
+    )
     (tmp_path / "workers" / "clean.py").write_text(
-        "# session.commit() in a comment is no call\ntext = 'import gateway'\n")
+        "# session.commit() in a comment is no call\ntext = 'import gateway'\n"
+    )
     assert violations_of_adapters(tmp_path) == {
-        ("api/loans.py", "import gateway"), ("api/loans.py", ".commit()"),
-        ("workers/credit.py", "import gateway"), ("workers/credit.py", ".rollback()")}
+        ("api/loans.py", "import gateway"),
+        ("api/loans.py", ".commit()"),
+        ("workers/credit.py", "import gateway"),
+        ("workers/credit.py", ".rollback()"),
+    }

@@ -9,16 +9,19 @@ from postloan.decisions import UnsupportedExpression, load_tables, unary_tests
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
 
-@pytest.mark.parametrize(("entry", "yes", "no"), [
-    ("-", [None, 1, "x"], []),
-    ("<= 0", [0, -3], [1, None]),
-    ("[1..90]", [1, 90, 45], [0, 91, None]),
-    ("]1..90[", [2, 89], [1, 90]),
-    ("> 360", [361], [360]),
-    ('"micro","sme"', ["micro", "sme"], ["retail"]),
-    ('not("retail")', ["sme"], ["retail", None]),
-    ("true", [True], [False]),
-])
+@pytest.mark.parametrize(
+    ("entry", "yes", "no"),
+    [
+        ("-", [None, 1, "x"], []),
+        ("<= 0", [0, -3], [1, None]),
+        ("[1..90]", [1, 90, 45], [0, 91, None]),
+        ("]1..90[", [2, 89], [1, 90]),
+        ("> 360", [361], [360]),
+        ('"micro","sme"', ["micro", "sme"], ["retail"]),
+        ('not("retail")', ["sme"], ["retail", None]),
+        ("true", [True], [False]),
+    ],
+)
 def test_unary_tests(entry, yes, no):
     test = unary_tests(entry)
     assert all(test(v) for v in yes) and not any(test(v) for v in no)
@@ -26,7 +29,7 @@ def test_unary_tests(entry, yes, no):
 
 def test_unsupported_feel_is_refused_not_guessed():
     with pytest.raises(UnsupportedExpression):
-        unary_tests("date(\"2026-01-01\")")
+        unary_tests('date("2026-01-01")')
 
 
 def test_every_decision_of_the_project_loads():

@@ -61,22 +61,31 @@ class FakeEngine:
                 self.refuse -= 1
                 raise ConnectionError("engine unreachable at http://127.0.0.1:9")
             pid = f"pi-{len(self.instances) + 1}"
-            self.instances.append({"id": pid, "key": key, "business_key": business_key,
-                                   "variables": dict(variables or {})})
+            self.instances.append(
+                {
+                    "id": pid,
+                    "key": key,
+                    "business_key": business_key,
+                    "variables": dict(variables or {}),
+                }
+            )
             return pid
 
     def started_instance(self, key: str, business_key: str, outbox_id: int) -> str | None:
         with self.lock:
             for i in self.instances:
-                if i["business_key"] == business_key and i["variables"].get(
-                        "outbox_id") == str(outbox_id):
+                if i["business_key"] == business_key and i["variables"].get("outbox_id") == str(
+                    outbox_id
+                ):
                     return i["id"]
         return None
 
-    def correlate_message(self, message: str, business_key: str | None = None,
-                          variables: dict | None = None) -> None:
-        self.correlations.append({"message": message, "business_key": business_key,
-                                  "variables": dict(variables or {})})
+    def correlate_message(
+        self, message: str, business_key: str | None = None, variables: dict | None = None
+    ) -> None:
+        self.correlations.append(
+            {"message": message, "business_key": business_key, "variables": dict(variables or {})}
+        )
 
     def message_correlated(self, business_key: str, outbox_id: int) -> bool:
         return any(f"outbox_{outbox_id}" in c["variables"] for c in self.correlations)
@@ -96,18 +105,47 @@ class FakeReceiver:
 def _customer_and_loan(uow, overdue_days: int = 0) -> str:  # type: ignore[no-untyped-def]
     suffix = uuid.uuid4().hex[:8]
     with uow() as session:
-        customers.register(session, customers.CustomerData(
-            id=f"C-{suffix}", name="Outbox Co", segment="sme", industry="retail",
-            branch="BR-SH-01", account_manager="am_li", credit_rating="A"), actor="tests")
-        loans.register(session, loans.LoanData(
-            id=f"L-{suffix}", customer_id=f"C-{suffix}", product="SME-WC",
-            amount=Decimal("1000"), currency="CNY", disbursed_on=date.today() - timedelta(60),
-            maturity_on=date.today() + timedelta(300), purpose="stock",
-            approval_conditions=[], collaterals=[]), actor="tests")
+        customers.register(
+            session,
+            customers.CustomerData(
+                id=f"C-{suffix}",
+                name="Outbox Co",
+                segment="sme",
+                industry="retail",
+                branch="BR-SH-01",
+                account_manager="am_li",
+                credit_rating="A",
+            ),
+            actor="tests",
+        )
+        loans.register(
+            session,
+            loans.LoanData(
+                id=f"L-{suffix}",
+                customer_id=f"C-{suffix}",
+                product="SME-WC",
+                amount=Decimal("1000"),
+                currency="CNY",
+                disbursed_on=date.today() - timedelta(60),
+                maturity_on=date.today() + timedelta(300),
+                purpose="stock",
+                approval_conditions=[],
+                collaterals=[],
+            ),
+            actor="tests",
+        )
         if overdue_days:
-            loans.record_repayment(session, f"L-{suffix}", loans.RepaymentData(
-                due_on=date.today() - timedelta(overdue_days), due_amount=Decimal("100"),
-                paid_on=None, paid_amount=Decimal("0")), actor="tests")
+            loans.record_repayment(
+                session,
+                f"L-{suffix}",
+                loans.RepaymentData(
+                    due_on=date.today() - timedelta(overdue_days),
+                    due_amount=Decimal("100"),
+                    paid_on=None,
+                    paid_amount=Decimal("0"),
+                ),
+                actor="tests",
+            )
     return f"L-{suffix}"
 
 
@@ -129,12 +167,16 @@ class TestSameTransaction:
         loan_id = _customer_and_loan(uow)
         services = Services(uow=uow, engine=FakeEngine())  # no dispatcher: nothing delivered
         inspection = inspection_cases.start_special_inspection(
-            services, loan_id=loan_id, reason="test", actor="tests")
+            services, loan_id=loan_id, reason="test", actor="tests"
+        )
         assert inspection.process_instance_id is None  # until the relay delivers
         with uow() as session:
             (row,) = session.scalars(select(OutboxMessage)).all()
             assert (row.kind, row.business_key, row.status) == (
-                "process_start", inspection.id, "pending")
+                "process_start",
+                inspection.id,
+                "pending",
+            )
             assert row.payload["process_key"] == "post_loan_inspection"
             assert row.payload["variables"]["inspection_id"] == inspection.id
 
@@ -144,8 +186,9 @@ class TestRelay:
         loan_ids = [_customer_and_loan(uow) for _ in range(6)]
         services = Services(uow=uow, engine=FakeEngine())
         for loan_id in loan_ids:
-            inspection_cases.start_special_inspection(services, loan_id=loan_id, reason="t",
-                                                      actor="tests")
+            inspection_cases.start_special_inspection(
+                services, loan_id=loan_id, reason="t", actor="tests"
+            )
         engine = FakeEngine()
         relays = [OutboxRelay(uow, engine, batch_size=2) for _ in range(4)]
         barrier = threading.Barrier(len(relays))
@@ -166,31 +209,37 @@ class TestRelay:
         with uow() as session:
             rows = session.scalars(select(OutboxMessage)).all()
             assert {r.status for r in rows} == {"delivered"} and {r.attempts for r in rows} == {1}
-            started = session.scalars(select(Inspection).where(
-                Inspection.loan_id.in_(loan_ids))).all()
-            assert {i.process_instance_id for i in started} == {
-                i["id"] for i in engine.instances}
+            started = session.scalars(
+                select(Inspection).where(Inspection.loan_id.in_(loan_ids))
+            ).all()
+            assert {i.process_instance_id for i in started} == {i["id"] for i in engine.instances}
             # every instance carries its outbox id
-            assert {i["variables"]["outbox_id"] for i in engine.instances} == {str(r.id) for r in rows}
+            assert {i["variables"]["outbox_id"] for i in engine.instances} == {
+                str(r.id) for r in rows
+            }
 
     def test_a_start_whose_record_was_lost_is_not_started_again(self, uow) -> None:
         loan_id = _customer_and_loan(uow)
         services = Services(uow=uow, engine=FakeEngine())
-        inspection_cases.start_special_inspection(services, loan_id=loan_id, reason="t",
-                                                  actor="tests")
+        inspection_cases.start_special_inspection(
+            services, loan_id=loan_id, reason="t", actor="tests"
+        )
         engine = FakeEngine()
         OutboxRelay(uow, engine).deliver_due()
         with uow() as session:  # the settling commit "lost": the row is pending again
             session.execute(update(OutboxMessage).values(status="pending", delivered_at=None))
         OutboxRelay(uow, engine).deliver_due()
-        assert engine.calls == 1 and _count(uow, OutboxMessage,
-                                            OutboxMessage.status == "delivered") == 1
+        assert (
+            engine.calls == 1
+            and _count(uow, OutboxMessage, OutboxMessage.status == "delivered") == 1
+        )
 
     def test_refused_retries_with_backoff_then_dead_then_replay_delivers(self, uow) -> None:
         loan_id = _customer_and_loan(uow)
         services = Services(uow=uow, engine=FakeEngine())
         inspection = inspection_cases.start_special_inspection(
-            services, loan_id=loan_id, reason="t", actor="tests")
+            services, loan_id=loan_id, reason="t", actor="tests"
+        )
         engine = FakeEngine(refuse=10)
         policy = outbox.RetryPolicy(max_attempts=3, base_seconds=10, max_seconds=60)
         relay = OutboxRelay(uow, engine, policy=policy)
@@ -219,8 +268,9 @@ class TestRelay:
         assert relay.deliver_due().failed == 0 and engine.calls == 3  # dead stays dead
         with uow() as session:
             assert [m.id for m in outbox.messages(session, "dead")] == [row.id]
-            dead_events = session.scalars(select(AuditEvent).where(
-                AuditEvent.action == "outbox.dead")).all()
+            dead_events = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "outbox.dead")
+            ).all()
             assert [e.object_id for e in dead_events] == [str(row.id)]
             assert dead_events[0].detail["attempts"] == 3
 
@@ -239,8 +289,14 @@ class TestRelay:
         with uow() as session:
             customer_id = loans.get(session, loan_id).customer_id
             application = CreditApplication(
-                id=f"CA-{uuid.uuid4().hex[:8]}", customer_id=customer_id, product="P",
-                amount=Decimal("10"), currency="CNY", requested_by="tests", status="blocked")
+                id=f"CA-{uuid.uuid4().hex[:8]}",
+                customer_id=customer_id,
+                product="P",
+                amount=Decimal("10"),
+                currency="CNY",
+                requested_by="tests",
+                status="blocked",
+            )
             session.add(application)
             session.flush()
             webhook.owe(session, application, "http://origination.test/hook")
@@ -253,8 +309,9 @@ class TestRelay:
         relay.deliver_due()
         with uow() as session:
             (row,) = session.scalars(select(OutboxMessage)).all()
-            delivery = session.scalars(select(WebhookDelivery).where(
-                WebhookDelivery.application_id == application_id)).one()
+            delivery = session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.application_id == application_id)
+            ).one()
         assert row.status == "delivered" and row.attempts == 2
         assert [p[2] for p in receiver.posts] == [str(row.id), str(row.id)]
         assert receiver.posts[0][1] == receiver.posts[1][1] == webhook.body(delivery.payload)
@@ -263,8 +320,9 @@ class TestRelay:
 
     def test_a_message_correlation_carries_its_outbox_id_and_goes_once(self, uow) -> None:
         with uow() as session:
-            message = outbox.enqueue_message(session, message_name="evidence_submitted",
-                                             business_key="R-1", variables={"n": 1})
+            message = outbox.enqueue_message(
+                session, message_name="evidence_submitted", business_key="R-1", variables={"n": 1}
+            )
             message_id = message.id
         engine = FakeEngine()
         relay = OutboxRelay(uow, engine)
@@ -284,16 +342,20 @@ class TestDerivedTrigger:
         started = inspection_cases.start_missing_overdue_inspections(services)
         again = inspection_cases.start_missing_overdue_inspections(services)
         assert lost in started and current not in started and lost not in again
-        specials = _count(uow, Inspection, Inspection.loan_id == lost,
-                          Inspection.kind == "special")
+        specials = _count(uow, Inspection, Inspection.loan_id == lost, Inspection.kind == "special")
         assert specials == 1
         with uow() as session:
-            (special,) = session.scalars(select(Inspection).where(
-                Inspection.loan_id == lost)).all()
+            (special,) = session.scalars(select(Inspection).where(Inspection.loan_id == lost)).all()
             assert special.trigger_ref == f"repayment:{lost}"
             assert special.reason.startswith("New overdue: 5 days past due")
-            assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.business_key == special.id)) == 1
+            assert (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.business_key == special.id)
+                )
+                == 1
+            )
             # completed and closed: this overdue episode is served, no new one
             special.status = "completed"
             special.report = {"test": "done"}
@@ -312,21 +374,29 @@ class TestOperatorCommands:
             message_id = message.id
         relay = OutboxRelay(uow, FakeEngine(), policy=outbox.RetryPolicy(max_attempts=1))
         relay.engine.correlate_message = lambda *a, **k: (_ for _ in ()).throw(  # type: ignore[method-assign]
-            RuntimeError("no instance waits for m"))
+            RuntimeError("no instance waits for m")
+        )
         assert relay.deliver_due().dead == 1
         settings = types.SimpleNamespace(database_url=f"sqlite:///{tmp_path / 'outbox.db'}")
         parser = argparse.ArgumentParser()
         outbox_cmd.add_commands(parser.add_subparsers(dest="command"))
-        assert outbox_cmd.run(parser.parse_args(["outbox", "list", "--dead", "--json"]),
-                              settings) == 0  # type: ignore[arg-type]
+        assert (
+            outbox_cmd.run(parser.parse_args(["outbox", "list", "--dead", "--json"]), settings) == 0
+        )  # type: ignore[arg-type]
         listed = capsys.readouterr().out
         assert f'"id": {message_id}' in listed and "no instance waits for m" in listed
-        assert outbox_cmd.run(parser.parse_args(["outbox", "replay", str(message_id)]),
-                              settings) == 0  # type: ignore[arg-type]
+        assert (
+            outbox_cmd.run(parser.parse_args(["outbox", "replay", str(message_id)]), settings) == 0
+        )  # type: ignore[arg-type]
         assert "replayed 1 message(s)" in capsys.readouterr().out
         with uow() as session:
             assert session.get(OutboxMessage, message_id).status == "pending"
-            assert session.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.action == "outbox.replayed")) == 1
-        assert outbox_cmd.run(parser.parse_args(["outbox", "replay", "999"]),
-                              settings) == 2  # type: ignore[arg-type]
+            assert (
+                session.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.action == "outbox.replayed")
+                )
+                == 1
+            )
+        assert outbox_cmd.run(parser.parse_args(["outbox", "replay", "999"]), settings) == 2  # type: ignore[arg-type]

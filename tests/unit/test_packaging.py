@@ -39,8 +39,11 @@ def test_pyproject_and_the_lock_name_the_same_direct_dependencies():
 
 def test_every_locked_version_is_within_the_declared_range():
     pins, declared = _pins(), _declared()
-    outside = {name: (pins[name], str(r.specifier)) for name, r in declared.items()
-               if not r.specifier.contains(pins[name], prereleases=True)}
+    outside = {
+        name: (pins[name], str(r.specifier))
+        for name, r in declared.items()
+        if not r.specifier.contains(pins[name], prereleases=True)
+    }
     assert outside == {}
 
 

@@ -18,12 +18,17 @@ from postloanctl.supervisor import Backoff, Supervisor, describe_exit
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 FAILER = [sys.executable, "-c", "raise SystemExit(3)"]
-STUBBORN = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
-            "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"]
+STUBBORN = [
+    sys.executable,
+    "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, "
+    "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)",
+]
 
 
-def wait_for(condition: Callable[[], object], supervisor: Supervisor | None = None,
-             timeout: float = 10.0) -> None:
+def wait_for(
+    condition: Callable[[], object], supervisor: Supervisor | None = None, timeout: float = 10.0
+) -> None:
     """Poll the supervisor (if given) until ``condition()`` holds, or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -59,7 +64,9 @@ def spawned() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 @pytest.fixture
-def spawner(spawned: list[subprocess.Popen[bytes]]) -> Callable[..., Callable[[], subprocess.Popen[bytes]]]:
+def spawner(
+    spawned: list[subprocess.Popen[bytes]],
+) -> Callable[..., Callable[[], subprocess.Popen[bytes]]]:
     def make(argv: list[str], calls: list[float] | None = None, **kwargs: object):
         def spawn() -> subprocess.Popen[bytes]:
             if calls is not None:
@@ -67,26 +74,36 @@ def spawner(spawned: list[subprocess.Popen[bytes]]) -> Callable[..., Callable[[]
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kwargs)
             spawned.append(p)
             return p
+
         return spawn
+
     return make
 
 
 def test_a_killed_child_is_restarted_after_the_backoff_and_the_other_is_untouched(
-    tmp_path: Path, spawner, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    spawner,
+    caplog: pytest.LogCaptureFixture,
 ):
     caplog.set_level(logging.INFO, logger="postloanctl.supervisor")
     status_file = tmp_path / "postloan.status.json"
     supervisor = Supervisor(Backoff(initial=0.3, maximum=5), status_file=status_file)
     try:
         spawns: list[float] = []
-        workers = supervisor.add("workers", spawner(SLEEPER, spawns), tmp_path / "workers.log",
-                                 grace=5)
+        workers = supervisor.add(
+            "workers", spawner(SLEEPER, spawns), tmp_path / "workers.log", grace=5
+        )
         api = supervisor.add("api", spawner(SLEEPER), tmp_path / "api.log", grace=5)
         first_workers, api_process = workers.process, api.process
         status = json.loads(status_file.read_text())
         assert status["components"]["workers"] == {
-            "state": "running", "pid": first_workers.pid, "restarts": 0, "last_exit": None,
-            "restart_in_seconds": None, "log": str(tmp_path / "workers.log")}
+            "state": "running",
+            "pid": first_workers.pid,
+            "restarts": 0,
+            "last_exit": None,
+            "restart_in_seconds": None,
+            "log": str(tmp_path / "workers.log"),
+        }
 
         os.kill(first_workers.pid, signal.SIGKILL)
         before = time.monotonic()
@@ -133,8 +150,12 @@ def test_a_child_that_keeps_dying_backs_off_increasingly(spawner, caplog):
     assert all(gap >= delay for gap, delay in zip(gaps, delays, strict=True)), gaps
     deaths = [r.getMessage() for r in caplog.records if " died: " in r.getMessage()][:4]
     assert all("exit code 3" in m for m in deaths)
-    assert [m.split("restarting in ")[1].split("s ")[0] for m in deaths] == ["0.1", "0.2",
-                                                                           "0.4", "0.4"]
+    assert [m.split("restarting in ")[1].split("s ")[0] for m in deaths] == [
+        "0.1",
+        "0.2",
+        "0.4",
+        "0.4",
+    ]
     assert [f"(restart #{n}," in m for n, m in enumerate(deaths, 1)] == [True] * 4
     assert failing.restarts >= 4
 
@@ -179,6 +200,7 @@ def test_components_marked_last_stop_after_the_others(spawner):
             terminate = process.terminate
             process.terminate = lambda: (order.append(name), terminate())[1]
             return process
+
         return wrapped
 
     supervisor.add("engine", tracking("engine", spawner(SLEEPER)), stop_last=True)

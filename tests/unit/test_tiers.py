@@ -26,9 +26,12 @@ def test_every_test_using_a_tier_fixture_carries_its_marker(request: pytest.Fixt
     root = _root_conftest(request.config)
     items = request.config.stash[root.ALL_ITEMS]
     assert len(items) >= len(request.session.items)
-    unmarked = [f"{item.nodeid} uses {fixture} but is not marked {marker}"
-                for item in items for fixture, marker in root.TIER_FIXTURES.items()
-                if fixture in getattr(item, "fixturenames", ()) and not item.get_closest_marker(marker)]
+    unmarked = [
+        f"{item.nodeid} uses {fixture} but is not marked {marker}"
+        for item in items
+        for fixture, marker in root.TIER_FIXTURES.items()
+        if fixture in getattr(item, "fixturenames", ()) and not item.get_closest_marker(marker)
+    ]
     assert unmarked == []
 
 

@@ -40,10 +40,15 @@ def test_naive_datetimes_are_taken_as_utc():
 def test_values_come_back_as_python():
     assert from_engine({"type": "Json", "value": '{"a": 1}'}) == {"a": 1}
     assert from_engine({"type": "Date", "value": "2026-01-02T03:04:05.678+0000"}) == datetime(
-        2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-    assert from_engine({"type": "Object", "value": '{"risk_class": "loss"}',
-                        "valueInfo": {"serializationDataFormat": "application/json"}}) == {
-        "risk_class": "loss"}
+        2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC
+    )
+    assert from_engine(
+        {
+            "type": "Object",
+            "value": '{"risk_class": "loss"}',
+            "valueInfo": {"serializationDataFormat": "application/json"},
+        }
+    ) == {"risk_class": "loss"}
     assert from_engine({"type": "Integer", "value": 3}) == 3
 
 

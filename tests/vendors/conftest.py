@@ -32,8 +32,9 @@ def vendor_key(database: str) -> Callable[[str], str]:
     def make(role: str) -> str:
         if role not in keys:
             with unit_of_work(database) as session:
-                keys[role] = access.issue(session, name=f"test-{role}-{uuid.uuid4().hex[:6]}",
-                                          role=role, actor="tests")
+                keys[role] = access.issue(
+                    session, name=f"test-{role}-{uuid.uuid4().hex[:6]}", role=role, actor="tests"
+                )
         return keys[role]
 
     return make
@@ -52,8 +53,9 @@ def supervision_rate() -> Iterator[Callable[[float], None]]:
 
 
 @pytest.fixture
-def outsourced(workers: Any, api: Any, admin: Any, database: str, wait_process: str
-               ) -> Callable[[], dict[str, Any]]:
+def outsourced(
+    workers: Any, api: Any, admin: Any, database: str, wait_process: str
+) -> Callable[[], dict[str, Any]]:
     """``outsourced()``: a micro loan's inspection in outsourced mode, assigned to a vendor by
     the ``inspection.assign-vendor`` worker and waiting for ``vendor_visit_accepted``."""
     from postloan.customers.models import Customer
@@ -66,22 +68,31 @@ def outsourced(workers: Any, api: Any, admin: Any, database: str, wait_process: 
         # An inspection with no post_loan_inspection instance of its own: only the test's
         # wait process (same business key) takes part, so nothing else races for the message.
         with unit_of_work(database) as session:
-            inspection = inspections.request(session, loan_id=loan_id, kind="special",
-                                             reason="outsourced visit test", actor="tests")
+            inspection = inspections.request(
+                session,
+                loan_id=loan_id,
+                kind="special",
+                reason="outsourced visit test",
+                actor="tests",
+            )
             inspection.mode = "outsourced"
             inspection_id = inspection.id
-            customer = session.get(Customer, api.get(f"/api/v1/loans/{loan_id}").json()
-                                   ["customer_id"])
+            customer = session.get(
+                Customer, api.get(f"/api/v1/loans/{loan_id}").json()["customer_id"]
+            )
             customer.latitude, customer.longitude = HOME
         pid = admin.start_process(wait_process, inspection_id, {"inspection_id": inspection_id})
 
         def assigned() -> Any:
             with unit_of_work(database) as session:
-                row = session.query(VisitAssignment).filter_by(
-                    inspection_id=inspection_id).one_or_none()
+                row = (
+                    session.query(VisitAssignment)
+                    .filter_by(inspection_id=inspection_id)
+                    .one_or_none()
+                )
                 return row and {"vendor_id": row.vendor_id, "window_start": row.window_start}
+
         assignment = wait_for(assigned, what=f"vendor assignment of {inspection_id}")
-        return {"loan_id": loan_id, "inspection_id": inspection_id, "wait_pid": pid,
-                **assignment}
+        return {"loan_id": loan_id, "inspection_id": inspection_id, "wait_pid": pid, **assignment}
 
     return make

@@ -20,13 +20,23 @@ def _sha() -> str:
     return hashlib.sha256(uuid.uuid4().bytes).hexdigest()
 
 
-def _visit(inspection_id: str, *, lat: float = HOME[0] + 0.001, lon: float = HOME[1],
-           photos: list[str] | None = None, notes: str | None = None) -> dict[str, Any]:
-    return {"inspection_id": inspection_id,
-            "visited_at": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
-            "latitude": lat, "longitude": lon, "photo_sha256": photos or [_sha()],
-            "notes": notes or f"Workshop open, stock seen, owner met ({uuid.uuid4().hex}).",
-            "checklist_answers": {"business_operating_normally": True}}
+def _visit(
+    inspection_id: str,
+    *,
+    lat: float = HOME[0] + 0.001,
+    lon: float = HOME[1],
+    photos: list[str] | None = None,
+    notes: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "inspection_id": inspection_id,
+        "visited_at": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+        "latitude": lat,
+        "longitude": lon,
+        "photo_sha256": photos or [_sha()],
+        "notes": notes or f"Workshop open, stock seen, owner met ({uuid.uuid4().hex}).",
+        "checklist_answers": {"business_operating_normally": True},
+    }
 
 
 def _as(api: Any, key: str) -> dict[str, str]:
@@ -34,9 +44,12 @@ def _as(api: Any, key: str) -> dict[str, str]:
 
 
 def _one_review_task(admin: Any, batch_id: str) -> dict:
-    wait_for(lambda: admin.tasks(processInstanceBusinessKey=batch_id,
-                                 taskDefinitionKey="review_visit_batch"),
-             what=f"review_visit_batch of {batch_id}")
+    wait_for(
+        lambda: admin.tasks(
+            processInstanceBusinessKey=batch_id, taskDefinitionKey="review_visit_batch"
+        ),
+        what=f"review_visit_batch of {batch_id}",
+    )
     tasks = admin.tasks(processInstanceBusinessKey=batch_id)
     assert [t["taskDefinitionKey"] for t in tasks] == ["review_visit_batch"]
     return tasks[0]
@@ -44,22 +57,28 @@ def _one_review_task(admin: Any, batch_id: str) -> dict:
 
 # -- pure rules ------------------------------------------------------------------------------
 
+
 def test_haversine_and_window_and_notes_rules() -> None:
     assert 1110 < haversine_km(0, 0, 10, 0) < 1113
     start = datetime(2026, 1, 1, tzinfo=UTC)
     assert window_flag(start + timedelta(days=1), start, start + timedelta(days=2)) is None
-    assert window_flag(start + timedelta(days=3), start, start + timedelta(days=2))["code"] == \
-        "outside_window"
-    same = notes_flag("Owner met, stock seen, all fine.", [("visit 1", "owner met, stock seen, "
-                                                             "all fine")], 0.9)
+    assert (
+        window_flag(start + timedelta(days=3), start, start + timedelta(days=2))["code"]
+        == "outside_window"
+    )
+    same = notes_flag(
+        "Owner met, stock seen, all fine.", [("visit 1", "owner met, stock seen, all fine")], 0.9
+    )
     assert same and same["code"] == "notes_near_duplicate" and "visit 1" in same["reason"]
     assert notes_flag("Completely different text here", [("visit 1", "xyz abc")], 0.9) is None
 
 
 # -- API isolation ---------------------------------------------------------------------------
 
+
 def test_vendor_keys_see_and_submit_only_their_own_assignments(
-        api, api_keys, vendor_key, outsourced) -> None:
+    api, api_keys, vendor_key, outsourced
+) -> None:
     case = outsourced()
     assert case["vendor_id"] == "V001"
     own = _as(api, api_keys["vendor:V001"])
@@ -71,20 +90,31 @@ def test_vendor_keys_see_and_submit_only_their_own_assignments(
 
     for headers in (other, _as(api, api_keys["integrator"])):
         assert api.get(f"{V001}/assignments", headers=headers).status_code == 403
-        r = api.post(f"{V001}/visit-batches", headers=headers,
-                     json={"visits": [_visit(case["inspection_id"])]})
+        r = api.post(
+            f"{V001}/visit-batches",
+            headers=headers,
+            json={"visits": [_visit(case["inspection_id"])]},
+        )
         assert r.status_code == 403, r.text
-    r = api.post("/api/v1/vendors/V002/visit-batches", headers=other,
-                 json={"visits": [_visit(case["inspection_id"])]})
+    r = api.post(
+        "/api/v1/vendors/V002/visit-batches",
+        headers=other,
+        json={"visits": [_visit(case["inspection_id"])]},
+    )
     assert r.status_code == 404, r.text  # V002 is not a registered vendor
 
-    r = api.post(f"{V001}/visit-batches", headers=own, json={"visits": [
-        _visit(case["inspection_id"]), _visit("I-not-assigned")]})
+    r = api.post(
+        f"{V001}/visit-batches",
+        headers=own,
+        json={"visits": [_visit(case["inspection_id"]), _visit("I-not-assigned")]},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "visits[1].inspection_id"
     # nothing half-written: the assignment is still open
-    statuses = {a["inspection_id"]: a["status"]
-                for a in api.get(f"{V001}/assignments", headers=own).json()["items"]}
+    statuses = {
+        a["inspection_id"]: a["status"]
+        for a in api.get(f"{V001}/assignments", headers=own).json()["items"]
+    }
     assert statuses[case["inspection_id"]] == "assigned"
 
 
@@ -101,8 +131,10 @@ def test_admin_registers_a_vendor(api, api_keys) -> None:
 
 # -- the whole batch -------------------------------------------------------------------------
 
+
 def test_batch_flags_review_decisions_message_and_supervision(
-        api, api_keys, admin, as_user, database, outsourced, supervision_rate) -> None:
+    api, api_keys, admin, as_user, database, outsourced, supervision_rate
+) -> None:
     from postloan.db import unit_of_work
     from postloan.vendors.authenticity import register_pre_loan_photo
 
@@ -112,9 +144,16 @@ def test_batch_flags_review_decisions_message_and_supervision(
     with unit_of_work(database) as session:
         register_pre_loan_photo(session, reused, f"pre_loan:{suspicious['loan_id']}")
     own = _as(api, api_keys["vendor:V001"])
-    r = api.post(f"{V001}/visit-batches", headers=own, json={"visits": [
-        _visit(suspicious["inspection_id"], lat=HOME[0] + 0.5, photos=[reused]),
-        _visit(clean["inspection_id"])]})
+    r = api.post(
+        f"{V001}/visit-batches",
+        headers=own,
+        json={
+            "visits": [
+                _visit(suspicious["inspection_id"], lat=HOME[0] + 0.5, photos=[reused]),
+                _visit(clean["inspection_id"]),
+            ]
+        },
+    )
     assert r.status_code == 201, r.text
     batch_id = r.json()["id"]
     assert batch_id.startswith("VB-")
@@ -134,18 +173,26 @@ def test_batch_flags_review_decisions_message_and_supervision(
 
     form = admin.task_variables(review["id"])
     assert {o["value"] for o in form["visit_options"]} == {str(v["id"]) for v in visits.values()}
-    assert "flags: photo" in next(o["label"] for o in form["visit_options"]
-                                  if o["value"] == str(visits[suspicious["inspection_id"]]["id"]))
+    assert "flags: photo" in next(
+        o["label"]
+        for o in form["visit_options"]
+        if o["value"] == str(visits[suspicious["inspection_id"]]["id"])
+    )
 
     chen = as_user("po_chen")
     chen.claim(review["id"], "po_chen")
-    chen.complete_task(review["id"], {
-        "visits_accepted": [str(visits[clean["inspection_id"]]["id"])],
-        "rejection_reasons": "Photo reused from pre-loan material; GPS fix far away."})
+    chen.complete_task(
+        review["id"],
+        {
+            "visits_accepted": [str(visits[clean["inspection_id"]]["id"])],
+            "rejection_reasons": "Photo reused from pre-loan material; GPS fix far away.",
+        },
+    )
 
     def reviewed() -> Any:
         b = api.get(f"/api/v1/visit-batches/{batch_id}").json()
         return b if b["status"] == "reviewed" else None
+
     batch = wait_for(reviewed, what=f"decisions of {batch_id}")
     decided = {v["inspection_id"]: v for v in batch["visits"]}
     assert decided[clean["inspection_id"]]["decision"] == "accepted"
@@ -153,55 +200,88 @@ def test_batch_flags_review_decisions_message_and_supervision(
     assert "Photo reused" in decided[suspicious["inspection_id"]]["decision_reason"]
 
     # the accepted visit's inspection got vendor_visit_accepted; the rejected one still waits
-    wait_for(lambda: admin.historic_process_instances(
-        processInstanceId=clean["wait_pid"], finished="true"),
-        what="accepted inspection's wait to end")
+    wait_for(
+        lambda: admin.historic_process_instances(
+            processInstanceId=clean["wait_pid"], finished="true"
+        ),
+        what="accepted inspection's wait to end",
+    )
     assert admin.active_activities(suspicious["wait_pid"]) == ["vendor_visit_received"]
-    statuses = {a["inspection_id"]: a["status"]
-                for a in api.get(f"{V001}/assignments", headers=own).json()["items"]}
+    statuses = {
+        a["inspection_id"]: a["status"]
+        for a in api.get(f"{V001}/assignments", headers=own).json()["items"]
+    }
     assert statuses[suspicious["inspection_id"]] == "assigned"
     assert statuses[clean["inspection_id"]] == "accepted"
 
     before = api.get(V001).json()
     assert before["quality"]["rejected_visits"] >= 1
 
-    revisit = wait_for(lambda: next(iter(admin.tasks(
-        processInstanceBusinessKey=batch_id, taskDefinitionKey="supervision_revisit")), None),
-        what="supervision_revisit")
+    revisit = wait_for(
+        lambda: next(
+            iter(
+                admin.tasks(
+                    processInstanceBusinessKey=batch_id, taskDefinitionKey="supervision_revisit"
+                )
+            ),
+            None,
+        ),
+        what="supervision_revisit",
+    )
     variables = admin.task_variables(revisit["id"])
     assert variables["supervision_item"]["inspection_id"] == clean["inspection_id"]
     wang = as_user("po_wang")
     wang.claim(revisit["id"], "po_wang")
-    wang.complete_task(revisit["id"], {"revisit_result": "mismatch",
-                                       "revisit_notes": "Workshop closed for months."})
-    wait_for(lambda: admin.historic_process_instances(
-        processInstanceBusinessKey=batch_id, finished="true"), what=f"end of {batch_id}")
+    wang.complete_task(
+        revisit["id"],
+        {"revisit_result": "mismatch", "revisit_notes": "Workshop closed for months."},
+    )
+    wait_for(
+        lambda: admin.historic_process_instances(
+            processInstanceBusinessKey=batch_id, finished="true"
+        ),
+        what=f"end of {batch_id}",
+    )
     after = api.get(V001).json()
-    assert after["quality"]["supervision_mismatches"] == \
-        before["quality"]["supervision_mismatches"] + 1
+    assert (
+        after["quality"]["supervision_mismatches"]
+        == before["quality"]["supervision_mismatches"] + 1
+    )
     assert after["quality_score"] < before["quality_score"]
     assert not admin.incidents(processInstanceId=batch["process_instance_id"])
 
 
-def test_no_supervision_when_rate_is_zero(api, api_keys, admin, as_user, outsourced,
-                                          supervision_rate) -> None:
+def test_no_supervision_when_rate_is_zero(
+    api, api_keys, admin, as_user, outsourced, supervision_rate
+) -> None:
     supervision_rate(0.0)
     case = outsourced()
     own = _as(api, api_keys["vendor:V001"])
-    r = api.post(f"{V001}/visit-batches", headers=own, json={"visits": [
-        _visit(case["inspection_id"])]})
+    r = api.post(
+        f"{V001}/visit-batches", headers=own, json={"visits": [_visit(case["inspection_id"])]}
+    )
     assert r.status_code == 201, r.text
     batch_id = r.json()["id"]
     review = _one_review_task(admin, batch_id)
     # the unflagged visit comes pre-ticked
-    assert admin.task_variables(review["id"])["visits_accepted"] == [str(r.json()["visits"][0]
-                                                                         ["id"])]
+    assert admin.task_variables(review["id"])["visits_accepted"] == [
+        str(r.json()["visits"][0]["id"])
+    ]
     chen = as_user("po_chen")
     chen.claim(review["id"], "po_chen")
     chen.complete_task(review["id"], {"visits_accepted": [str(r.json()["visits"][0]["id"])]})
-    wait_for(lambda: admin.historic_process_instances(
-        processInstanceBusinessKey=batch_id, finished="true"), what=f"end of {batch_id}")
-    assert not admin.historic_tasks(processInstanceBusinessKey=batch_id,
-                                    taskDefinitionKey="supervision_revisit")
-    wait_for(lambda: admin.historic_process_instances(
-        processInstanceId=case["wait_pid"], finished="true"), what="inspection's wait to end")
+    wait_for(
+        lambda: admin.historic_process_instances(
+            processInstanceBusinessKey=batch_id, finished="true"
+        ),
+        what=f"end of {batch_id}",
+    )
+    assert not admin.historic_tasks(
+        processInstanceBusinessKey=batch_id, taskDefinitionKey="supervision_revisit"
+    )
+    wait_for(
+        lambda: admin.historic_process_instances(
+            processInstanceId=case["wait_pid"], finished="true"
+        ),
+        what="inspection's wait to end",
+    )

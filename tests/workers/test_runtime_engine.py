@@ -215,8 +215,11 @@ def test_lock_is_extended_while_a_long_handler_runs(provisioned, probe):
 
 def start_probe_worker(sleep: float, grace: float, long_poll_ms: int = 3000) -> subprocess.Popen:
     root = str(HERE.parent.parent)
-    env = {**os.environ, "POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS": str(grace),
-           "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS": str(grace),
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
     return subprocess.Popen(
         [sys.executable, str(HERE / "probe_worker.py"), str(sleep), str(long_poll_ms)],
         env=env,

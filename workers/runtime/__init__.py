@@ -15,6 +15,14 @@ from workers.runtime.task import ExternalTask
 from workers.runtime.worker import Worker
 
 __all__ = [
-    "BusinessError", "DuplicateTopic", "ExternalTask", "TaskClient", "TaskClientError",
-    "TopicRouter", "TopicSettings", "Worker", "load_topic_settings", "merge_routers",
+    "BusinessError",
+    "DuplicateTopic",
+    "ExternalTask",
+    "TaskClient",
+    "TaskClientError",
+    "TopicRouter",
+    "TopicSettings",
+    "Worker",
+    "load_topic_settings",
+    "merge_routers",
 ]

@@ -80,7 +80,10 @@ class TaskClient:
         )
 
     def fetch_and_lock(
-        self, topics: list[dict[str, Any]], max_tasks: int, long_poll_ms: int,
+        self,
+        topics: list[dict[str, Any]],
+        max_tasks: int,
+        long_poll_ms: int,
         use_priority: bool = True,
     ) -> list[dict[str, Any]]:
         """Long-poll for up to ``max_tasks`` tasks of ``topics`` (name, lock, variables each)."""
@@ -98,14 +101,12 @@ class TaskClient:
     def failure(
         self, task_id: str, message: str, details: str, retries: int, retry_timeout_ms: int
     ) -> None:
-        self._outcome(self._library.failure, task_id, message, details, retries,
-                      retry_timeout_ms)
+        self._outcome(self._library.failure, task_id, message, details, retries, retry_timeout_ms)
 
     def bpmn_error(
         self, task_id: str, code: str, message: str, variables: dict[str, Any] | None
     ) -> None:
-        self._outcome(self._library.bpmn_failure, task_id, code, message,
-                      to_engine_all(variables))
+        self._outcome(self._library.bpmn_failure, task_id, code, message, to_engine_all(variables))
 
     def _outcome(self, func: Any, *args: Any) -> None:
         """Report an outcome; one that lost an optimistic-locking race in the engine (another
@@ -117,13 +118,14 @@ class TaskClient:
             except TaskClientError as exc:
                 if "ENGINE-03005" not in str(exc) or attempt == 3:
                     raise
-                log.info("outcome of task %s lost a concurrent update; sending it again",
-                         args[0])
+                log.info("outcome of task %s lost a concurrent update; sending it again", args[0])
                 time.sleep(0.2 * attempt)
 
     def extend_lock(self, task_id: str, duration_ms: int) -> None:
-        self._post(f"/external-task/{task_id}/extendLock",
-                   {"workerId": self.worker_id, "newDuration": duration_ms})
+        self._post(
+            f"/external-task/{task_id}/extendLock",
+            {"workerId": self.worker_id, "newDuration": duration_ms},
+        )
 
     def unlock(self, task_id: str) -> None:
         self._post(f"/external-task/{task_id}/unlock", None)

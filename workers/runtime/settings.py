@@ -34,6 +34,8 @@ def load_topic_settings(path: Path | None) -> TopicSettingsMap:
         return TopicSettingsMap(TopicSettings(), {})
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     default = replace(TopicSettings(), **(raw.get("default") or {}))
-    topics = {name: replace(default, **(values or {}))
-              for name, values in (raw.get("topics") or {}).items()}
+    topics = {
+        name: replace(default, **(values or {}))
+        for name, values in (raw.get("topics") or {}).items()
+    }
     return TopicSettingsMap(default, topics)

@@ -67,14 +67,18 @@ class Worker:
     def stop(self) -> None:
         """Ask the worker to stop: no new fetches; :meth:`run` returns after draining."""
         if not self._stopping.is_set():
-            log.info("worker %s stopping: finishing %d task(s) in flight",
-                     self.client.worker_id, len(self._in_flight))
+            log.info(
+                "worker %s stopping: finishing %d task(s) in flight",
+                self.client.worker_id,
+                len(self._in_flight),
+            )
         self._stopping.set()
         with self._lock:
             self._lock.notify_all()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop the worker gracefully (main thread only)."""
+
         def on_signal(signum: int, _frame: Any) -> None:
             log.info("received %s", signal.Signals(signum).name)
             self.stop()
@@ -84,8 +88,12 @@ class Worker:
 
     def run(self) -> None:
         """Fetch and handle tasks until :meth:`stop` is called, then drain and return."""
-        log.info("worker %s polling topics %s (up to %d in flight)", self.client.worker_id,
-                 ", ".join(sorted(self.handlers)), self.max_in_flight)
+        log.info(
+            "worker %s polling topics %s (up to %d in flight)",
+            self.client.worker_id,
+            ", ".join(sorted(self.handlers)),
+            self.max_in_flight,
+        )
         ticker = threading.Thread(target=self._extend_locks, name="lock-extender", daemon=True)
         ticker.start()
         try:
@@ -203,12 +211,22 @@ class Worker:
         details = "".join(traceback.format_exception(exc))
         self.client.failure(task.id, message, details, remaining, delay)
         if remaining:
-            log.warning("%s task %s failed (%s); %d retr%s left, next in %.1fs", task.topic,
-                        task.id, message, remaining, "y" if remaining == 1 else "ies",
-                        delay / 1000)
+            log.warning(
+                "%s task %s failed (%s); %d retr%s left, next in %.1fs",
+                task.topic,
+                task.id,
+                message,
+                remaining,
+                "y" if remaining == 1 else "ies",
+                delay / 1000,
+            )
         else:
-            log.error("%s task %s failed (%s); no retries left: incident raised", task.topic,
-                      task.id, message)
+            log.error(
+                "%s task %s failed (%s); no retries left: incident raised",
+                task.topic,
+                task.id,
+                message,
+            )
 
     # -- locks ------------------------------------------------------------------------------
 
@@ -233,13 +251,20 @@ class Worker:
                 entries = list(self._in_flight.values())
             now = time.monotonic()
             for entry in entries:
-                if (entry.abandoned or entry.finishing
-                        or entry.locked_until - now > entry.lock_ms / 2000):
+                if (
+                    entry.abandoned
+                    or entry.finishing
+                    or entry.locked_until - now > entry.lock_ms / 2000
+                ):
                     continue
                 try:
                     self._extend(entry, entry.lock_ms)
-                    log.info("%s task %s still running: lock extended by %d ms",
-                             entry.task.topic, entry.task.id, entry.lock_ms)
+                    log.info(
+                        "%s task %s still running: lock extended by %d ms",
+                        entry.task.topic,
+                        entry.task.id,
+                        entry.lock_ms,
+                    )
                 except TaskClientError as exc:
                     log.warning("could not extend lock of task %s: %s", entry.task.id, exc)
 
