@@ -451,12 +451,17 @@ class Stack:
     # -- the engine side --------------------------------------------------------------------
 
     def instances(self, keys: Iterable[str], node: Node | None = None) -> Counter[str]:
-        """Historic process instances per business key (any process, any state)."""
+        """Historic top-level process instances per business key (any process, any state).
+
+        A called process (the rectification's evidence or escalation task runs in one) shares
+        its caller's business key; it is part of that instance, not a second start."""
         admin, found = self.admin(node), Counter()
         for key in keys:
             for row in admin.call(
                 "GET", "/history/process-instance", params={"processInstanceBusinessKey": key}
             ):
+                if row.get("superProcessInstanceId"):
+                    continue
                 found[key] += 1 if row["state"] != "INTERNALLY_TERMINATED" else 0
         return found
 
