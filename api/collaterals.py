@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import Integrator, Reader, SessionDep
+from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import CollateralValue, FactDate, Name, PathId, Strict
+from postloan.application import collaterals as collateral_cases
 from postloan.loans import valuations as service
 from postloan.loans.models import CollateralValuation
 
@@ -51,14 +52,13 @@ def record_valuation(
     collateral_id: PathId,
     body: ValuationIn,
     response: Response,
-    session: SessionDep,
+    services: ServicesDep,
     caller: Integrator,
 ) -> ValuationOut:
     """Store a valuation; the same valued_on twice replaces the first (answer 200)."""
-    valuation, replaced = service.record_valuation(
-        session, collateral_id, service.ValuationData(**body.model_dump()), actor=caller.actor
+    valuation, replaced = collateral_cases.record_valuation(
+        services, collateral_id, service.ValuationData(**body.model_dump()), actor=caller.actor
     )
-    session.commit()
     if replaced:
         response.status_code = status.HTTP_200_OK
     return ValuationOut.of(valuation, replaced)

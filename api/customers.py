@@ -4,8 +4,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
 
-from api.deps import Integrator, Reader, SessionDep
+from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import Identifier, Name, PathId, Strict, text
+from postloan.application import customers as customer_cases
 from postloan.customers import service
 from postloan.customers.models import Customer
 
@@ -49,11 +50,10 @@ class CustomerOut(Strict):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
-def create_customer(body: CustomerIn, session: SessionDep, caller: Integrator) -> CustomerOut:
-    customer = service.register(
-        session, service.CustomerData(**body.model_dump()), actor=caller.actor
+def create_customer(body: CustomerIn, services: ServicesDep, caller: Integrator) -> CustomerOut:
+    customer = customer_cases.register_customer(
+        services, service.CustomerData(**body.model_dump()), actor=caller.actor
     )
-    session.commit()
     return CustomerOut.of(customer)
 
 

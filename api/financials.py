@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import Integrator, Reader, SessionDep
+from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import FactDate, PathId, StatementFigure, StatementNonNegative, Strict
+from postloan.application import financials as financial_cases
 from postloan.financials import service
 from postloan.financials.models import FinancialStatement
 
@@ -69,14 +70,13 @@ def record_statement(
     customer_id: PathId,
     body: StatementIn,
     response: Response,
-    session: SessionDep,
+    services: ServicesDep,
     caller: Integrator,
 ) -> StatementOut:
     """Store a period's statement; re-sending the same period_end replaces it (answer 200)."""
-    statement, replaced = service.record_statement(
-        session, customer_id, service.StatementData(**body.model_dump()), actor=caller.actor
+    statement, replaced = financial_cases.record_statement(
+        services, customer_id, service.StatementData(**body.model_dump()), actor=caller.actor
     )
-    session.commit()
     if replaced:
         response.status_code = status.HTTP_200_OK
     return StatementOut.of(statement, replaced)

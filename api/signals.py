@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 
-from api.deps import Integrator, Reader, SessionDep
+from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import Actor, Limit500, Offset, Page, PathInt, QueryId, Strict, text
+from postloan.application import signals as signal_cases
 from postloan.signals import service
 from postloan.signals.models import RiskSignal
 
@@ -117,12 +118,11 @@ def get_signal(signal_id: PathInt, session: SessionDep, caller: Reader) -> Signa
     summary="The owner has taken the signal up",
 )
 def acknowledge(
-    signal_id: PathInt, body: AcknowledgeIn, session: SessionDep, caller: Integrator
+    signal_id: PathInt, body: AcknowledgeIn, services: ServicesDep, caller: Integrator
 ) -> SignalOut:
-    signal = service.acknowledge(
-        session, signal_id, actor=f"{caller.actor}/{body.actor}"[:100], comment=body.comment
+    signal = signal_cases.acknowledge_signal(
+        services, signal_id, actor=f"{caller.actor}/{body.actor}"[:100], comment=body.comment
     )
-    session.commit()
     return signal_out(signal)
 
 
@@ -132,10 +132,12 @@ def acknowledge(
     summary="Close the signal, saying how it was resolved",
 )
 def resolve(
-    signal_id: PathInt, body: ResolveIn, session: SessionDep, caller: Integrator
+    signal_id: PathInt, body: ResolveIn, services: ServicesDep, caller: Integrator
 ) -> SignalOut:
-    signal = service.resolve(
-        session, signal_id, resolution=body.resolution, actor=f"{caller.actor}/{body.actor}"[:100]
+    signal = signal_cases.resolve_signal(
+        services,
+        signal_id,
+        resolution=body.resolution,
+        actor=f"{caller.actor}/{body.actor}"[:100],
     )
-    session.commit()
     return signal_out(signal)
