@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 from pydantic import Field
 
-from api.deps import EngineDep, Integrator, Reader, SessionDep
+from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import (
     FactDate,
     Identifier,
@@ -21,12 +20,10 @@ from api.schemas import (
     Strict,
     text,
 )
-from gateway import processes
-from postloan.errors import DomainError
+from postloan.application import events as event_cases
 from postloan.events import service
 from postloan.events.models import EventKind, ExternalEvent
 
-log = logging.getLogger("api")
 router = APIRouter(prefix="/external-events", tags=["external events"])
 
 
@@ -85,34 +82,20 @@ class ExternalEventPage(Page):
 def record_event(
     body: ExternalEventIn,
     response: Response,
-    session: SessionDep,
+    services: ServicesDep,
     caller: Integrator,
-    engine: EngineDep,
 ) -> ExternalEventOut:
     """Store an event once: the same customer, kind, date, source and source_ref again answers
-    200 with the stored event and ``"duplicate": true``."""
-    recorded = service.record_event(
-        session, service.EventData(**body.model_dump()), actor=caller.actor
+    200 with the stored event and ``"duplicate": true``. A serious event (config/
+    special_triggers.yaml) starts special inspections of the customer's active loans at once;
+    the event is stored whatever happens next."""
+    outcome = event_cases.record_event(
+        services, service.EventData(**body.model_dump()), actor=caller.actor
     )
-    session.commit()
-    if not recorded.created:
+    if outcome.duplicate:
         response.status_code = status.HTTP_200_OK
-        return ExternalEventOut.of(recorded.event, duplicate=True)
-    out = ExternalEventOut.of(recorded.event, duplicate=False)
-    # A serious event (config/special_triggers.yaml) starts special inspections of the
-    # customer's active loans at once. The event is stored whatever happens next.
-    try:
-        started = processes.special_inspections_for_event(
-            session, engine, recorded.event, actor=caller.actor
-        )
-    except DomainError as exc:
-        log.error(
-            "event %s stored, but its special inspections did not start: %s",
-            recorded.event.id,
-            exc.detail,
-        )
-        started = []
-    return out.model_copy(update={"special_inspections": [i.id for i in started]})
+    out = ExternalEventOut.of(outcome.event, duplicate=outcome.duplicate)
+    return out.model_copy(update={"special_inspections": outcome.special_inspections})
 
 
 @router.get("", response_model=ExternalEventPage)
