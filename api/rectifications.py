@@ -7,14 +7,13 @@ indexed queries on the project database, no engine call.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import Field
 
-from api.deps import EngineDep, Integrator, Reader, SessionDep, require
+from api.deps import Integrator, Reader, ServicesDep, SessionDep, require
 from api.schemas import (
     Actor,
     Identifier,
@@ -28,9 +27,7 @@ from api.schemas import (
     Strict,
     text,
 )
-from gateway import processes
-from gateway.engine import EngineError
-from postloan.errors import Conflict, Unavailable
+from postloan.application import rectifications as rectification_cases
 from postloan.rectifications import restrictions, service
 from postloan.rectifications.models import Rectification, RectificationEvidence, Restriction
 
@@ -38,9 +35,6 @@ log = logging.getLogger("api")
 router = APIRouter(tags=["rectifications"])
 
 Auditor = Annotated[Any, Depends(require("auditor"))]
-EVIDENCE_MESSAGE = "rectification_evidence_submitted"
-#: How long evidence waits for its process to reach the evidence wait (just started items).
-CORRELATION_PATIENCE_S = 10.0
 
 
 SourceRef = Annotated[str, *text(100)]
@@ -187,11 +181,10 @@ def _out(session: SessionDep, item: Rectification, details: bool = True) -> Rect
     summary="Raise a rectification item (an audit finding by default) and start its process",
 )
 def raise_rectification(
-    body: RectificationIn, session: SessionDep, engine: EngineDep, caller: Auditor
+    body: RectificationIn, session: SessionDep, services: ServicesDep, caller: Auditor
 ) -> RectificationOut:
-    item = processes.open_rectification(
-        session,
-        engine,
+    item = rectification_cases.open_rectification(
+        services,
         customer_id=body.customer_id,
         loan_id=body.loan_id,
         source=body.source,
@@ -240,53 +233,19 @@ def submit_evidence(
     rectification_id: PathId,
     body: EvidenceIn,
     session: SessionDep,
-    engine: EngineDep,
+    services: ServicesDep,
     caller: Integrator,
 ) -> RectificationOut:
-    item = service.get(session, rectification_id)
-    previous_status = item.status
-    evidence = service.submit_evidence(
-        session,
+    """The evidence and the process's evidence message are stored together; the message is
+    delivered right after (retried by the relay while the process is not waiting yet)."""
+    item = rectification_cases.submit_evidence(
+        services,
         rectification_id,
         submitted_by=body.submitted_by or caller.actor,
         description=body.description,
         documents=body.documents,
     )
-    summary = service.evidence_summary(session, rectification_id)
-    session.commit()
-    evidence_id = evidence.id
-    if previous_status == "evidence_submitted":
-        # Already with the verifier: the additional evidence is stored and listed.
-        return _out(session, service.get(session, rectification_id))
-    error = _correlate(engine, rectification_id, summary)
-    if error is not None:
-        session.delete(session.get(RectificationEvidence, evidence_id))
-        service.get(session, rectification_id).status = previous_status
-        session.commit()
-        raise Conflict(
-            f"rectification {rectification_id} is not waiting for evidence "
-            f"({error}); nothing was saved"
-        )
-    return _out(session, service.get(session, rectification_id))
-
-
-def _correlate(engine: EngineDep, rectification_id: str, summary: str) -> str | None:
-    """Deliver the evidence message; a just-started item may still be on its way to the wait,
-    so a "no match" is retried for a few seconds. Returns the engine's refusal, or None."""
-    deadline = time.monotonic() + CORRELATION_PATIENCE_S
-    while True:
-        try:
-            engine.correlate_message(
-                EVIDENCE_MESSAGE, rectification_id, {"evidence_summary": summary}
-            )
-            return None
-        except EngineError as exc:
-            if exc.status not in (400, 404, 500):
-                raise Unavailable(f"the engine cannot be reached: {exc.message}") from exc
-            if time.monotonic() > deadline:
-                log.warning("evidence for %s not delivered: %s", rectification_id, exc.message)
-                return exc.message
-            time.sleep(0.5)
+    return _out(session, item)
 
 
 @router.get(

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from postloan.application.services import Services
 from postloan.outbox import service as outbox
 from postloan.rectifications import service as rectifications
-from postloan.rectifications.models import Rectification
+from postloan.rectifications.models import Rectification, RectificationStatus
 
 log = logging.getLogger(__name__)
 
 RECTIFICATION_PROCESS = "rectification"
+#: Ends the process's evidence wait (a boundary event of the call activity, same business key).
+EVIDENCE_MESSAGE = "rectification_evidence_submitted"
 
 
 def request_rectification_process(
@@ -95,3 +99,47 @@ def notify_customer(session: Session, rectification_id: str, *, actor: str) -> s
         session, business_key=item.id, customer_id=item.customer_id, text=text
     )
     return text
+
+
+def open_rectification(services: Services, **fields: Any) -> Rectification:
+    """``POST /rectifications``: raise an item with its process owed, in one transaction (the
+    fields of :func:`raise_rectification`). Raises InvalidInput for bad fields."""
+    with services.transaction() as session:
+        item_id = raise_rectification(session, **fields).id
+    with services.uow() as session:
+        return rectifications.get(session, item_id)
+
+
+def submit_evidence(
+    services: Services,
+    rectification_id: str,
+    *,
+    submitted_by: str,
+    description: str,
+    documents: list[Any] | None = None,
+) -> Rectification:
+    """Store the evidence and, unless the item is with its verifier already (then the further
+    evidence is only stored and listed), owe the process's evidence message with the summary
+    of all evidence, in the same transaction. The relay delivers it right after the commit and
+    retries while the process is not at its evidence wait yet (a just-raised item). Raises
+    ``Conflict`` for a closed item."""
+    with services.transaction() as session:
+        previous_status = rectifications.get(session, rectification_id).status
+        rectifications.submit_evidence(
+            session,
+            rectification_id,
+            submitted_by=submitted_by,
+            description=description,
+            documents=documents,
+        )
+        if previous_status != RectificationStatus.EVIDENCE_SUBMITTED:
+            outbox.enqueue_message(
+                session,
+                message_name=EVIDENCE_MESSAGE,
+                business_key=rectification_id,
+                variables={
+                    "evidence_summary": rectifications.evidence_summary(session, rectification_id)
+                },
+            )
+    with services.uow() as session:
+        return rectifications.get(session, rectification_id)

@@ -400,3 +400,67 @@ class TestOperatorCommands:
                 == 1
             )
         assert outbox_cmd.run(parser.parse_args(["outbox", "replay", "999"]), settings) == 2  # type: ignore[arg-type]
+
+
+class TestRectificationEvidence:
+    """``POST /rectifications/{id}/evidence``: the evidence and its message, one transaction."""
+
+    def _item(self, services: Services, loan_id: str) -> str:
+        from postloan.application import rectifications as rectification_cases
+
+        with services.uow() as session:
+            customer_id = loans.get(session, loan_id).customer_id
+        return rectification_cases.open_rectification(
+            services,
+            customer_id=customer_id,
+            loan_id=loan_id,
+            source="audit",
+            source_ref="",
+            title="Insurance lapsed",
+            description="renew it",
+            severity="minor",
+            owner="am_li",
+            raised_by="tests",
+        ).id
+
+    def test_evidence_owes_one_message_with_the_summary_and_further_evidence_none(
+        self, uow
+    ) -> None:
+        from postloan.application import rectifications as rectification_cases
+
+        engine = FakeEngine()
+        services = Services(uow=uow, engine=engine, dispatch=OutboxRelay(uow, engine, policy=FAST))
+        rec_id = self._item(services, _customer_and_loan(uow))
+        assert [i["key"] for i in engine.instances] == ["rectification"]
+
+        item = rectification_cases.submit_evidence(
+            services, rec_id, submitted_by="am_li", description="renewed", documents=["p.pdf"]
+        )
+        assert item.status == "evidence_submitted"
+        (sent,) = engine.correlations
+        assert (sent["message"], sent["business_key"]) == (
+            rectification_cases.EVIDENCE_MESSAGE,
+            rec_id,
+        )
+        assert "renewed (documents: p.pdf)" in sent["variables"]["evidence_summary"]
+
+        rectification_cases.submit_evidence(
+            services, rec_id, submitted_by="am_li", description="and the receipt"
+        )
+        assert len(engine.correlations) == 1  # with the verifier already: stored, listed
+        assert _count(uow, OutboxMessage, OutboxMessage.kind == "message") == 1
+
+    def test_an_undelivered_message_stays_owed_for_the_relay(self, uow) -> None:
+        from postloan.application import rectifications as rectification_cases
+
+        engine = FakeEngine()
+        services = Services(uow=uow, engine=engine)  # no dispatcher: the relay delivers later
+        rec_id = self._item(services, _customer_and_loan(uow))
+        rectification_cases.submit_evidence(services, rec_id, submitted_by="am_li", description="x")
+        with uow() as session:
+            row = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "message")
+            ).one()
+            assert (row.business_key, row.status) == (rec_id, "pending")
+        OutboxRelay(uow, engine, policy=FAST).deliver_due()
+        assert [c["business_key"] for c in engine.correlations] == [rec_id]
