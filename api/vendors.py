@@ -16,12 +16,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import Field, StrictBool
-from sqlalchemy.orm import Session
 
 from api.deps import (
     OBJECT_VENDOR,
     Caller,
-    EngineDep,
+    ServicesDep,
     SessionDep,
     VendorSelf,
     require,
@@ -29,9 +28,8 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.schemas import FactDateTime, Identifier, LongText, Name, PathId, Strict, text
-from gateway import processes
+from postloan.application import vendors as vendor_cases
 from postloan.errors import NotFound
-from postloan.vendors import quality
 from postloan.vendors import service as vendors
 from postloan.vendors.models import Vendor, VisitAssignment, VisitBatch, VisitReport
 
@@ -127,13 +125,13 @@ class BatchOut(Strict):
     visits: list[VisitOut]
 
 
-def _vendor(row: Vendor, details: bool = False, session: Session | None = None) -> VendorOut:
+def _vendor(row: Vendor, components: dict[str, Any] | None = None) -> VendorOut:
     return VendorOut(
         id=row.id,
         name=row.name,
         active=row.active,
         quality_score=row.quality_score,
-        quality=quality.components(session, row.id) if details and session is not None else None,
+        quality=components,
     )
 
 
@@ -185,19 +183,16 @@ def _batch(session: SessionDep, batch: VisitBatch) -> BatchOut:
     response_model=VendorOut,
     summary="Register a vendor (admin)",
 )
-def register_vendor(body: VendorIn, session: SessionDep, caller: Admin) -> VendorOut:
-    vendor = vendors.register(
-        session, vendor_id=body.id, name=body.name, active=body.active, actor=caller.actor
+def register_vendor(body: VendorIn, services: ServicesDep, caller: Admin) -> VendorOut:
+    vendor = vendor_cases.register_vendor(
+        services, vendor_id=body.id, name=body.name, active=body.active, actor=caller.actor
     )
-    session.commit()
     return _vendor(vendor)
 
 
 @router.get("/vendors", response_model=list[VendorOut], summary="Vendors and their scores")
-def list_vendors(session: SessionDep, caller: Staff) -> list[VendorOut]:
-    out = [_vendor(v) for v in vendors.list_vendors(session)]
-    session.commit()
-    return out
+def list_vendors(services: ServicesDep, caller: Staff) -> list[VendorOut]:
+    return [_vendor(v) for v in vendor_cases.list_vendors(services)]
 
 
 @router.get(
@@ -205,7 +200,7 @@ def list_vendors(session: SessionDep, caller: Staff) -> list[VendorOut]:
     response_model=VendorOut,
     summary="A vendor with its quality score and the score's components",
 )
-def get_vendor(vendor_id: PathId, session: SessionDep, caller: StaffOrVendorSelf) -> VendorOut:
+def get_vendor(vendor_id: PathId, services: ServicesDep, caller: StaffOrVendorSelf) -> VendorOut:
     if caller.role.startswith("vendor:") and caller.role != f"vendor:{vendor_id}":
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendor {vendor_id}")
     if not caller.role.startswith("vendor:") and caller.role not in (
@@ -215,9 +210,8 @@ def get_vendor(vendor_id: PathId, session: SessionDep, caller: StaffOrVendorSelf
         "viewer",
     ):
         raise ApiError(403, "forbidden", f"role {caller.role!r} may not read vendors")
-    out = _vendor(vendors.get_vendor(session, vendor_id), details=True, session=session)
-    session.commit()
-    return out
+    vendor, components = vendor_cases.vendor_with_quality(services, vendor_id)
+    return _vendor(vendor, components)
 
 
 @router.get(
@@ -245,12 +239,15 @@ def list_assignments(
     summary="Submit a batch of visits; starts its outsourced_visit_batch review",
 )
 def submit_batch(
-    vendor_id: PathId, body: BatchIn, session: SessionDep, engine: EngineDep, caller: VendorSelf
+    vendor_id: PathId,
+    body: BatchIn,
+    session: SessionDep,
+    services: ServicesDep,
+    caller: VendorSelf,
 ) -> BatchOut:
-    batch = vendors.submit_batch(
-        session, vendor_id, [v.model_dump() for v in body.visits], actor=caller.actor
+    batch = vendor_cases.submit_visit_batch(
+        services, vendor_id, [v.model_dump() for v in body.visits], actor=caller.actor
     )
-    batch = processes.start_visit_batch(session, engine, batch)
     log.info(
         "vendor %s submitted visit batch %s (%d visits)", vendor_id, batch.id, len(body.visits)
     )

@@ -30,8 +30,6 @@ WIRING = {
 DEBT = {
     ("api/credit.py", "import gateway"),
     ("api/inspections.py", "import gateway"),
-    ("api/vendors.py", "import gateway"),
-    ("api/vendors.py", ".commit()"),
     ("api/errors.py", "import gateway"),
     ("workers/checks.py", "import gateway"),
     ("workers/vendors.py", "import gateway"),
