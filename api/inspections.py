@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, status
 
-from api.deps import EngineDep, Integrator, Reader, SessionDep
+from api.deps import EngineDep, Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import Identifier, Limit500, Offset, Page, PathId, QueryId, Reason, Strict
-from gateway import processes
-from gateway.engine import EngineError, EngineGateway
+from postloan.application import inspections as inspection_cases
+from postloan.application.ports import ActivityReader, EngineFailure
 from postloan.inspections import service
 from postloan.inspections.models import Inspection, InspectionStatus
 from postloan.loans import service as loans
@@ -72,21 +72,21 @@ HIDDEN_STAGES = {
 HIDDEN_FINDING_SOURCES = {"onsite_verification"}
 
 
-def _stage(inspection: Inspection, engine: EngineGateway | None) -> str:
+def _stage(inspection: Inspection, engine: ActivityReader | None) -> str:
     if inspection.status != InspectionStatus.IN_PROGRESS and inspection.status != "requested":
         return inspection.status
     if engine is None or not inspection.process_instance_id:
         return inspection.status
     try:
         activities = engine.active_activities(inspection.process_instance_id)
-    except EngineError as exc:
+    except EngineFailure as exc:
         log.warning("stage of %s unknown: %s", inspection.id, exc)
         return "unknown"
     return ",".join(sorted({HIDDEN_STAGES.get(a, a) for a in activities})) or inspection.status
 
 
 def _out(
-    session: SessionDep, inspection: Inspection, engine: EngineGateway | None
+    session: SessionDep, inspection: Inspection, engine: ActivityReader | None
 ) -> InspectionOut:
     return InspectionOut(
         id=inspection.id,
@@ -130,27 +130,16 @@ def _out(
     summary="Start an inspection of a loan (special by default)",
 )
 def start_inspection(
-    body: InspectionIn, session: SessionDep, engine: EngineDep, caller: Integrator
+    body: InspectionIn, session: SessionDep, services: ServicesDep, caller: Integrator
 ) -> InspectionOut:
-    if body.kind == "special":
-        started = processes.start_special_inspection(
-            session, engine, body.loan_id, body.reason, f"api:{caller.name}", caller.actor
-        )
-        if started is None:
-            existing = service.open_inspection(session, body.loan_id, body.kind)
-            raise service.OpenInspectionExists(
-                body.loan_id, body.kind, existing.id if existing else None
-            )
-        inspection = started
-    else:
-        inspection = processes.start_planned_inspection(
-            session,
-            engine,
-            loan_id=body.loan_id,
-            kind=body.kind,
-            reason=body.reason,
-            actor=caller.actor,
-        )
+    inspection = inspection_cases.request_inspection(
+        services,
+        loan_id=body.loan_id,
+        kind=body.kind,
+        reason=body.reason,
+        actor=caller.actor,
+        trigger_ref=f"api:{caller.name}",
+    )
     return _out(session, inspection, None)
 
 

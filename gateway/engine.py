@@ -17,6 +17,7 @@ import pycamunda.processdef
 import requests
 
 from gateway.variables import from_engine_all, to_engine
+from postloan.application.ports import EngineFailure
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +26,8 @@ OPTIMISTIC_LOCKING = "ENGINE-03005"
 OPTIMISTIC_LOCKING_ATTEMPTS = 3
 
 
-class EngineError(Exception):
+class EngineError(EngineFailure):
     """The engine refused a call (``status`` is its HTTP status) or could not be reached (0)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"engine answered {status}: {message}" if status else message)
-        self.status = status
-        self.message = message
 
 
 class _TimeoutSession(requests.Session):

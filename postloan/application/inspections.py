@@ -154,6 +154,31 @@ def start_special_inspection(
         return inspections.get(session, inspection_id)
 
 
+def request_inspection(
+    services: Services, *, loan_id: str, kind: str, reason: str, actor: str, trigger_ref: str
+) -> Inspection:
+    """``POST /inspections``: a special inspection (due today, on site, under the loan's lock;
+    ``trigger_ref`` names the requester) or one of another kind with the plan's template, its
+    process owed in the same transaction. Raises ``OpenInspectionExists`` (409, naming the open
+    one) when the loan has one of that kind open, InvalidInput for an unknown loan or kind."""
+    with services.transaction() as session:
+        if kind == InspectionKind.SPECIAL:
+            started = request_special_inspection(session, loan_id, reason, trigger_ref, actor)
+            if started is None:
+                existing = inspections.open_inspection(session, loan_id, kind)
+                raise inspections.OpenInspectionExists(
+                    loan_id, kind, existing.id if existing else None
+                )
+            inspection = started
+        else:
+            inspection = request_planned_inspection(
+                session, loan_id=loan_id, kind=kind, reason=reason, actor=actor
+            )
+        inspection_id = inspection.id
+    with services.uow() as session:
+        return inspections.get(session, inspection_id)
+
+
 def special_inspections_for_event(
     session: Session, event: ExternalEvent, actor: str = TRIGGER_ACTOR
 ) -> list[Inspection]:

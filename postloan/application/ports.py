@@ -18,6 +18,24 @@ from postloan.decisions import DecisionTable
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
+class EngineFailure(Exception):
+    """The engine refused a call (``status`` is its HTTP status) or could not be reached (0).
+
+    What the engine's ports raise (``gateway.engine.EngineError`` is this), so that adapters
+    can tell an engine failure from others without importing the gateway."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"engine answered {status}: {message}" if status else message)
+        self.status = status
+        self.message = message
+
+
+class ActivityReader(Protocol):
+    def active_activities(self, process_instance_id: str) -> list[str]:
+        """Ids of the activities the instance waits in now (empty when it has ended)."""
+        ...
+
+
 class ProcessStarter(Protocol):
     def start_process(
         self, key: str, business_key: str, variables: dict[str, Any] | None = None
