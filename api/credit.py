@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, status
 
-from api.deps import EngineDep, Integrator, Reader, SessionDep
+from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import Currency, Identifier, LoanAmount, PathId, Strict, text
-from gateway import processes
+from postloan.application import credit as credit_cases
 from postloan.credit import service
 from postloan.credit.models import CreditApplication
 
@@ -77,17 +77,17 @@ def _out(a: CreditApplication) -> CreditApplicationOut:
     "decide the gate, and route it to a credit approver unless blocked",
 )
 def create_application(
-    body: CreditApplicationIn, session: SessionDep, engine: EngineDep, caller: Integrator
+    body: CreditApplicationIn, services: ServicesDep, caller: Integrator
 ) -> CreditApplicationOut:
-    application = service.create(
-        session,
+    application = credit_cases.create_application(
+        services,
         customer_id=body.customer_id,
         product=body.product,
         amount=body.amount,
         currency=body.currency,
         actor=caller.actor,
     )
-    return _out(processes.start_credit_application(session, engine, application))
+    return _out(application)
 
 
 @router.get(

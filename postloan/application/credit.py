@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postloan.application import rectifications as rectification_cases
+from postloan.application.services import Services
 from postloan.credit import service as credit
 from postloan.credit import webhook
 from postloan.credit.models import CreditApplication, WebhookDelivery
@@ -47,6 +48,30 @@ def apply_for_credit(
     )
     request_credit_process(session, application)
     return application
+
+
+def create_application(
+    services: Services,
+    *,
+    customer_id: str,
+    product: str,
+    amount: Decimal,
+    currency: str,
+    actor: str,
+) -> CreditApplication:
+    """``POST /credit-applications``: the application and its owed process in one transaction,
+    read back once delivered (``process_instance_id`` null until the relay started it)."""
+    with services.transaction() as session:
+        application_id = apply_for_credit(
+            session,
+            customer_id=customer_id,
+            product=product,
+            amount=amount,
+            currency=currency,
+            actor=actor,
+        ).id
+    with services.uow() as session:
+        return credit.get(session, application_id)
 
 
 def record_decision(
