@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import get_settings
-from gateway.engine import EngineError
+from postloan.application.ports import EngineFailure
 from postloan.errors import DomainError
 
 log = logging.getLogger("api")
@@ -131,8 +131,8 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 
-    @app.exception_handler(EngineError)
-    async def engine(_: Request, exc: EngineError) -> JSONResponse:
+    @app.exception_handler(EngineFailure)  # the gateway's EngineError is one
+    async def engine(_: Request, exc: EngineFailure) -> JSONResponse:
         # The engine's own message (and where it lives) is for the log, not for the caller.
         log.error("engine call failed: %s", exc)
         detail = (

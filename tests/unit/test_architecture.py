@@ -28,7 +28,6 @@ WIRING = {
 
 #: (module, what) still to move into postloan/application.
 DEBT = {
-    ("api/errors.py", "import gateway"),
     ("workers/checks.py", "import gateway"),
     ("workers/vendors.py", "import gateway"),
 }
