@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import requests
 
+from gateway.catalogue import DeployedCatalogue
 from gateway.classification import deployed_table
 from gateway.decisions import single_result_decider
 from gateway.engine import EngineGateway
@@ -81,6 +83,11 @@ class EngineAdapter:
 
     def table(self, key: str) -> DecisionTable:
         return deployed_table(self.gateway, key)
+
+    def early_warning_catalogue(self, fallback: Path | None) -> DeployedCatalogue:
+        """The early-warning catalogue as deployed (its ``current()`` reloads after a
+        redeployment; ``fallback`` is the file used while the engine cannot give it)."""
+        return DeployedCatalogue(self.gateway, fallback)
 
 
 class HttpWebhookSender:

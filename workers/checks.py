@@ -12,11 +12,11 @@ import logging
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
-from gateway.catalogue import DeployedCatalogue
 from postloan.checks import SCOPE_CUSTOMER, Finding
 from postloan.checks import collateral as collateral_check
 from postloan.checks import external as external_check
@@ -31,15 +31,23 @@ from postloan.loans.models import Loan
 from postloan.signals import service as signals
 from postloan.signals.catalogue import EarlyWarningCatalogue, max_severity
 from workers.runtime import ExternalTask, TopicRouter
-from workers.support import WORKER_ACTOR, engine_gateway, in_transaction
+from workers.support import WORKER_ACTOR, in_transaction, services
 
 log = logging.getLogger("workers.checks")
 router = TopicRouter()
 
 
+class _CatalogueSource(Protocol):
+    def current(self) -> EarlyWarningCatalogue: ...
+
+
 @lru_cache(maxsize=1)
-def _deployed_catalogue() -> DeployedCatalogue:
-    return DeployedCatalogue(engine_gateway(), get_settings().bpmn_dir / "early_warning.dmn")
+def _deployed_catalogue() -> _CatalogueSource:
+    """The deployed catalogue, through the process's one engine client (its port)."""
+    source: _CatalogueSource = services().engine.early_warning_catalogue(
+        get_settings().bpmn_dir / "early_warning.dmn"
+    )
+    return source
 
 
 def catalogue() -> EarlyWarningCatalogue:

@@ -30,11 +30,6 @@ def services() -> Services:
     return _services
 
 
-def engine_gateway() -> Any:
-    """The one engine client of this process (``gateway.engine.EngineGateway``)."""
-    return services().engine.gateway
-
-
 def in_transaction(func: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
     """Run a handler in one database transaction, once per external task.
 

@@ -7,12 +7,12 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from gateway.engine import EngineError, EngineGateway
+from postloan.application.ports import EngineFailure, MessageCorrelator
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.inspections.models import Inspection
 from postloan.vendors import service as vendors
 from workers.runtime import BusinessError, ExternalTask, TopicRouter
-from workers.support import WORKER_ACTOR, engine_gateway, in_transaction
+from workers.support import WORKER_ACTOR, in_transaction, services
 
 log = logging.getLogger(__name__)
 router = TopicRouter()
@@ -21,9 +21,9 @@ router = TopicRouter()
 VISIT_ACCEPTED_MESSAGE = "vendor_visit_accepted"
 
 
-def engine() -> EngineGateway:
-    """The process's one engine client, handed down at registration."""
-    return engine_gateway()
+def engine() -> MessageCorrelator:
+    """The process's one engine client (its application port), handed down at registration."""
+    return services().engine
 
 
 def _batch_id(task: ExternalTask, batch_id: str | None) -> str:
@@ -96,15 +96,15 @@ def record_decisions(
         reviewer=batch_reviewer or WORKER_ACTOR,
     )
     session.flush()
-    gateway = engine()
+    correlator = engine()
     for report in accepted:
         try:
-            gateway.correlate_message(
+            correlator.correlate_message(
                 VISIT_ACCEPTED_MESSAGE,
                 report.inspection_id,
                 {"visit_report_id": report.id, "visit_batch_id": batch_id},
             )
-        except EngineError as exc:
+        except EngineFailure as exc:
             # No inspection waiting (e.g. a process without the vendor wait): the decision
             # stands; the inspection is then completed the usual way.
             log.warning(
