@@ -1,4 +1,5 @@
-"""Audit trail fixtures: a fresh migrated SQLite file per test, a populated trail, PostgreSQL."""
+"""Audit trail fixtures: a fresh migrated SQLite file per test (a copy of the session's migrated
+template, tests/sqlite_template.py), a populated trail, PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlite_template import copy_of, sqlite_template
 
 from config.settings import Settings
 from postloan.db import get_engine, unit_of_work
@@ -21,6 +23,7 @@ _spec.loader.exec_module(_pg)
 #: The suite's throwaway PostgreSQL server (``tests/postgres/conftest.py``).
 postgres_server = _pg.postgres_server
 create_database: Callable[[str, str], str] = _pg.create_database
+__all__ = ["postgres_server", "sqlite_template"]  # fixtures for the audit tests
 
 
 def migrated(url: str) -> str:
@@ -31,8 +34,8 @@ def migrated(url: str) -> str:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    url = migrated(f"sqlite:///{tmp_path / 'audit.db'}")
+def db_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    url = copy_of(sqlite_template, tmp_path / "audit.db")
     yield url
     get_engine(url).dispose()
 

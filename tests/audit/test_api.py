@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlite_template import copy_of
 
 from config.settings import Settings, get_settings
 from postloan import audit
 from postloan.access import service as access
 from postloan.db import get_engine, unit_of_work
-
-from .conftest import migrated
 
 PATH = "/api/v1/audit-events"
 ROLES = ("auditor", "admin", "integrator", "viewer", "vendor:V001")
@@ -50,8 +49,8 @@ def make_client(db_url: str) -> TestClient:
 
 
 @pytest.fixture(scope="module")
-def reader_db(tmp_path_factory):
-    url = migrated(f"sqlite:///{tmp_path_factory.mktemp('audit-api') / 'audit.db'}")
+def reader_db(tmp_path_factory, sqlite_template):
+    url = copy_of(sqlite_template, tmp_path_factory.mktemp("audit-api") / "audit.db")
     yield url
     get_engine(url).dispose()
 

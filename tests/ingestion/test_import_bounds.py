@@ -1,5 +1,5 @@
 """The bulk import applies the API's bounds: a bad row names its line and field, nothing is stored
-(fresh SQLite file per test, no engine)."""
+(a fresh SQLite file per test, copied from the session's migrated template; no engine)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,20 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlite_template import copy_of
 
 from api.import_rows import ROW_MODELS
-from config.settings import Settings
 from postloan.db import unit_of_work
 from postloan.importer import Importer, ImportFailed
 from postloan.loans.models import Collateral, Loan, Repayment
 from postloan.models import Customer, ExternalEvent
-from postloanctl.__main__ import migrate
 
 TODAY = date.today()
 
 
 @pytest.fixture
-def db(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'bounds.db'}"
-    migrate(Settings(database_url=url))
+def db(tmp_path, sqlite_template) -> str:
+    url = copy_of(sqlite_template, tmp_path / "bounds.db")
     with unit_of_work(url) as session:
         importer = Importer(session, ROW_MODELS)
         importer.import_rows("customers", lambda: [(2, customer("C-1"))])

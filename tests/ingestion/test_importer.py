@@ -1,4 +1,5 @@
-"""Bulk import and the demo portfolio generator, on a fresh SQLite file per test (no engine)."""
+"""Bulk import and the demo portfolio generator, on a fresh SQLite file per test (a copy of the
+session's migrated template, tests/sqlite_template.py; no engine)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlite_template import copy_of
 
 from api.import_rows import ROW_MODELS
 from config.settings import ROOT, Settings
@@ -32,7 +34,6 @@ from postloan.loans.models import (
     Repayment,
 )
 from postloan.models import Customer, ExternalEvent, FinancialStatement
-from postloanctl.__main__ import migrate
 from postloanctl.generator import FILES, generate_portfolio, write_portfolio
 
 TODAY = date(2026, 11, 28)
@@ -47,10 +48,8 @@ TABLES = {
 
 
 @pytest.fixture
-def db(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'import.db'}"
-    migrate(Settings(database_url=url))
-    return url
+def db(tmp_path, sqlite_template) -> str:
+    return copy_of(sqlite_template, tmp_path / "import.db")
 
 
 @pytest.fixture
@@ -266,13 +265,13 @@ class TestGenerator:
         assert 9 < kinds["repayments"] / 3000 < 14  # about a million rows for 100,000 loans
 
 
-def test_the_demo_loads_two_thousand_generated_loans_in_seconds(tmp_path):
+@pytest.mark.slow  # importing and scanning 2,000 loans takes seconds by itself
+def test_the_demo_loads_two_thousand_generated_loans_in_seconds(tmp_path, sqlite_template):
     from postloan.access import service as access
     from postloanctl.__main__ import load_demo
     from postloanctl.demo import DEMO_API_KEYS
 
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}")
-    migrate(settings)
+    settings = Settings(database_url=copy_of(sqlite_template, tmp_path / "demo.db"))
     started = time.perf_counter()
     load_demo(settings, start_inspections=False)
     assert time.perf_counter() - started < 30  # about 3 s on an idle machine

@@ -11,11 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, select, update
+from sqlite_template import copy_of
 
-from config.settings import ROOT
 from postloan.application import inspections as inspection_cases
 from postloan.application.ports import database_unit
 from postloan.application.relay import OutboxRelay
@@ -34,13 +32,8 @@ FAST = outbox.RetryPolicy(max_attempts=3, base_seconds=0.0, max_seconds=0.0)
 
 
 @pytest.fixture
-def uow(tmp_path):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'outbox.db'}"
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
-    return database_unit(url)
+def uow(tmp_path, sqlite_template):  # type: ignore[no-untyped-def]
+    return database_unit(copy_of(sqlite_template, tmp_path / "outbox.db"))
 
 
 class FakeEngine:
