@@ -16,14 +16,13 @@ import pycamunda
 import pycamunda.processdef
 import requests
 
+from gateway.retry import ENGINE_RETRY
 from gateway.variables import from_engine_all, to_engine
 from postloan.application.ports import EngineFailure
 
 log = logging.getLogger(__name__)
 
 DEPLOYABLE_SUFFIXES = (".bpmn", ".dmn", ".form")
-OPTIMISTIC_LOCKING = "ENGINE-03005"
-OPTIMISTIC_LOCKING_ATTEMPTS = 3
 
 
 class EngineError(EngineFailure):
@@ -78,21 +77,17 @@ class EngineGateway:
 
         A call that lost an optimistic-locking race (another transaction changed the same
         process instance at the same moment, ENGINE-03005) was rolled back whole by the engine,
-        so it is sent again, up to three times.
+        so it is sent again under the one policy (:data:`gateway.retry.ENGINE_RETRY`).
         """
-        for attempt in range(1, OPTIMISTIC_LOCKING_ATTEMPTS + 1):
-            try:
-                return self._call_once(method, path, **kwargs)
-            except EngineError as exc:
-                if (
-                    exc.status != 500
-                    or OPTIMISTIC_LOCKING not in exc.message
-                    or (attempt == OPTIMISTIC_LOCKING_ATTEMPTS)
-                ):
-                    raise
-                log.info("%s %s lost a concurrent update; sending it again", method, path)
-                time.sleep(0.2 * attempt)
-        raise AssertionError("unreachable")
+        return ENGINE_RETRY.run(
+            lambda: self._call_once(method, path, **kwargs),
+            lambda exc: (
+                isinstance(exc, EngineError)
+                and exc.status == 500
+                and ENGINE_RETRY.lost_race(exc.message)
+            ),
+            f"{method} {path}",
+        )
 
     def _call_once(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import Any
 
 import requests
 from camunda.client import external_task_client as library
 
+from gateway.retry import ENGINE_RETRY
 from gateway.variables import to_engine_all
 
 log = logging.getLogger(__name__)
@@ -110,16 +110,13 @@ class TaskClient:
 
     def _outcome(self, func: Any, *args: Any) -> None:
         """Report an outcome; one that lost an optimistic-locking race in the engine (another
-        transaction touched the same process instance; rolled back whole) is sent again."""
-        for attempt in range(1, 4):
-            try:
-                self._guard(func, *args)
-                return
-            except TaskClientError as exc:
-                if "ENGINE-03005" not in str(exc) or attempt == 3:
-                    raise
-                log.info("outcome of task %s lost a concurrent update; sending it again", args[0])
-                time.sleep(0.2 * attempt)
+        transaction touched the same process instance; rolled back whole) is sent again under
+        the engine clients' one policy (:data:`gateway.retry.ENGINE_RETRY`)."""
+        ENGINE_RETRY.run(
+            lambda: self._guard(func, *args),
+            lambda exc: isinstance(exc, TaskClientError) and ENGINE_RETRY.lost_race(str(exc)),
+            f"outcome of task {args[0]}",
+        )
 
     def extend_lock(self, task_id: str, duration_ms: int) -> None:
         self._post(
