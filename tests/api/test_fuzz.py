@@ -20,17 +20,24 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 import schemathesis
+from fastapi import Depends
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 
-from api.deps import get_session
+from api.deps import EngineDep, get_services, get_session
 from api.main import app
+from config.settings import Settings, get_settings
+from postloan.application.services import Services
 
 pytestmark = pytest.mark.engine
+
+#: the app's settings as a dependency (string annotations resolve in this module's globals)
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 ROLES = ("integrator", "viewer", "auditor", "admin", "vendor:V001")
 #: Hypothesis examples per operation and generation mode (on top of examples and coverage).
@@ -149,7 +156,8 @@ def _withdraw_processes(admin, database: str) -> int:  # type: ignore[no-untyped
 
 @pytest.fixture(scope="module")
 def fuzz_app(fuzz_database, fuzz_keys, admin, request) -> Iterator[object]:
-    """The app on the fuzz database, for this module only (the other tests keep theirs)."""
+    """The app on the fuzz database, for this module only (the other tests keep theirs): the
+    request's session and the use cases' units of work alike."""
     from postloan.db import get_session_factory
 
     def fuzz_session() -> Iterator[object]:
@@ -160,11 +168,16 @@ def fuzz_app(fuzz_database, fuzz_keys, admin, request) -> Iterator[object]:
             session.rollback()
             session.close()
 
+    def fuzz_services(settings: SettingsDep, engine: EngineDep) -> Services:
+        return get_services(settings.model_copy(update={"database_url": fuzz_database}), engine)
+
     app.dependency_overrides[get_session] = fuzz_session
+    app.dependency_overrides[get_services] = fuzz_services
     try:
         yield app
     finally:
         app.dependency_overrides.pop(get_session, None)
+        app.dependency_overrides.pop(get_services, None)
         withdrawn = _withdraw_processes(admin, fuzz_database)
         capture = request.config.pluginmanager.get_plugin("capturemanager")
         with capture.global_and_fixture_disabled():
