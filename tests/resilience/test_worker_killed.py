@@ -63,8 +63,17 @@ def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_
             interval=0.05,
         )
         first.kill()
-        in_flight = [t["id"] for t in locked_by_first()]
         killed_at = time.monotonic()
+        # A completion the worker sent just before it died may still be in the engine's hands:
+        # the tasks in flight are those still locked by the dead worker once that has settled
+        # (the same set twice, 0.5 s apart; the locks last 5 s, so none has expired yet).
+        in_flight = [t["id"] for t in locked_by_first()]
+        while True:
+            time.sleep(0.5)
+            now = [t["id"] for t in locked_by_first()]
+            if now == in_flight:
+                break
+            in_flight = now
 
         second = stack.worker("worker-2")
         run_to_end(stack, campaign, 240, [api, second])
