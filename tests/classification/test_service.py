@@ -107,9 +107,9 @@ def test_inspection_downgrade_is_proposed_then_confirmed(database, debtor):
             ("applied", "cm_liu")
         ]
         events = session.scalars(
-            select(AuditEvent.action).where(
-                AuditEvent.object_id == loan_id, AuditEvent.action.like("classification.%")
-            )
+            select(AuditEvent.action)
+            .where(AuditEvent.object_id == loan_id, AuditEvent.action.like("classification.%"))
+            .order_by(AuditEvent.seq)
         ).all()
         assert events == ["classification.proposed", "classification.confirmed"]
         with pytest.raises(Conflict):
