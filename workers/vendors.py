@@ -7,23 +7,18 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from postloan.application.ports import EngineFailure, MessageCorrelator
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.inspections.models import Inspection
+from postloan.outbox import service as outbox
 from postloan.vendors import service as vendors
 from workers.runtime import BusinessError, ExternalTask, TopicRouter
-from workers.support import WORKER_ACTOR, in_transaction, services
+from workers.support import WORKER_ACTOR, in_transaction
 
 log = logging.getLogger(__name__)
 router = TopicRouter()
 
 #: Message the inspection process waits for; business key = inspection id.
 VISIT_ACCEPTED_MESSAGE = "vendor_visit_accepted"
-
-
-def engine() -> MessageCorrelator:
-    """The process's one engine client (its application port), handed down at registration."""
-    return services().engine
 
 
 def _batch_id(task: ExternalTask, batch_id: str | None) -> str:
@@ -95,24 +90,17 @@ def record_decisions(
         rejection_reasons or "",
         reviewer=batch_reviewer or WORKER_ACTOR,
     )
-    session.flush()
-    correlator = engine()
+    # Each accepted visit releases its inspection, owed in this transaction: delivered right
+    # after the commit (or by the relay). An inspection that no longer waits for its visit is a
+    # normal outcome (the decision stands), not a failure to retry.
     for report in accepted:
-        try:
-            correlator.correlate_message(
-                VISIT_ACCEPTED_MESSAGE,
-                report.inspection_id,
-                {"visit_report_id": report.id, "visit_batch_id": batch_id},
-            )
-        except EngineFailure as exc:
-            # No inspection waiting (e.g. a process without the vendor wait): the decision
-            # stands; the inspection is then completed the usual way.
-            log.warning(
-                "visit %s accepted but inspection %s not waiting: %s",
-                report.id,
-                report.inspection_id,
-                exc.message,
-            )
+        outbox.enqueue_message(
+            session,
+            message_name=VISIT_ACCEPTED_MESSAGE,
+            business_key=report.inspection_id,
+            variables={"visit_report_id": report.id, "visit_batch_id": batch_id},
+            only_if_waiting=True,
+        )
     return {"accepted_count": len(accepted), "rejected_count": len(rejected)}
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from postloan.application.ports import (
+    EngineFailure,
     MessageCorrelator,
     NoticeSender,
     ProcessStarter,
@@ -187,15 +188,27 @@ class OutboxRelay:
             correlator: MessageCorrelator = self.engine
             if correlator.message_correlated(business_key, message_id):
                 return None
-            correlator.correlate_message(
-                payload["message_name"],
-                business_key,
-                {
-                    **payload.get("variables", {}),
-                    "outbox_id": str(message_id),
-                    f"outbox_{message_id}": True,
-                },
-            )
+            try:
+                correlator.correlate_message(
+                    payload["message_name"],
+                    business_key,
+                    {
+                        **payload.get("variables", {}),
+                        "outbox_id": str(message_id),
+                        f"outbox_{message_id}": True,
+                    },
+                )
+            except EngineFailure as exc:
+                if payload.get("only_if_waiting") and _nobody_waiting(exc):
+                    log.info(
+                        "outbox %d: nobody waits for %s of %s (%s); recorded as delivered",
+                        message_id,
+                        payload["message_name"],
+                        business_key,
+                        exc.message,
+                    )
+                    return "nobody waiting"
+                raise
             return None
         if kind == OutboxKind.WEBHOOK:
             if self.webhooks is None:
@@ -255,3 +268,8 @@ class OutboxRelay:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _nobody_waiting(exc: EngineFailure) -> bool:
+    """The engine's answer when no instance of the business key waits for the message."""
+    return exc.status == 400 and "matches the parameters" in exc.message

@@ -85,13 +85,15 @@ def enqueue_message(
     message_name: str,
     business_key: str,
     variables: dict[str, Any] | None = None,
+    only_if_waiting: bool = False,
 ) -> OutboxMessage:
-    return enqueue(
-        session,
-        OutboxKind.MESSAGE,
-        business_key,
-        {"message_name": message_name, "variables": variables or {}},
-    )
+    """A message correlated to the instance of ``business_key``. ``only_if_waiting``: a message
+    nobody waits for is a normal outcome (recorded as delivered with that note), not a failure
+    to retry — e.g. an accepted vendor visit of an inspection that no longer waits for it."""
+    payload: dict[str, Any] = {"message_name": message_name, "variables": variables or {}}
+    if only_if_waiting:
+        payload["only_if_waiting"] = True
+    return enqueue(session, OutboxKind.MESSAGE, business_key, payload)
 
 
 def enqueue_webhook(

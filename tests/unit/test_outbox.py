@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlite_template import copy_of
 
 from postloan.application import inspections as inspection_cases
-from postloan.application.ports import database_unit
+from postloan.application.ports import EngineFailure, database_unit
 from postloan.application.relay import OutboxRelay
 from postloan.application.services import Services
 from postloan.audit import AuditEvent
@@ -325,6 +325,38 @@ class TestRelay:
         relay.deliver_due()
         assert len(engine.correlations) == 1
         assert engine.correlations[0]["variables"]["outbox_id"] == str(message_id)
+
+    def test_a_message_nobody_waits_for_is_delivered_with_that_note_only_if_allowed(
+        self, uow
+    ) -> None:
+        class NobodyWaiting(FakeEngine):
+            def correlate_message(self, message, business_key=None, variables=None) -> None:
+                raise EngineFailure(
+                    400,
+                    f"Cannot correlate message '{message}': No process definition or execution "
+                    "matches the parameters",
+                )
+
+        with uow() as session:
+            optional = outbox.enqueue_message(
+                session,
+                message_name="vendor_visit_accepted",
+                business_key="INS-1",
+                only_if_waiting=True,
+            ).id
+            required = outbox.enqueue_message(
+                session, message_name="evidence_submitted", business_key="R-1"
+            ).id
+        OutboxRelay(uow, NobodyWaiting()).deliver_due()
+        with uow() as session:
+            done, owed_still = (
+                session.get(OutboxMessage, optional),
+                session.get(OutboxMessage, required),
+            )
+            assert done.status == "delivered" and done.attempts == 1
+            assert done.result == "nobody waiting"
+            assert owed_still.status == "pending" and owed_still.attempts == 1
+            assert "No process definition or execution" in (owed_still.last_error or "")
 
 
 class TestDerivedTrigger:
