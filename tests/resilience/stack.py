@@ -7,7 +7,8 @@ PostgreSQL cluster. Every process runs in its own session and is killed with its
 the engine's REST API as the demo people, the project database read with plain SQL.
 
 Counts are of business rows and process instances (inspections, findings, signals, reports,
-rectifications, restrictions, audit events; historic process instances per business key), not of
+rectifications, restrictions, audit events, outbox deliveries by kind and state; historic process
+instances per business key), not of
 how they got there, so they hold with or without a transactional outbox in front of process starts.
 """
 
@@ -542,7 +543,19 @@ class Stack:
             else:
                 continue
             prof[owner][f"audit {object_type} {action}"] += n
+        self._count_outbox(prof)
         return {i: dict(c) for i, c in prof.items()}
+
+    def _count_outbox(self, prof: dict[str, Counter[str]]) -> None:
+        """What each object owed the engine and the outside world (process starts, messages,
+        notices, webhooks), by kind and delivery state: a side effect owed twice, or never
+        delivered, shows here."""
+        for key, kind, status, n in self.sql(
+            "SELECT business_key, kind, status, count(*) FROM outbox_message "
+            "WHERE business_key IN :keys GROUP BY business_key, kind, status",
+            keys=list(prof),
+        ):
+            prof[key][f"outbox {kind} {status}"] += n
 
     def rectification_profiles(self, rectifications: dict[str, str]) -> dict[str, dict[str, int]]:
         ids = list(rectifications)
@@ -563,6 +576,7 @@ class Stack:
             ids=ids,
         ):
             prof[object_id][f"audit {object_type} {action}"] += n
+        self._count_outbox(prof)
         return {i: dict(c) for i, c in prof.items()}
 
 
