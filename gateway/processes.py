@@ -1,5 +1,6 @@
-"""Session-and-gateway entry to the use cases, for callers that own a session (tools, tests,
-routes not yet moved to :mod:`postloan.application`).
+"""Session-and-gateway entry to the use cases, for callers that own a session and an engine
+client (postloanctl's demo and scan, tests, benchmarks); routes and handlers use
+:mod:`postloan.application` through their ``Services``.
 
 Each function runs the use case in the given session, commits it (the business rows and their
 outbox messages together), then hands the outbox messages to a relay at once; what the engine
@@ -10,8 +11,7 @@ before the commit, and nothing is withdrawn: a stored request always gets its pr
 
 from __future__ import annotations
 
-import logging
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,19 +21,11 @@ from gateway.ports import EngineAdapter
 from postloan.application import credit as credit_cases
 from postloan.application import inspections as inspection_cases
 from postloan.application import rectifications as rectification_cases
-from postloan.application import vendors as vendor_cases
 from postloan.application.ports import bound_unit
 from postloan.application.relay import OutboxRelay
 from postloan.application.services import Services, owed
 from postloan.events.models import ExternalEvent
 from postloan.inspections.models import Inspection
-
-log = logging.getLogger(__name__)
-
-INSPECTION_PROCESS = inspection_cases.INSPECTION_PROCESS
-RECTIFICATION_PROCESS = rectification_cases.RECTIFICATION_PROCESS
-CREDIT_PROCESS = credit_cases.CREDIT_PROCESS
-VISIT_BATCH_PROCESS = vendor_cases.VISIT_BATCH_PROCESS
 
 
 def services_for(session: Session, engine: Any) -> Services:
@@ -83,33 +75,6 @@ def start_planned_inspection(
     return inspection
 
 
-def start_first_inspection(
-    session: Session, engine: Any, loan_id: str, actor: str
-) -> Inspection | None:
-    inspection = inspection_cases.request_first_inspection(
-        session, services_for(session, engine), loan_id, actor
-    )
-    _commit(session, engine, inspection)
-    return inspection
-
-
-def start_first_inspection_or_defer(
-    session: Session, engine: Any, loan_id: str, actor: str
-) -> Inspection | None:
-    """For loan registration: the first inspection, or (the plan's decision failed) log why
-    and leave it to the scheduler, which starts first inspections still missing."""
-    try:
-        return start_first_inspection(session, engine, loan_id, actor)
-    except Exception as exc:  # noqa: BLE001 - any failure defers to the scheduler
-        session.rollback()
-        log.warning(
-            "first inspection of loan %s not requested now (%s); the inspection scheduler will",
-            loan_id,
-            exc,
-        )
-        return None
-
-
 def start_routine_inspection(
     session: Session, engine: Any, loan_id: str, actor: str
 ) -> Inspection | None:
@@ -154,21 +119,6 @@ def special_inspection_for_repayment(
     return inspection
 
 
-def start_rectification(
-    session: Session,
-    engine: Any,
-    rectification: Any,
-    *,
-    deadline_at: datetime | None = None,
-    reminder_at: datetime | None = None,
-) -> Any:
-    rectification_cases.request_rectification_process(
-        session, rectification, deadline_at=deadline_at, reminder_at=reminder_at
-    )
-    _commit(session, engine, rectification)
-    return rectification
-
-
 def open_rectification(session: Session, engine: Any, **fields: Any) -> Any:
     """Raise a rectification item and its process (commits). Raises InvalidInput for bad
     fields."""
@@ -181,9 +131,3 @@ def start_credit_application(session: Session, engine: Any, application: Any) ->
     credit_cases.request_credit_process(session, application)
     _commit(session, engine, application)
     return application
-
-
-def start_visit_batch(session: Session, engine: Any, batch: Any) -> Any:
-    vendor_cases.request_visit_batch_process(session, batch)
-    _commit(session, engine, batch)
-    return batch
