@@ -17,6 +17,7 @@ from postloan.loans.models import (
     Loan,
     Repayment,
 )
+from postloan.loans.restructuring import LoanRestructuring
 from postloan.outbox.models import OutboxMessage
 from postloan.plans.models import InspectionPlan
 from postloan.processed_task import ProcessedTask
@@ -47,6 +48,7 @@ __all__ = [
     "InspectionItem",
     "InspectionPlan",
     "Loan",
+    "LoanRestructuring",
     "ProcessedTask",
     "Rectification",
     "RectificationEvidence",

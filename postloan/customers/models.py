@@ -30,7 +30,9 @@ class Customer(Timestamped, Base):
     branch: Mapped[str] = mapped_column(String(64), index=True)
     account_manager: Mapped[str] = mapped_column(String(64), index=True)
     credit_rating: Mapped[str] = mapped_column(String(10))
-    #: Registered address coordinates (WGS84), for checking outsourced visit GPS fixes.
+    #: The registered address as written, and its coordinates (WGS84, both or neither), which
+    #: the vendor GPS check compares outsourced visits' fixes with.
+    registered_address: Mapped[str | None] = mapped_column(String(300), nullable=True)
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
 
