@@ -36,7 +36,27 @@ def open_item(database, api_engine, customer_id, loan_id, severity="serious", **
 
 
 def at(engine, pid, activity):
-    return wait_for(lambda: activity in engine.active_activities(pid), what=f"{activity} reached")
+    try:
+        return wait_for(
+            lambda: activity in engine.active_activities(pid), what=f"{activity} reached"
+        )
+    except pytest.fail.Exception:
+        # Say what the instance does instead: its activity tree, its jobs and external tasks.
+        print("activity tree:", engine.call("GET", f"/process-instance/{pid}/activity-instances"))
+        print("jobs:", engine.call("GET", "/job", params={"processInstanceId": pid}))
+        print(
+            "external tasks:",
+            engine.call("GET", "/external-task", params={"processInstanceId": pid}),
+        )
+        print(
+            "history:",
+            engine.call(
+                "GET",
+                "/history/activity-instance",
+                params={"processInstanceId": pid, "sortBy": "startTime", "sortOrder": "asc"},
+            ),
+        )
+        raise
 
 
 def task(engine, business_key, key):
