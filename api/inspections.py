@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,7 +12,12 @@ from api.schemas import Identifier, Limit500, Offset, Page, PathId, QueryId, Rea
 from postloan.application import inspections as inspection_cases
 from postloan.application.ports import ActivityReader, EngineFailure
 from postloan.inspections import service
-from postloan.inspections.models import Inspection, InspectionStatus
+from postloan.inspections.models import (
+    OPEN_STATUSES,
+    Inspection,
+    InspectionStage,
+    InspectionStatus,
+)
 from postloan.loans import service as loans
 
 log = logging.getLogger("api")
@@ -41,7 +47,8 @@ class InspectionOut(Strict):
     kind: str
     reason: str
     status: str
-    stage: str
+    #: where it stands (the same in the list and the detail): see ``InspectionStage``
+    stage: InspectionStage
     rework_count: int
     template: str
     requested_by: str
@@ -61,47 +68,55 @@ class InspectionList(Page):
     items: list[InspectionOut]
 
 
-#: The review and the unannounced on-site verification look the same to callers ("under_review"),
-#: so nothing reveals the visit before it is done.
-HIDDEN_STAGES = {
-    "review_inspection": "under_review",
-    "onsite_verification": "under_review",
-    "record_onsite_result": "under_review",
-    "decide_onsite": "under_review",
-}
 HIDDEN_FINDING_SOURCES = {"onsite_verification"}
+#: What an open inspection's record says only once its process reaches a step that stores it;
+#: the engine knows it at once (a return for rework counts, the reviewer is recorded).
+ENGINE_FIELDS = ("rework_count", "reviewer")
 
 
-def _stage(inspection: Inspection, engine: ActivityReader | None) -> str:
-    if inspection.status != InspectionStatus.IN_PROGRESS and inspection.status != "requested":
-        return inspection.status
-    if engine is None or not inspection.process_instance_id:
-        return inspection.status
+@dataclass(frozen=True)
+class EngineView:
+    """What the engine says of a page of open inspections (None: it could not be asked)."""
+
+    activities: dict[str, list[str]] | None
+    variables: dict[str, dict[str, Any]]
+
+
+def _engine_view(inspections: list[Inspection], engine: ActivityReader) -> EngineView:
+    """One read for the whole page (list or detail alike): the activities each open
+    inspection's instance waits in, and the fields that follow the engine's truth."""
+    pids = [
+        i.process_instance_id
+        for i in inspections
+        if i.process_instance_id and i.status in OPEN_STATUSES
+    ]
+    if not pids:
+        return EngineView({}, {})
     try:
-        activities = engine.active_activities(inspection.process_instance_id)
+        return EngineView(engine.waiting_in(pids), engine.variables_of(pids, ENGINE_FIELDS))
     except EngineFailure as exc:
-        log.warning("stage of %s unknown: %s", inspection.id, exc)
-        return "unknown"
-    return ",".join(sorted({HIDDEN_STAGES.get(a, a) for a in activities})) or inspection.status
+        log.warning("stage of %d inspections unknown: %s", len(pids), exc)
+        return EngineView(None, {})
 
 
-def _out(
-    session: SessionDep, inspection: Inspection, engine: ActivityReader | None
-) -> InspectionOut:
+def _out(session: SessionDep, inspection: Inspection, view: EngineView) -> InspectionOut:
+    pid = inspection.process_instance_id or ""
+    activities = None if view.activities is None else view.activities.get(pid, [])
+    live = view.variables.get(pid, {})
     return InspectionOut(
         id=inspection.id,
         loan_id=inspection.loan_id,
         kind=inspection.kind,
         reason=inspection.reason,
         status=inspection.status,
-        stage=_stage(inspection, engine),
-        rework_count=inspection.rework_count or 0,
+        stage=service.stage_of(inspection, activities),
+        rework_count=max(int(live.get("rework_count") or 0), inspection.rework_count or 0),
         template="standard",
         requested_by=inspection.requested_by,
         requested_at=inspection.created_at,
         completed_at=inspection.completed_at,
         inspector=inspection.inspector,
-        reviewer=inspection.reviewer,
+        reviewer=live.get("reviewer") or inspection.reviewer,
         risk_class=inspection.risk_class,
         process_instance_id=inspection.process_instance_id,
         findings=[
@@ -140,19 +155,21 @@ def start_inspection(
         actor=caller.actor,
         trigger_ref=f"api:{caller.name}",
     )
-    return _out(session, inspection, None)
+    return _out(session, inspection, EngineView({}, {}))
 
 
 @router.get("/{inspection_id}", response_model=InspectionOut)
 def get_inspection(
     inspection_id: PathId, session: SessionDep, engine: EngineDep, caller: Reader
 ) -> InspectionOut:
-    return _out(session, service.get(session, inspection_id), engine)
+    inspection = service.get(session, inspection_id)
+    return _out(session, inspection, _engine_view([inspection], engine))
 
 
 @router.get("", response_model=InspectionList)
 def list_inspections(
     session: SessionDep,
+    engine: EngineDep,
     caller: Reader,
     loan_id: QueryId = None,
     status: Literal["requested", "in_progress", "completed", "cancelled"] | None = None,
@@ -162,6 +179,7 @@ def list_inspections(
     rows, total = service.search(
         session, loan_id=loan_id, status=status, limit=limit, offset=offset
     )
+    view = _engine_view(rows, engine)
     return InspectionList(
-        total=total, limit=limit, offset=offset, items=[_out(session, r, None) for r in rows]
+        total=total, limit=limit, offset=offset, items=[_out(session, r, view) for r in rows]
     )

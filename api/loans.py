@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import (
@@ -15,20 +15,25 @@ from api.schemas import (
     Currency,
     FactDate,
     Identifier,
+    Limit500,
     LoanAmount,
     LongText,
     Money,
     MoneyOrZero,
     Name,
+    Offset,
+    Page,
     PathId,
+    PathInt,
     Reason,
     ScheduledDate,
     Strict,
     text,
 )
 from postloan.application import loans as loan_cases
+from postloan.customers import references
 from postloan.loans import buckets, service
-from postloan.loans.models import Loan
+from postloan.loans.models import Loan, Repayment, RepaymentAmendment
 
 log = logging.getLogger("api")
 router = APIRouter(tags=["loans"])
@@ -53,10 +58,21 @@ class CollateralOut(Strict):
     description: str
 
 
+def _product_known(code: str) -> str:
+    why = references.product_problem(code)
+    if why is not None:
+        raise ValueError(why)
+    return code
+
+
+#: a product of the catalogue (config/products.yaml)
+Product = Annotated[Identifier, AfterValidator(_product_known)]
+
+
 class LoanIn(Strict):
     id: Identifier
     customer_id: Identifier
-    product: Identifier
+    product: Product
     amount: LoanAmount
     currency: Currency
     disbursed_on: FactDate
@@ -137,13 +153,60 @@ class RepaymentIn(Strict):
         return value
 
 
+class AmendmentIn(RepaymentIn):
+    """The instalment's corrected values (all of them, as for a new one) and why."""
+
+    reason: Reason
+
+
+class AmendmentOut(Strict):
+    id: int
+    reason: str
+    amended_by: str
+    amended_at: datetime
+    #: the values the amendment replaced (the first amendment's are the original ones)
+    before: dict[str, str | None]
+    after: dict[str, str | None]
+
+    @classmethod
+    def of(cls, a: RepaymentAmendment) -> AmendmentOut:
+        return cls(
+            id=a.id,
+            reason=a.reason,
+            amended_by=a.amended_by,
+            amended_at=a.amended_at,
+            before=a.before,
+            after=a.after,
+        )
+
+
 class RepaymentOut(Strict):
+    id: int
     loan_id: str
     due_on: date
     due_amount: Decimal
     paid_on: date | None
     paid_amount: Decimal
     kind: str
+    #: every correction, oldest first (empty when the instalment stands as first recorded)
+    amendments: list[AmendmentOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, r: Repayment, amendments: list[RepaymentAmendment] | None = None) -> RepaymentOut:
+        return cls(
+            id=r.id,
+            loan_id=r.loan_id,
+            due_on=r.due_on,
+            due_amount=r.due_amount,
+            paid_on=r.paid_on,
+            paid_amount=r.paid_amount,
+            kind=r.kind,
+            amendments=[AmendmentOut.of(a) for a in amendments or []],
+        )
+
+
+class RepaymentList(Page):
+    items: list[RepaymentOut]
 
 
 @router.post("/loans", status_code=status.HTTP_201_CREATED, response_model=LoanOut)
@@ -175,11 +238,62 @@ def record_repayment(
     needs no credit manager's confirmation (unlike a downgrade proposed by an inspection). A
     loan newly overdue gets its special inspection in the same transaction (its process is
     started by the outbox relay).
+
+    The same instalment (loan, due date, kind) posted again is refused with 409 naming the
+    stored one: a correction, or a payment arriving later, is an amendment of it.
     """
-    loan_cases.record_repayment(
+    repayment = loan_cases.record_repayment(
         services, loan_id, service.RepaymentData(**body.model_dump()), actor=caller.actor
     )
-    return RepaymentOut(loan_id=loan_id, **body.model_dump())
+    return RepaymentOut.of(repayment)
+
+
+@router.get("/loans/{loan_id}/repayments", response_model=RepaymentList)
+def list_repayments(
+    loan_id: PathId,
+    session: SessionDep,
+    caller: Reader,
+    limit: Limit500 = 50,
+    offset: Offset = 0,
+) -> RepaymentList:
+    """The loan's instalments by due date, each with its amendments (oldest first)."""
+    rows, total = service.repayments(session, loan_id, limit=limit, offset=offset)
+    found = service.amendments(session, [r.id for r in rows])
+    return RepaymentList(
+        total=total,
+        limit=limit,
+        offset=offset,
+        items=[RepaymentOut.of(r, found[r.id]) for r in rows],
+    )
+
+
+@router.post(
+    "/loans/{loan_id}/repayments/{repayment_id}/amendments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RepaymentOut,
+)
+def amend_repayment(
+    loan_id: PathId,
+    repayment_id: PathInt,
+    body: AmendmentIn,
+    services: ServicesDep,
+    session: SessionDep,
+    caller: Integrator,
+) -> RepaymentOut:
+    """Correct a recorded instalment with a reason (audited): the instalment takes the new
+    values, the amendment keeps the ones it replaced, so the original stays on record. The loan
+    is reclassified as after a new instalment. Moving it onto another stored instalment (same
+    due date and kind) is a 409; an amendment that changes nothing a 422."""
+    loan_cases.amend_repayment(
+        services,
+        loan_id,
+        repayment_id,
+        service.RepaymentData(**body.model_dump(exclude={"reason"})),
+        reason=body.reason,
+        actor=caller.actor,
+    )
+    repayment = service.get_repayment(session, loan_id, repayment_id)
+    return RepaymentOut.of(repayment, service.amendments(session, [repayment_id])[repayment_id])
 
 
 class BucketChangeOut(Strict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pycamunda.processdef
 import requests
 
 from gateway.retry import ENGINE_RETRY
-from gateway.variables import from_engine_all, to_engine
+from gateway.variables import from_engine, from_engine_all, to_engine
 from postloan.application.ports import EngineFailure
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,52 @@ class EngineGateway:
                 walk(child)
 
         walk(tree)
+        return found
+
+    def waiting_in(self, process_instance_ids: Collection[str]) -> dict[str, list[str]]:
+        """``ActivityReader``: the activities each instance waits in, for a whole page at once.
+
+        User tasks and external tasks are read in one query each (POST bodies, so a page of
+        ids fits); an instance found in neither (waiting for a message, or between two steps)
+        is read alone, as :meth:`active_activities` does. Ended instances map to ``[]``."""
+        ids = sorted(set(process_instance_ids))
+        found: dict[str, list[str]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        body = {"processInstanceIdIn": ids}
+        max_results = {"maxResults": str(4 * len(ids))}
+        for task in self.call("POST", "/task", params=max_results, json=body) or []:
+            found.setdefault(task["processInstanceId"], []).append(task["taskDefinitionKey"])
+        for task in self.call("POST", "/external-task", params=max_results, json=body) or []:
+            found.setdefault(task["processInstanceId"], []).append(task["activityId"])
+        for pid in ids:
+            if not found[pid]:
+                found[pid] = self.active_activities(pid)
+        return {pid: sorted(set(activities)) for pid, activities in found.items()}
+
+    def variables_of(
+        self, process_instance_ids: Collection[str], names: Collection[str]
+    ) -> dict[str, dict[str, Any]]:
+        """``ActivityReader``: the named process variables of each running instance (one query
+        per name for the whole page); an instance without the variable lacks the key."""
+        ids = sorted(set(process_instance_ids))
+        found: dict[str, dict[str, Any]] = {i: {} for i in ids}
+        if not ids:
+            return found
+        for name in names:
+            rows = (
+                self.call(
+                    "POST",
+                    "/variable-instance",
+                    params={"deserializeValues": "false", "maxResults": str(4 * len(ids))},
+                    json={"processInstanceIdIn": ids, "variableName": name},
+                )
+                or []
+            )
+            for row in rows:
+                # process-level variables only (a local one of a task or scope is not the truth)
+                if row.get("executionId") == row.get("processInstanceId"):
+                    found.setdefault(row["processInstanceId"], {})[name] = from_engine(row)
         return found
 
     # -- tasks ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ the embedded default (no mail server): the notice is recorded in the audit trail
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,12 @@ class EngineAdapter:
         self, message: str, business_key: str | None = None, variables: dict[str, Any] | None = None
     ) -> None:
         self.gateway.correlate_message(message, business_key, _typed(variables))
+
+    def members_of(self, group: str, users: Collection[str]) -> set[str]:
+        """``UserDirectory``: the engine's group members, cached briefly (gateway.directory)."""
+        from gateway.directory import GroupDirectory
+
+        return GroupDirectory(self.gateway).members_of(group, users)
 
     def message_correlated(self, business_key: str, outbox_id: int) -> bool:
         found = (

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from config.settings import Settings
+from postloan.application.ports import UserDirectory
 
 COMMANDS = ("import", "generate")
 
@@ -57,6 +58,21 @@ def generate(loans: int, seed: int, today: date | None, out: Path) -> int:
     return 0
 
 
+def _directory(settings: Settings) -> UserDirectory:
+    """The engine's users (account managers are checked against group account-managers)."""
+    from gateway.engine import EngineGateway
+    from gateway.ports import EngineAdapter
+
+    return EngineAdapter(
+        EngineGateway(
+            settings.engine_url,
+            settings.engine_api_user,
+            settings.engine_api_password.get_secret_value(),
+            settings.engine_timeout_seconds,
+        )
+    )
+
+
 def import_files(settings: Settings, kind: str, path: Path, as_of: date | None) -> int:
     from api.import_rows import ROW_MODELS
     from postloan.db import unit_of_work
@@ -78,7 +94,12 @@ def import_files(settings: Settings, kind: str, path: Path, as_of: date | None) 
     try:
         with unit_of_work(settings.database_url) as session:
             importer = Importer(
-                session, ROW_MODELS, actor="postloanctl:import", progress=True, as_of=as_of
+                session,
+                ROW_MODELS,
+                actor="postloanctl:import",
+                progress=True,
+                as_of=as_of,
+                directory=_directory(settings),
             )
             for job_kind, job_path in jobs:
                 result = importer.import_file(job_kind, job_path)

@@ -14,7 +14,7 @@ from postloan.checks.config import load_config as load_checks_config
 from postloan.classification import service as classification
 from postloan.classification.rules import DECISION_KEY
 from postloan.loans import service
-from postloan.loans.models import Loan, Repayment
+from postloan.loans.models import Loan, Repayment, RepaymentAmendment
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +68,38 @@ def record_repayment(
             actor=actor,
         )
     return repayment
+
+
+def amend_repayment(
+    services: Services,
+    loan_id: str,
+    repayment_id: int,
+    data: service.RepaymentData,
+    *,
+    reason: str,
+    actor: str,
+    today: date | None = None,
+) -> RepaymentAmendment:
+    """Correct a recorded instalment (the values it replaces kept in the amendment, audited);
+    the loan is reclassified in the same transaction, as after a new instalment, and a loan
+    the correction makes newly overdue gets its special inspection."""
+    today = today or date.today()
+    table = services.engine.table(DECISION_KEY)
+    with services.transaction() as session:
+        before, _ = service.arrears(session, loan_id, today)
+        amendment = service.amend_repayment(
+            session, loan_id, repayment_id, data, reason=reason, actor=actor
+        )
+        classification.reclassify_now(session, loan_id, table, today, actor)
+        now = repayment_check.check(
+            session, service.get(session, loan_id), today, load_checks_config().repayment
+        )
+        inspection_cases.special_inspection_for_repayment(
+            session,
+            loan_id,
+            before.days_past_due,
+            now.days_past_due,
+            now.interest_unpaid_days,
+            actor=actor,
+        )
+    return amendment

@@ -6,7 +6,7 @@ reached; the relay records it as the attempt's ``last_error``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -33,6 +33,24 @@ class EngineFailure(Exception):
 class ActivityReader(Protocol):
     def active_activities(self, process_instance_id: str) -> list[str]:
         """Ids of the activities the instance waits in now (empty when it has ended)."""
+        ...
+
+    def waiting_in(self, process_instance_ids: Collection[str]) -> dict[str, list[str]]:
+        """The activities each instance waits in, for many instances at once (a page of a
+        list); the same answer ``active_activities`` gives for each."""
+        ...
+
+    def variables_of(
+        self, process_instance_ids: Collection[str], names: Collection[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The named process variables of each running instance (absent ones left out)."""
+        ...
+
+
+class UserDirectory(Protocol):
+    def members_of(self, group: str, users: Collection[str]) -> set[str]:
+        """Which of ``users`` are users of the engine in ``group`` (one look-up for all of
+        them, cached briefly)."""
         ...
 
 

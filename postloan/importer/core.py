@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from postloan import audit
+from postloan.application.ports import UserDirectory
+from postloan.customers import references
 from postloan.db import utcnow
 from postloan.errors import InvalidInput
 from postloan.importer.kinds import KINDS, ORDER, Key, Kind, existing_ids, existing_keys
@@ -105,7 +107,11 @@ class Importer:
     """Validate and insert rows of one kind (or a whole portfolio) with the given row models.
 
     ``models`` maps a kind name to the pydantic model validating its rows: the API's input
-    models (``api.import_rows.ROW_MODELS``), so file rows and REST calls obey the same rules.
+    models (``api.import_rows.ROW_MODELS``), so file rows and REST calls obey the same rules
+    (branch, rating and product of the configuration included). With a ``directory`` (the
+    engine's users), every customer's account manager must be a member of account-managers,
+    as over REST: one look-up per batch for all its distinct names (cached by the directory),
+    never one per row. Without one (tools and tests with no engine) that check is skipped.
     """
 
     def __init__(
@@ -117,7 +123,9 @@ class Importer:
         batch: int = BATCH,
         progress: bool = False,
         as_of: date | None = None,
+        directory: UserDirectory | None = None,
     ) -> None:
+        self.directory = directory
         unknown = set(KINDS) - set(models)
         if unknown:
             raise ValueError(f"no row model for {', '.join(sorted(unknown))}")
@@ -219,8 +227,21 @@ class Importer:
                 batch.models.append(validated)
             yield batch
 
+    def _unknown_managers(self, spec: Kind, batch: _Batch) -> list[Problem]:
+        """Customers whose account manager the engine does not know in account-managers."""
+        if spec.name != "customers" or self.directory is None or not batch.models:
+            return []
+        wanted = {m.account_manager for m in batch.models}
+        known = self.directory.members_of(references.ACCOUNT_MANAGERS_GROUP, wanted)
+        unknown = references.unknown_account_managers(wanted, known)
+        return [
+            Problem(line, "account_manager", references.account_manager_problem(m.account_manager))
+            for line, m in zip(batch.lines, batch.models, strict=True)
+            if m.account_manager in unknown
+        ]
+
     def _check_batch(self, spec: Kind, batch: _Batch) -> list[Problem]:
-        problems = []
+        problems = self._unknown_managers(spec, batch)
         for ref in spec.references:
             values = [getattr(m, ref.field) for m in batch.models]
             known = existing_ids(self.session, ref.column, values)
@@ -234,7 +255,7 @@ class Importer:
             problems += [
                 Problem(
                     line,
-                    spec.key_columns[-1] if len(spec.key_columns) > 1 else spec.key_columns[0],
+                    spec.duplicate_field or spec.key_columns[-1],
                     f"{spec.name.rstrip('s')} {_show(spec.key(m))} already exists",
                 )
                 for line, m in zip(batch.lines, batch.models, strict=True)
@@ -332,7 +353,9 @@ class Importer:
                     continue
                 if key in first_line:
                     return Problem(
-                        line, spec.key_columns[-1], f"{_show(key)} repeats line {first_line[key]}"
+                        line,
+                        spec.duplicate_field or spec.key_columns[-1],
+                        f"{_show(key)} repeats line {first_line[key]}",
                     )
                 first_line[key] = line
             if batch.lines and batch.lines[-1] >= end:
@@ -389,6 +412,9 @@ class Importer:
     def _flush_all(self, pending: dict[str, _Batch], counts: dict[str, int]) -> None:
         for kind in ORDER:
             batch = pending[kind]
+            unknown = self._unknown_managers(KINDS[kind], batch)
+            if unknown:
+                raise ImportFailed(kind, unknown[:MAX_PROBLEMS], more=len(unknown) > MAX_PROBLEMS)
             if batch.models:
                 self._write(KINDS[kind], batch.models)
                 counts[kind] += len(batch.models)

@@ -62,6 +62,8 @@ class Kind:
     key_columns: tuple[str, ...] = ()
     #: (field, message) when a business rule beyond field types fails.
     check: Callable[[Any], tuple[str, str] | None] = lambda _: None
+    #: The field a repeated or already stored key is reported on (default: the key's last).
+    duplicate_field: str | None = None
     #: Rows whose key is already stored are skipped instead of refused (events are idempotent).
     skip_existing: bool = False
     #: Extra unique keys a row brings (collateral ids of a loan): (field, column, values).
@@ -286,8 +288,10 @@ KINDS: dict[str, Kind] = {
             (REPAYMENT,),
             _repayment_rows,
             references=(Reference("loan_id", LOAN.c.id),),
-            key=lambda m: (m.loan_id, m.due_on),
-            key_columns=("loan_id", "due_on"),
+            # one instalment per loan, due date and kind (a second one is refused, as over REST)
+            key=lambda m: (m.loan_id, m.due_on, m.kind),
+            key_columns=("loan_id", "due_on", "kind"),
+            duplicate_field="due_on",
             check=_repayment_check,
             stored_check=_repayment_stored_check,
         ),

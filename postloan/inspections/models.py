@@ -35,6 +35,67 @@ class InspectionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class InspectionStage(StrEnum):
+    """Where an inspection stands, in one vocabulary for the list, the detail and the documents.
+
+    Derived from the engine's truth (the activity its process instance waits in, see
+    :data:`ACTIVITY_STAGES`) while it is open, from its status once it is not."""
+
+    #: recorded, its process not started yet
+    REQUESTED = "requested"
+    #: loading the loan's context, the automated checks, the proposed classification
+    AUTOMATED_CHECKS = "automated_checks"
+    #: its inspection, loan or customer record is missing: a post-loan officer resolves it
+    DATA_TO_RESOLVE = "data_to_resolve"
+    #: outsourced: waiting for the vendor's visit to be accepted in a batch review
+    AWAITING_VENDOR_VISIT = "awaiting_vendor_visit"
+    #: with the account manager, to perform (also after a return for rework)
+    AWAITING_PERFORM = "awaiting_perform"
+    #: with a post-loan officer: the review and an unannounced on-site verification alike (so
+    #: nothing reveals the visit before it is done)
+    UNDER_REVIEW = "under_review"
+    #: a proposed downgrade waits for a credit manager's confirmation
+    CLASSIFICATION_TO_CONFIRM = "classification_to_confirm"
+    #: the report is being stored
+    FINALIZING = "finalizing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    #: the engine could not be asked (the inspection is open)
+    UNKNOWN = "unknown"
+
+
+_S = InspectionStage
+#: The stage of each wait state of ``post_loan_inspection`` (bpmn/post_loan_inspection.bpmn);
+#: tests/api/test_consistency.py checks that every task and catch event of the diagram is here.
+ACTIVITY_STAGES: dict[str, InspectionStage] = {
+    "load_context": _S.AUTOMATED_CHECKS,
+    "check_repayment": _S.AUTOMATED_CHECKS,
+    "check_financials": _S.AUTOMATED_CHECKS,
+    "check_collateral": _S.AUTOMATED_CHECKS,
+    "check_external": _S.AUTOMATED_CHECKS,
+    "check_use_of_funds": _S.AUTOMATED_CHECKS,
+    "raise_signals": _S.AUTOMATED_CHECKS,
+    "classification_inputs": _S.AUTOMATED_CHECKS,
+    "classify_loan": _S.AUTOMATED_CHECKS,
+    "propose_classification": _S.AUTOMATED_CHECKS,
+    "resolve_inspection_data": _S.DATA_TO_RESOLVE,
+    "assign_vendor_visit": _S.AWAITING_VENDOR_VISIT,
+    "vendor_visit_received": _S.AWAITING_VENDOR_VISIT,
+    "prepare_perform_form": _S.AWAITING_PERFORM,
+    "perform_inspection": _S.AWAITING_PERFORM,
+    "record_inspection_work": _S.UNDER_REVIEW,
+    "prepare_review_form": _S.UNDER_REVIEW,
+    "review_inspection": _S.UNDER_REVIEW,
+    "decide_onsite": _S.UNDER_REVIEW,
+    "onsite_verification": _S.UNDER_REVIEW,
+    "record_onsite_result": _S.UNDER_REVIEW,
+    "confirm_classification": _S.CLASSIFICATION_TO_CONFIRM,
+    "finalize_inspection": _S.FINALIZING,
+}
+#: When an open instance waits in several activities, the one furthest along names the stage.
+STAGE_ORDER = tuple(InspectionStage)
+
+
 #: Statuses of an inspection that is still open (not completed, not cancelled).
 OPEN_STATUSES = (InspectionStatus.REQUESTED, InspectionStatus.IN_PROGRESS)
 #: The partial index's condition (SQLite and PostgreSQL both support partial unique indexes).

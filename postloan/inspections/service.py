@@ -15,12 +15,15 @@ from postloan.customers.models import Customer
 from postloan.db import utcnow
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.inspections.models import (
+    ACTIVITY_STAGES,
     OPEN_INDEX,
     OPEN_STATUSES,
+    STAGE_ORDER,
     Inspection,
     InspectionFinding,
     InspectionItem,
     InspectionKind,
+    InspectionStage,
     InspectionStatus,
 )
 from postloan.loans import service as loans
@@ -34,6 +37,27 @@ CHECKLIST_ITEMS = (
     "collateral_intact",
     "approval_conditions_met",
 )
+
+
+def stage_of(inspection: Inspection, activities: list[str] | None) -> InspectionStage:
+    """The inspection's stage: its status once closed; while open, from the activities its
+    process instance waits in (``None``: the engine could not be asked). The one function the
+    list and the detail both use.
+
+    An open inspection without a process yet is ``requested``; one whose instance waits
+    nowhere any more is between its last step and the stored status (``finalizing``)."""
+    if inspection.status == InspectionStatus.COMPLETED:
+        return InspectionStage.COMPLETED
+    if inspection.status == InspectionStatus.CANCELLED:
+        return InspectionStage.CANCELLED
+    if not inspection.process_instance_id:
+        return InspectionStage.REQUESTED
+    if activities is None:
+        return InspectionStage.UNKNOWN
+    stages = {ACTIVITY_STAGES.get(a, InspectionStage.AUTOMATED_CHECKS) for a in activities}
+    if not stages:
+        return InspectionStage.FINALIZING
+    return max(stages, key=STAGE_ORDER.index)
 
 
 def new_inspection_id() -> str:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     DateTime,
@@ -83,11 +85,14 @@ class Collateral(Timestamped, Base):
 
 
 class Repayment(Timestamped, Base):
-    """One instalment of the schedule and what was paid on it. Days past due derive from these."""
+    """One instalment of the schedule and what was paid on it. Days past due derive from these.
+
+    One per loan, due date and kind: the same instalment posted again is refused (409); a
+    correction is an explicit :class:`RepaymentAmendment` that keeps the values it replaced."""
 
     __tablename__ = "repayment"
     __table_args__ = (
-        UniqueConstraint("loan_id", "due_on"),
+        UniqueConstraint("loan_id", "due_on", "kind"),
         CheckConstraint("due_amount > 0", name="due_positive"),
         CheckConstraint("paid_amount >= 0", name="paid_not_negative"),
     )
@@ -100,6 +105,24 @@ class Repayment(Timestamped, Base):
     paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     #: ``instalment`` (principal and interest), ``principal`` or ``interest``.
     kind: Mapped[str] = mapped_column(String(12), default="instalment")
+
+
+class RepaymentAmendment(Base):
+    """One correction of a recorded instalment: the values before and after, why, who, when.
+
+    The repayment row holds the current values (what arrears are computed from); its amendments,
+    oldest first, keep every earlier version, the first one's ``before`` being the original."""
+
+    __tablename__ = "repayment_amendment"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    repayment_id: Mapped[int] = mapped_column(ForeignKey("repayment.id"), index=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    amended_by: Mapped[str] = mapped_column(String(100))
+    amended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class CollateralValuation(Timestamped, Base):

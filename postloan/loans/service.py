@@ -13,10 +13,17 @@ from sqlalchemy.orm import Session, selectinload
 from postloan import audit
 from postloan.bounds import InputBounds, bounds, id_taken_message
 from postloan.customers.models import Customer
+from postloan.db import utcnow
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.loans import buckets
 from postloan.loans.arrears import Arrears, arrears_as_of
-from postloan.loans.models import ApprovalCondition, Collateral, Loan, Repayment
+from postloan.loans.models import (
+    ApprovalCondition,
+    Collateral,
+    Loan,
+    Repayment,
+    RepaymentAmendment,
+)
 
 
 @dataclass(frozen=True)
@@ -126,40 +133,195 @@ def get(session: Session, loan_id: str) -> Loan:
     return loan
 
 
-def record_repayment(
-    session: Session, loan_id: str, data: RepaymentData, *, actor: str
-) -> Repayment:
-    """Record an instalment, or what was paid on one already known (same due date)."""
-    loan = session.get(Loan, loan_id)
-    if loan is None:
-        raise NotFound(f"loan {loan_id!r} does not exist")
+class DuplicateInstalment(Conflict):
+    """The loan has this instalment (due date and kind) already: a correction is an amendment."""
+
+    def __init__(self, loan_id: str, data: RepaymentData, repayment_id: int | None) -> None:
+        which = f" (repayment {repayment_id})" if repayment_id else ""
+        super().__init__(
+            f"loan {loan_id} already has the {data.kind} due {data.due_on.isoformat()}{which}; "
+            f"correct it with POST /loans/{loan_id}/repayments/{repayment_id or '{id}'}/amendments",
+            field="due_on",
+        )
+        self.repayment_id = repayment_id
+
+
+def _instalment(session: Session, loan_id: str, due_on: date, kind: str) -> Repayment | None:
+    return session.scalars(
+        select(Repayment).where(
+            Repayment.loan_id == loan_id, Repayment.due_on == due_on, Repayment.kind == kind
+        )
+    ).one_or_none()
+
+
+def _checked(loan: Loan, data: RepaymentData) -> None:
     if data.kind not in REPAYMENT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(REPAYMENT_KINDS)}", field="kind")
     problem = repayment_problem(loan.disbursed_on, loan.maturity_on, loan.amount, data)
     if problem is not None:
         raise InvalidInput(problem[1], field=problem[0])
-    repayment = session.scalars(
-        select(Repayment).where(Repayment.loan_id == loan_id, Repayment.due_on == data.due_on)
-    ).one_or_none()
-    if repayment is None:
-        repayment = Repayment(loan_id=loan_id, due_on=data.due_on)
-        session.add(repayment)
-    repayment.due_amount = data.due_amount
-    repayment.paid_on = data.paid_on
-    repayment.paid_amount = data.paid_amount
-    repayment.kind = data.kind
+
+
+def record_repayment(
+    session: Session, loan_id: str, data: RepaymentData, *, actor: str
+) -> Repayment:
+    """Record an instalment of the schedule with what was paid on it.
+
+    The same instalment (loan, due date, kind) posted twice is refused with
+    :class:`DuplicateInstalment` (409, naming the stored one), also when a concurrent request
+    stored it first; what changes on a recorded instalment (a payment arriving, a correction) is
+    an explicit :func:`amend_repayment`."""
+    loan = session.get(Loan, loan_id)
+    if loan is None:
+        raise NotFound(f"loan {loan_id!r} does not exist")
+    _checked(loan, data)
+    stored = _instalment(session, loan_id, data.due_on, data.kind)
+    if stored is not None:
+        raise DuplicateInstalment(loan_id, data, stored.id)
+    repayment = Repayment(
+        loan_id=loan_id,
+        due_on=data.due_on,
+        due_amount=data.due_amount,
+        paid_on=data.paid_on,
+        paid_amount=data.paid_amount,
+        kind=data.kind,
+    )
+    session.add(repayment)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same instalment stored concurrently
+        session.rollback()
+        again = _instalment(session, loan_id, data.due_on, data.kind)
+        raise DuplicateInstalment(loan_id, data, again.id if again else None) from exc
     audit.record(
         session,
         actor=actor,
         action="repayment.recorded",
         object_type="loan",
         object_id=loan_id,
-        detail={"due_on": data.due_on.isoformat(), "paid_amount": str(data.paid_amount)},
+        detail={
+            "repayment_id": repayment.id,
+            "due_on": data.due_on.isoformat(),
+            "kind": data.kind,
+            "paid_amount": str(data.paid_amount),
+        },
     )
     session.flush()
     # Days past due change with every repayment: keep the bucket and its history current.
     buckets.update_bucket(session, loan, date.today())
     return repayment
+
+
+def _values(r: Repayment | RepaymentData) -> dict[str, str | None]:
+    return {
+        "due_on": r.due_on.isoformat(),
+        "due_amount": f"{Decimal(r.due_amount):.2f}",
+        "paid_on": r.paid_on.isoformat() if r.paid_on else None,
+        "paid_amount": f"{Decimal(r.paid_amount):.2f}",
+        "kind": r.kind,
+    }
+
+
+def get_repayment(session: Session, loan_id: str, repayment_id: int) -> Repayment:
+    repayment = session.get(Repayment, repayment_id)
+    if repayment is None or repayment.loan_id != loan_id:
+        raise NotFound(f"repayment {repayment_id} of loan {loan_id!r} does not exist")
+    return repayment
+
+
+def amend_repayment(
+    session: Session,
+    loan_id: str,
+    repayment_id: int,
+    data: RepaymentData,
+    *,
+    reason: str,
+    actor: str,
+) -> RepaymentAmendment:
+    """Correct a recorded instalment: the repayment takes the new values, the amendment keeps
+    the ones it replaced (the first amendment's ``before`` is the original), the reason and who;
+    audited. The same rules as a new instalment apply; moving it onto another stored instalment
+    (due date and kind) is a conflict, and an amendment that changes nothing is invalid."""
+    if session.get(Loan, loan_id) is None:
+        raise NotFound(f"loan {loan_id!r} does not exist")
+    repayment = get_repayment(session, loan_id, repayment_id)
+    loan = session.get(Loan, loan_id)
+    assert loan is not None
+    _checked(loan, data)
+    before, after = _values(repayment), _values(data)
+    if before == after:
+        raise InvalidInput("the amendment changes nothing", field="due_amount")
+    other = _instalment(session, loan_id, data.due_on, data.kind)
+    if other is not None and other.id != repayment.id:
+        raise DuplicateInstalment(loan_id, data, other.id)
+    repayment.due_on = data.due_on
+    repayment.due_amount = data.due_amount
+    repayment.paid_on = data.paid_on
+    repayment.paid_amount = data.paid_amount
+    repayment.kind = data.kind
+    amendment = RepaymentAmendment(
+        repayment_id=repayment.id,
+        loan_id=loan_id,
+        reason=reason,
+        amended_by=actor,
+        amended_at=utcnow(),
+        before=before,
+        after=after,
+    )
+    session.add(amendment)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="repayment.amended",
+        object_type="loan",
+        object_id=loan_id,
+        detail={
+            "repayment_id": repayment.id,
+            "amendment_id": amendment.id,
+            "reason": reason,
+            "before": before,
+            "after": after,
+        },
+    )
+    session.flush()
+    buckets.update_bucket(session, loan, date.today())
+    return amendment
+
+
+def amendments(session: Session, repayment_ids: list[int]) -> dict[int, list[RepaymentAmendment]]:
+    """The amendments of these repayments, oldest first (one query)."""
+    found: dict[int, list[RepaymentAmendment]] = {i: [] for i in repayment_ids}
+    if repayment_ids:
+        for a in session.scalars(
+            select(RepaymentAmendment)
+            .where(RepaymentAmendment.repayment_id.in_(repayment_ids))
+            .order_by(RepaymentAmendment.id)
+        ):
+            found[a.repayment_id].append(a)
+    return found
+
+
+def repayments(
+    session: Session, loan_id: str, *, limit: int = 50, offset: int = 0
+) -> tuple[list[Repayment], int]:
+    """The loan's instalments by due date (then kind), with the total count."""
+    if session.get(Loan, loan_id) is None:
+        raise NotFound(f"loan {loan_id!r} does not exist")
+    total = (
+        session.scalar(
+            select(func.count()).select_from(Repayment).where(Repayment.loan_id == loan_id)
+        )
+        or 0
+    )
+    rows = session.scalars(
+        select(Repayment)
+        .where(Repayment.loan_id == loan_id)
+        .order_by(Repayment.due_on, Repayment.kind, Repayment.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
 
 
 def repayment_problem(

@@ -65,7 +65,7 @@ def test_loan_with_unknown_customer_or_bad_dates_names_the_field(api):
     base = {
         "id": new_id("L"),
         "customer_id": "C-does-not-exist",
-        "product": "SME-WC",
+        "product": "SME-WORKING-CAPITAL",
         "amount": "1000.00",
         "currency": "CNY",
         "disbursed_on": "2026-01-01",
@@ -104,7 +104,7 @@ def test_loan_with_a_duplicate_collateral_is_refused_whole(api):
         json={
             "id": loan_id,
             "customer_id": customer_id,
-            "product": "SME-WC",
+            "product": "SME-WORKING-CAPITAL",
             "amount": "1000.00",
             "currency": "CNY",
             "disbursed_on": "2026-01-01",
@@ -132,7 +132,7 @@ def test_engine_down_keeps_the_inspection_and_owes_its_process(api, database):
         json={
             "id": loan_id,
             "customer_id": customer_id,
-            "product": "SME-WC",
+            "product": "SME-WORKING-CAPITAL",
             "amount": "1000.00",
             "currency": "CNY",
             "disbursed_on": "2026-01-01",
@@ -178,7 +178,7 @@ def test_repayment_updates_the_same_instalment_and_validates(api):
         json={
             "id": loan_id,
             "customer_id": customer_id,
-            "product": "SME-WC",
+            "product": "SME-WORKING-CAPITAL",
             "amount": "1000.00",
             "currency": "CNY",
             "disbursed_on": "2026-01-01",
@@ -190,15 +190,12 @@ def test_repayment_updates_the_same_instalment_and_validates(api):
     assert api.post(url, json={"due_on": "2026-02-01", "due_amount": "100"}).status_code == 201
     r = api.post(url, json={"due_on": "2026-02-01", "due_amount": "100", "paid_amount": "100"})
     assert r.status_code == 422 and r.json()["field"] == "paid_on"
-    r = api.post(
-        url,
-        json={
-            "due_on": "2026-02-01",
-            "due_amount": "100",
-            "paid_on": "2026-02-01",
-            "paid_amount": "100",
-        },
-    )
+    paid = {"due_on": "2026-02-01", "due_amount": "100", "paid_on": "2026-02-01"}
+    paid["paid_amount"] = "100"
+    r = api.post(url, json=paid)  # the same instalment again: a payment on it is an amendment
+    assert r.status_code == 409 and r.json()["field"] == "due_on"
+    stored = api.get(url).json()["items"][0]["id"]
+    r = api.post(f"{url}/{stored}/amendments", json={**paid, "reason": "paid"})
     assert r.status_code == 201
     assert (
         api.post(

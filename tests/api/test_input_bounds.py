@@ -57,7 +57,7 @@ def loan_body(loan_id: str, customer_id: str, **over: Any) -> dict[str, Any]:
     return {
         "id": loan_id,
         "customer_id": customer_id,
-        "product": "SME-WC",
+        "product": "SME-WORKING-CAPITAL",
         "amount": "100000.00",
         "currency": "CNY",
         "disbursed_on": (TODAY - timedelta(days=200)).isoformat(),
@@ -261,7 +261,7 @@ def test_currencies_are_iso_4217(api, database, customer):
             "/api/v1/credit-applications",
             json={
                 "customer_id": customer,
-                "product": "SME-WC",
+                "product": "SME-WORKING-CAPITAL",
                 "amount": "1000",
                 "currency": "XYZ",
             },

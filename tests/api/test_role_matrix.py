@@ -38,6 +38,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/loans"): WRITER,
     ("GET", "/api/v1/loans/{loan_id}"): STAFF,
     ("POST", "/api/v1/loans/{loan_id}/repayments"): WRITER,
+    ("GET", "/api/v1/loans/{loan_id}/repayments"): STAFF,
+    ("POST", "/api/v1/loans/{loan_id}/repayments/{repayment_id}/amendments"): WRITER,
     ("GET", "/api/v1/loans/{loan_id}/bucket-history"): STAFF,
     ("GET", "/api/v1/loans/{loan_id}/inspection-plan"): STAFF,
     ("GET", "/api/v1/loans/{loan_id}/classification-history"): STAFF,

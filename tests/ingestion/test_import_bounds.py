@@ -35,7 +35,7 @@ def customer(customer_id: str, **over: Any) -> dict[str, Any]:
         "name": "Import Co",
         "segment": "sme",
         "industry": "retail",
-        "branch": "B1",
+        "branch": "BR-SH-01",
         "account_manager": "am_li",
         "credit_rating": "BBB",
         **over,
@@ -46,7 +46,7 @@ def loan(loan_id: str, customer_id: str, collateral_id: str, **over: Any) -> dic
     return {
         "id": loan_id,
         "customer_id": customer_id,
-        "product": "SME-WC",
+        "product": "SME-WORKING-CAPITAL",
         "amount": "100000",
         "currency": "CNY",
         "disbursed_on": (TODAY - timedelta(days=100)).isoformat(),

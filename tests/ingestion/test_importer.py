@@ -190,8 +190,8 @@ def test_unknown_references_and_nested_fields_are_named(db, tmp_path):
     customers = tmp_path / "customers.csv"
     customers.write_text(
         "id,name,segment,industry,branch,account_manager,credit_rating\n"
-        "C1,One,sme,textiles,BR-1,am_li,A\n"
-        "C2,Two,giant,textiles,BR-1,am_li,A\n"
+        "C1,One,sme,textiles,BR-SH-01,am_li,A\n"
+        "C2,Two,giant,textiles,BR-SH-01,am_li,A\n"
     )
     with pytest.raises(ImportFailed) as failure, unit_of_work(db) as session:
         Importer(session, ROW_MODELS).import_file("customers", customers)

@@ -195,22 +195,24 @@ class TestRepaymentsAndBuckets:
         today = date.today()
         due = (today - timedelta(days=45)).isoformat()
         repayments = f"/api/v1/loans/{loan_id}/repayments"
-        assert api.post(repayments, json={"due_on": due, "due_amount": "25000"}).status_code == 201
+        first = api.post(repayments, json={"due_on": due, "due_amount": "25000"})
+        assert first.status_code == 201
         history = api.get(url).json()
         assert history["delinquency_bucket"] == "31-60"
         assert [
             (c["from_bucket"], c["to_bucket"], c["days_past_due"]) for c in history["changes"]
         ] == [("current", "31-60", 45)]
         # An instalment due later than the oldest one does not move the bucket.
-        api.post(
+        second = api.post(
             repayments,
             json={"due_on": (today - timedelta(days=15)).isoformat(), "due_amount": "25000"},
         )
         assert len(api.get(url).json()["changes"]) == 1
         # Paying the oldest: days past due now count from the next unpaid one (15 days).
         api.post(
-            repayments,
+            f"{repayments}/{first.json()['id']}/amendments",
             json={
+                "reason": "payment received",
                 "due_on": due,
                 "due_amount": "25000",
                 "paid_on": today.isoformat(),
@@ -218,8 +220,9 @@ class TestRepaymentsAndBuckets:
             },
         )
         api.post(
-            repayments,
+            f"{repayments}/{second.json()['id']}/amendments",
             json={
+                "reason": "payment received",
                 "due_on": (today - timedelta(days=15)).isoformat(),
                 "due_amount": "25000",
                 "paid_on": today.isoformat(),
