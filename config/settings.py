@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     worker_long_poll_ms: int = Field(10_000, ge=0, le=1_800_000)
     worker_shutdown_grace_seconds: float = Field(20.0, ge=0)
     worker_topics_file: Path = ROOT / "config" / "topics.yaml"
+    # The inspection scheduler's capacity and spread (per-person limits, catch-up dates).
+    scheduling_file: Path = ROOT / "config" / "scheduling.yaml"
 
     # `postloanctl up` restarts a component that dies: after `initial` seconds, doubling up to
     # `max`; back to `initial` once it had stayed up `reset` seconds.

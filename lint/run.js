@@ -8,7 +8,8 @@
  *
  * BPMN: bpmnlint with ./.bpmnlintrc (bpmnlint:recommended, camunda-compat 7.24 and the local
  * plugin bpmnlint-plugin-postloan), parsed with camunda-bpmn-moddle.
- * DMN: dmnlint recommended, plus: each decision has camunda:historyTimeToLive and DMNDI.
+ * DMN: dmnlint recommended, plus: each decision has camunda:historyTimeToLive and DMNDI, and
+ * its outputs have types the code can use (plugin/rules/dmn-output-types.js).
  * Forms: valid JSON, "id" equals the file name, schemaVersion at most what form-js 1.8
  * (embedded in Camunda 7.24 Tasklist) understands.
  *
@@ -27,6 +28,7 @@ const { createScopedRequire } = require('bpmnlint/lib/resolver/helper');
 
 const DmnLinter = require('dmnlint/lib/linter');
 const DmnNodeResolver = require('dmnlint/lib/resolver/node-resolver');
+const dmnOutputTypes = require('./plugin/rules/dmn-output-types');
 
 const LINT_DIR = __dirname;
 const DEFAULT_TARGET = path.resolve(LINT_DIR, '..', 'bpmn');
@@ -219,6 +221,10 @@ async function lintDmn(file) {
       problems.push(problem(file, 'error', 'postloan/dmn-di', element.id,
         'Decision has no DMNDI shape: Camunda Modeler shows no requirements diagram for it'));
     }
+  }
+
+  for (const found of dmnOutputTypes.check(definitions)) {
+    problems.push(problem(file, 'error', 'postloan/dmn-output-types', found.id, found.message));
   }
 
   return problems;

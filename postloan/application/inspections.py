@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
@@ -23,10 +24,12 @@ from postloan.inspections.models import Inspection, InspectionKind
 from postloan.loans import service as loans_service
 from postloan.loans.models import Loan, Repayment
 from postloan.outbox import service as outbox
+from postloan.plans import scheduling
 from postloan.plans import service as plans
 from postloan.plans.catalogue import catalogue
 from postloan.plans.items import create_items
 from postloan.plans.models import InspectionPlan
+from postloan.plans.scheduling import registered_on
 from postloan.plans.triggers import active_loans_of, is_serious_event, repayment_trigger
 
 log = logging.getLogger(__name__)
@@ -221,8 +224,8 @@ def request_first_inspection(
     session: Session, services: Services, loan_id: str, actor: str
 ) -> Inspection | None:
     """Decide the loan's plan (deployed DMN ``inspection_plan``) and request its first
-    inspection, due ``first_inspection_days`` after disbursement, in the caller's transaction.
-    None when the loan has one already."""
+    inspection, due ``first_inspection_days`` after disbursement (never before the loan was
+    registered here), in the caller's transaction. None when the loan has one already."""
     plan = plans.compute_plan(session, loan_id, services.engine.decider(PLAN_DECISION), actor=actor)
     lock_loan(session, loan_id)
     if plans.has_first_inspection(session, loan_id):
@@ -235,51 +238,26 @@ def request_first_inspection(
             kind=InspectionKind.FIRST,
             reason=f"First inspection after disbursement: {plan.reason}",
             actor=actor,
-            due_on=plans.first_due_on(loan, plan),
+            due_on=max(plans.first_due_on(loan, plan), registered_on(loan)),
         ),
         session,
     )
 
 
-def start_first_inspection(services: Services, loan_id: str, actor: str) -> Inspection | None:
-    """The first inspection of a loan, in its own transaction (the scheduler's catch-up)."""
-    with services.transaction() as session:
-        inspection = request_first_inspection(session, services, loan_id, actor)
-        inspection_id = inspection.id if inspection is not None else None
-    return _reread(services, inspection_id)
-
-
 def start_routine_inspection(services: Services, loan_id: str, actor: str) -> Inspection | None:
-    """The routine inspection of a loan whose plan is due; None when not due any more or an
-    inspection is open (checked under the loan's lock). The plan is decided again first
-    (deployed DMN, current customer facts)."""
-    with services.transaction() as session:
-        inspection_id = None
-        if not plans.has_open_inspection(session, loan_id):
-            plans.compute_plan(
-                session, loan_id, services.engine.decider(PLAN_DECISION), actor=actor
-            )
-            lock_loan(session, loan_id)
-            plan = session.get(InspectionPlan, loan_id)
-            if (
-                plan is not None
-                and plan.next_due_on <= date.today()
-                and (not plans.has_open_inspection(session, loan_id))
-            ):
-                inspection = _unless_open(
-                    lambda: request_planned_inspection(
-                        session,
-                        loan_id=loan_id,
-                        kind=InspectionKind.ROUTINE,
-                        reason=f"Routine inspection every {plan.frequency_months} month(s): "
-                        f"{plan.reason}",
-                        actor=actor,
-                        due_on=plan.next_due_on,
-                    ),
-                    session,
-                )
-                inspection_id = inspection.id if inspection is not None else None
-    return _reread(services, inspection_id)
+    """The routine inspection of a loan whose plan is due, outside the scheduler's capacity
+    (tools and tests); None when not due or an inspection is open (checked under the loan's
+    lock). The plan is decided again first; a decision that fails keeps the last good plan."""
+    candidate = scheduling.Candidate(loan_id, "", date.today(), scheduling.ROUTINE)
+    run = _SchedulerRun(
+        services, actor, scheduling.Capacity(_unbounded(), date.today()), _unbounded()
+    )
+    return _reread(services, run.start(candidate))
+
+
+def _unbounded() -> scheduling.SchedulingRules:
+    big = 1 << 30
+    return scheduling.SchedulingRules(big, big, 0, big, "Catch-up inspection: {plan_reason}")
 
 
 def _reread(services: Services, inspection_id: str | None) -> Inspection | None:
@@ -289,57 +267,170 @@ def _reread(services: Services, inspection_id: str | None) -> Inspection | None:
         return inspections.get(session, inspection_id)
 
 
+class _SchedulerRun:
+    """One scheduler run: each loan its own transaction under the loan's lock; the plan decided
+    again (or, while the decision fails, the last good one kept); counts and the first failure
+    of the decision kept for the report."""
+
+    def __init__(
+        self,
+        services: Services,
+        actor: str,
+        capacity: scheduling.Capacity,
+        rules: scheduling.SchedulingRules,
+    ) -> None:
+        self.services = services
+        self.actor = actor
+        self.capacity = capacity
+        self.rules = rules
+        self.counts = {
+            "started_first": 0,
+            "started_routine": 0,
+            "started_catch_up": 0,
+            "deferred": 0,
+            "failed": 0,
+            "kept_last_plan": 0,
+        }
+        self.failure: plans.PlanDecisionFailed | None = None
+        self.failed_loan: str | None = None
+        self._decide = services.engine.decider(PLAN_DECISION)
+
+    def decide(self, facts: dict) -> dict:
+        """The deployed decision; once it could not be evaluated in this run it is not asked
+        again (the same table answers the same way): loans keep their last good plan."""
+        if isinstance(self.failure, plans.PlanDecisionUnavailable):
+            raise self.failure
+        return self._decide(facts)
+
+    def _failed(self, loan_id: str, failure: plans.PlanDecisionFailed) -> None:
+        if self.failure is None:
+            self.failure, self.failed_loan = failure, loan_id
+
+    def start(self, candidate: scheduling.Candidate) -> str | None:
+        """Start the candidate's inspection; its id, or None (not due any more, open already,
+        no plan could be decided)."""
+        today = self.capacity.today
+        loan_id = candidate.loan_id
+        with self.services.transaction() as session:
+            lock_loan(session, loan_id)
+            if plans.has_open_inspection(session, loan_id):
+                return None
+            plan, failure = plans.plan_for_start(session, loan_id, self.decide, actor=self.actor)
+            if failure is not None:
+                self._failed(loan_id, failure)
+                self.counts["failed" if plan is None else "kept_last_plan"] += 1
+            if plan is None:
+                return None
+            loan = loans_service.get(session, loan_id)
+            registered = registered_on(loan)
+            trigger_ref = None
+            if candidate.kind == scheduling.ROUTINE:
+                if plan.next_due_on > today:
+                    return None
+                kind, counter, due_on = InspectionKind.ROUTINE, "started_routine", plan.next_due_on
+                reason = f"Routine inspection {plans.frequency_text(plan)}: {plan.reason}"
+            elif plans.has_planned_inspection(session, loan_id):
+                return None
+            elif plans.needs_catch_up(loan, plan):
+                kind, counter = InspectionKind.ROUTINE, "started_catch_up"
+                due_on = self.capacity.catch_up_due_on(candidate.person, registered)
+                reason = self.rules.catch_up_text(
+                    plans.first_due_on(loan, plan), registered, plan.reason
+                )
+                trigger_ref = scheduling.CATCH_UP_REF
+            else:
+                kind, counter = InspectionKind.FIRST, "started_first"
+                due_on = max(plans.first_due_on(loan, plan), registered)
+                reason = f"First inspection after disbursement: {plan.reason}"
+            inspection = _unless_open(
+                lambda: request_planned_inspection(
+                    session,
+                    loan_id=loan_id,
+                    kind=kind,
+                    reason=reason,
+                    actor=self.actor,
+                    due_on=due_on,
+                    trigger_ref=trigger_ref,
+                ),
+                session,
+            )
+            if inspection is None:
+                return None
+            if trigger_ref == scheduling.CATCH_UP_REF:
+                loan.next_inspection_on = due_on
+            inspection_id = inspection.id
+        self.capacity.took(candidate.person, due_on)
+        self.counts[counter] += 1
+        return inspection_id
+
+
 def start_due_inspections(
     services: Services,
     *,
     actor: str,
     batch_size: int,
+    rules: scheduling.SchedulingRules,
+    today: date | None = None,
     after_each: Callable[[int], None] = lambda handled: None,
-) -> dict[str, int]:
-    """The scheduler's run: missing first inspections, then due routine ones, up to
-    ``batch_size``; each loan its own transaction. A loan that fails (engine cannot decide the
-    plan) is counted and left for the next run; it does not stop the others."""
+) -> dict[str, Any]:
+    """The scheduler's run: due work most overdue first (first inspections of new loans,
+    catch-ups of loans whose first deadline passed before they were registered, routine
+    inspections whose plan is due), each loan its own transaction, at most ``batch_size``
+    tried. A person at capacity (``config/scheduling.yaml``) gets nothing more: that work waits
+    (``deferred``). A loan whose plan cannot be decided keeps its last good plan and is still
+    started (``kept_last_plan``); one that never had a plan waits (``failed``). The first
+    failure of the decision is returned as ``plan_decision_error`` (with the loan,
+    ``plan_decision_loan``) for the process to raise its incident; None when all went well."""
     from sqlalchemy.exc import IntegrityError
 
-    counts = {"started_first": 0, "started_routine": 0, "failed": 0, "skipped": 0}
+    today = today or date.today()
     with services.uow() as session:
-        missing = plans.loans_without_first_inspection(session, batch_size)
+        due = scheduling.candidates(session, today, catalogue())
+        capacity = scheduling.Capacity.load(session, rules, today)
+    run = _SchedulerRun(services, actor, capacity, rules)
     handled = 0
-
-    def one(loan_id: str, first: bool) -> None:
-        nonlocal handled
+    for candidate in due:
+        if handled >= batch_size:
+            break
+        if not capacity.has_room(candidate.person):
+            run.counts["deferred"] += 1
+            continue
         try:
-            started = (start_first_inspection if first else start_routine_inspection)(
-                services, loan_id, actor
-            )
-            counts[
-                "skipped" if started is None else ("started_first" if first else "started_routine")
-            ] += 1
+            run.start(candidate)
         except IntegrityError as exc:
             # Another run decided this loan's plan at the same moment: that run goes on.
-            log.info("loan %s handled by a concurrent run (%s)", loan_id, type(exc).__name__)
-            counts["skipped"] += 1
+            log.info("loan %s handled by a concurrent run (%s)", candidate.loan_id, exc)
         except Exception as exc:  # noqa: BLE001 - one loan's trouble must not stop the run
-            log.warning("loan %s not started (%s); next run retries", loan_id, exc)
-            counts["failed"] += 1
+            log.warning("loan %s not started (%s); next run retries", candidate.loan_id, exc)
+            run.counts["failed"] += 1
         handled += 1
         after_each(handled)
-
-    for loan_id in missing:
-        one(loan_id, True)
-    if batch_size - handled > 0:
-        with services.uow() as session:
-            due = plans.due_loans(session, date.today(), batch_size - handled)
-        for loan_id in due:
-            one(loan_id, False)
+    counts: dict[str, Any] = dict(run.counts)
+    counts["plan_decision_error"] = str(run.failure) if run.failure is not None else None
+    counts["plan_decision_loan"] = run.failed_loan
     log.info(
-        "scheduler run: %d first and %d routine inspection(s) started, %d failed",
+        "scheduler run: %d first, %d catch-up and %d routine inspection(s) started, %d deferred "
+        "(capacity), %d failed, %d on their last good plan",
         counts["started_first"],
+        counts["started_catch_up"],
         counts["started_routine"],
+        counts["deferred"],
         counts["failed"],
+        counts["kept_last_plan"],
     )
-    counts.pop("skipped")
     return counts
+
+
+def check_plan_decision(services: Services, loan_id: str, actor: str) -> str:
+    """Decide ``loan_id``'s plan again (the loan whose plan failed in the scheduler's run) and
+    store it; raises :class:`~postloan.plans.service.PlanDecisionFailed` while the deployed
+    ``inspection_plan`` still cannot be evaluated (the scheduler's incident). The plan's
+    decision version, when it works again."""
+    with services.transaction() as session:
+        plan = plans.compute_plan(
+            session, loan_id, services.engine.decider(PLAN_DECISION), actor=actor
+        )
+        return plan.decision_version
 
 
 # -- the derived trigger ----------------------------------------------------------------------

@@ -25,7 +25,11 @@ class InspectionPlan(Timestamped, Base):
     __tablename__ = "inspection_plan"
 
     loan_id: Mapped[str] = mapped_column(ForeignKey("loan.id"), primary_key=True)
-    frequency_months: Mapped[int] = mapped_column(Integer)
+    #: Every ``frequency`` ``frequency_unit`` (days, weeks or months).
+    frequency: Mapped[int] = mapped_column(Integer, server_default="3")
+    frequency_unit: Mapped[str] = mapped_column(String(10), server_default="months")
+    #: The frequency when it is in whole months (kept for the API's old field), else null.
+    frequency_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
     template: Mapped[str] = mapped_column(String(60))
     mode: Mapped[str] = mapped_column(String(20))
     first_inspection_days: Mapped[int] = mapped_column(Integer)

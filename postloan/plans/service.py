@@ -2,8 +2,13 @@
 
 ``compute_plan`` gathers the facts (``facts.py``), asks ``decide`` (the deployed DMN, through an
 adapter the caller passes in: this module knows no engine) and stores the plan. The next routine
-inspection is due ``frequency_months`` after the last completed inspection (or the disbursement);
-the first inspection is due ``first_inspection_days`` after the disbursement.
+inspection is due ``frequency`` ``frequency_unit`` (days, weeks or months) after the last completed
+inspection (or the disbursement), never before the loan was registered here; the first inspection
+is due ``first_inspection_days`` after the disbursement.
+
+A decision that cannot be evaluated (the engine refuses it, no single result, an output a plan
+cannot be made of) raises :class:`PlanDecisionFailed`; ``plan_for_start`` then keeps the loan's
+last good plan, so the portfolio goes on being scheduled while the decision is repaired.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from postloan.loans.models import Loan
 from postloan.plans.catalogue import MODES, Catalogue, CatalogueError, catalogue
 from postloan.plans.facts import add_months, plan_facts
 from postloan.plans.models import InspectionPlan
+from postloan.plans.scheduling import registered_on
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +38,51 @@ OPEN_STATUSES = (InspectionStatus.REQUESTED, InspectionStatus.IN_PROGRESS)
 PLAN_ACTOR = "planner"
 
 
-class PlanDecisionInvalid(ValueError):
+FREQUENCY_UNITS = ("days", "weeks", "months")
+
+
+class PlanDecisionFailed(Exception):
+    """The ``inspection_plan`` decision gave no usable plan (the message says why)."""
+
+
+class PlanDecisionInvalid(PlanDecisionFailed, ValueError):
     """The decision answered something a plan cannot be made of (names the output)."""
+
+
+class PlanDecisionUnavailable(PlanDecisionFailed):
+    """The decision could not be evaluated (the engine refused it or gave no single result)."""
+
+
+def add_frequency(day: date, frequency: int, unit: str) -> date:
+    """``day`` plus ``frequency`` days, weeks or months (months clamp to the month's end)."""
+    if unit == "days":
+        return day + timedelta(days=frequency)
+    if unit == "weeks":
+        return day + timedelta(weeks=frequency)
+    if unit == "months":
+        return add_months(day, frequency)
+    raise ValueError(f"frequency unit must be one of {', '.join(FREQUENCY_UNITS)}, not {unit!r}")
+
+
+def frequency_text(plan: InspectionPlan) -> str:
+    """``every 3 months``, ``every week``."""
+    unit = plan.frequency_unit.removesuffix("s")
+    return f"every {unit}" if plan.frequency == 1 else f"every {plan.frequency} {unit}s"
+
+
+def _frequency(result: dict[str, Any]) -> tuple[int, str]:
+    """The decision's ``frequency`` and ``frequency_unit``; a table of the earlier shape
+    (``frequency_months`` only) still reads as months."""
+    if result.get("frequency") is None and result.get("frequency_months") is not None:
+        return _positive_int(result, "frequency_months"), "months"
+    frequency = _positive_int(result, "frequency")
+    unit = result.get("frequency_unit") or "months"
+    if unit not in FREQUENCY_UNITS:
+        raise PlanDecisionInvalid(
+            f"inspection_plan output frequency_unit must be one of {', '.join(FREQUENCY_UNITS)}, "
+            f"got {unit!r}"
+        )
+    return frequency, str(unit)
 
 
 def _positive_int(result: dict[str, Any], name: str) -> int:
@@ -83,14 +132,40 @@ def has_first_inspection(session: Session, loan_id: str) -> bool:
     )
 
 
+def has_planned_inspection(session: Session, loan_id: str) -> bool:
+    """A first or routine inspection (a catch-up is one) was started and not cancelled."""
+    return (
+        session.scalar(
+            select(
+                exists(
+                    select(Inspection.id).where(
+                        Inspection.loan_id == loan_id,
+                        Inspection.kind.in_((InspectionKind.FIRST, InspectionKind.ROUTINE)),
+                        Inspection.status != InspectionStatus.CANCELLED,
+                    )
+                )
+            )
+        )
+        or False
+    )
+
+
 def first_due_on(loan: Loan, plan: InspectionPlan) -> date:
     return loan.disbursed_on + timedelta(days=plan.first_inspection_days)
 
 
+def needs_catch_up(loan: Loan, plan: InspectionPlan) -> bool:
+    """The first-inspection deadline had passed before the loan was registered here."""
+    return first_due_on(loan, plan) < registered_on(loan)
+
+
 def _dates(loan: Loan, plan: InspectionPlan, completed: date | None) -> None:
-    plan.next_due_on = add_months(completed or loan.disbursed_on, plan.frequency_months)
+    due = add_frequency(completed or loan.disbursed_on, plan.frequency, plan.frequency_unit)
+    plan.next_due_on = max(due, registered_on(loan))
     loan.next_inspection_on = (
-        plan.next_due_on if completed else min(first_due_on(loan, plan), plan.next_due_on)
+        plan.next_due_on
+        if completed or needs_catch_up(loan, plan)
+        else min(first_due_on(loan, plan), plan.next_due_on)
     )
 
 
@@ -105,18 +180,22 @@ def compute_plan(
 ) -> InspectionPlan:
     """Decide and store the loan's plan; sets ``loan.next_inspection_on``. Caller commits.
 
-    ``decide(facts)`` returns the decision's single result (frequency_months, template, mode,
-    first_inspection_days, reason) and may add ``decision_version``. An empty template means the
-    product's template; the stricter of the decision's and the product's first-inspection
-    deadline applies.
+    ``decide(facts)`` returns the decision's single result (frequency and frequency_unit,
+    template, mode, first_inspection_days, reason) and may add ``decision_version``. An empty
+    template means the product's template; the stricter of the decision's and the product's
+    first-inspection deadline applies. Raises :class:`PlanDecisionFailed` (nothing written) when
+    the decision cannot be evaluated or answers something unusable.
     """
     cat = cat or catalogue()
     loan = session.get(Loan, loan_id)
     if loan is None:
         raise NotFound(f"loan {loan_id!r} does not exist")
     facts = plan_facts(session, loan_id, as_of=as_of, cat=cat)
-    result = decide(facts)
-    frequency = _positive_int(result, "frequency_months")
+    try:
+        result = decide(facts)
+    except Exception as exc:  # noqa: BLE001 - whatever the adapter raised, the plan failed
+        raise PlanDecisionUnavailable(f"inspection_plan could not be evaluated: {exc}") from exc
+    frequency, unit = _frequency(result)
     first_days = min(
         _positive_int(result, "first_inspection_days"), int(facts["product_first_inspection_days"])
     )
@@ -139,12 +218,15 @@ def compute_plan(
         session.add(plan)
     else:
         before = {
-            "frequency_months": plan.frequency_months,
+            "frequency": plan.frequency,
+            "frequency_unit": plan.frequency_unit,
             "template": plan.template,
             "mode": plan.mode,
             "first_inspection_days": plan.first_inspection_days,
         }
-    plan.frequency_months = frequency
+    plan.frequency = frequency
+    plan.frequency_unit = unit
+    plan.frequency_months = frequency if unit == "months" else None
     plan.template = template
     plan.mode = mode
     plan.first_inspection_days = first_days
@@ -153,7 +235,8 @@ def compute_plan(
     plan.computed_at = utcnow()
     _dates(loan, plan, completed)
     after = {
-        "frequency_months": frequency,
+        "frequency": frequency,
+        "frequency_unit": unit,
         "template": template,
         "mode": mode,
         "first_inspection_days": first_days,
@@ -173,9 +256,9 @@ def compute_plan(
             },
         )
         log.info(
-            "plan for loan %s: every %s month(s), %s, %s (%s)",
+            "plan for loan %s: %s, %s, %s (%s)",
             loan_id,
-            frequency,
+            frequency_text(plan),
             template,
             mode,
             reason,
@@ -185,7 +268,7 @@ def compute_plan(
 
 
 def advance_plan(session: Session, loan_id: str, completed_on: date) -> InspectionPlan | None:
-    """After an inspection completed: the next one is due ``frequency_months`` later.
+    """After an inspection completed: the next one is due ``frequency`` ``frequency_unit`` later.
 
     Never moves the due date back (a late-finalized older inspection keeps the later date).
     Returns None when the loan has no plan yet (the scheduler will make one).
@@ -195,7 +278,7 @@ def advance_plan(session: Session, loan_id: str, completed_on: date) -> Inspecti
     if plan is None or loan is None:
         return None
     latest = max(completed_on, last_completed_on(session, loan_id) or completed_on)
-    plan.next_due_on = add_months(latest, plan.frequency_months)
+    plan.next_due_on = add_frequency(latest, plan.frequency, plan.frequency_unit)
     loan.next_inspection_on = plan.next_due_on
     audit.record(
         session,
@@ -212,6 +295,26 @@ def advance_plan(session: Session, loan_id: str, completed_on: date) -> Inspecti
     return plan
 
 
+def plan_for_start(
+    session: Session,
+    loan_id: str,
+    decide: Decide,
+    *,
+    actor: str = PLAN_ACTOR,
+    cat: Catalogue | None = None,
+) -> tuple[InspectionPlan | None, PlanDecisionFailed | None]:
+    """The plan to start an inspection with: decided again now, or, when the decision fails,
+    the loan's last good plan (with the failure, which the caller reports). ``(None, failure)``
+    when the loan never had a plan."""
+    try:
+        return compute_plan(session, loan_id, decide, actor=actor, cat=cat), None
+    except PlanDecisionFailed as exc:
+        plan = session.get(InspectionPlan, loan_id)
+        if plan is not None:
+            log.warning("loan %s keeps its last good plan: %s", loan_id, exc)
+        return plan, exc
+
+
 def get_plan(session: Session, loan_id: str) -> InspectionPlan:
     if session.get(Loan, loan_id) is None:
         raise NotFound(f"loan {loan_id!r} does not exist")
@@ -219,36 +322,3 @@ def get_plan(session: Session, loan_id: str) -> InspectionPlan:
     if plan is None:
         raise NotFound(f"loan {loan_id!r} has no inspection plan yet")
     return plan
-
-
-def loans_without_first_inspection(session: Session, limit: int) -> list[str]:
-    """Active loans for which no first inspection was ever started (e.g. engine down)."""
-    first = select(Inspection.id).where(
-        Inspection.loan_id == Loan.id,
-        Inspection.kind == InspectionKind.FIRST,
-        Inspection.status != InspectionStatus.CANCELLED,
-    )
-    return list(
-        session.scalars(
-            select(Loan.id)
-            .where(~exists(first), Loan.maturity_on >= date.today())
-            .order_by(Loan.disbursed_on, Loan.id)
-            .limit(limit)
-        )
-    )
-
-
-def due_loans(session: Session, as_of: date, limit: int) -> list[str]:
-    """Loans whose plan is due and that have no open inspection, most overdue first."""
-    open_ = select(Inspection.id).where(
-        Inspection.loan_id == InspectionPlan.loan_id, Inspection.status.in_(OPEN_STATUSES)
-    )
-    return list(
-        session.scalars(
-            select(InspectionPlan.loan_id)
-            .join(Loan, Loan.id == InspectionPlan.loan_id)
-            .where(InspectionPlan.next_due_on <= as_of, ~exists(open_), Loan.maturity_on >= as_of)
-            .order_by(InspectionPlan.next_due_on, InspectionPlan.loan_id)
-            .limit(limit)
-        )
-    )

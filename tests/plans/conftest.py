@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlite_template import sqlite_template
 
 from gateway.engine import EngineGateway
+
+__all__ = ["sqlite_template"]  # the fast scheduling tests' fresh databases
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +40,21 @@ def session(database: str):  # noqa: ANN201
 def plan_api(api: Any) -> Any:
     """The API client as an integrator."""
     return api
+
+
+@pytest.fixture(autouse=True, scope="session")
+def roomy_scheduling(settings, tmp_path_factory):  # noqa: ANN001, ANN201
+    """The engine tests here share one database and three account managers with every other
+    test of the session, whose loans stay open: the scheduler they run gets room enough (the
+    configured capacity is what tests/plans/test_scheduling*.py check)."""
+    path = tmp_path_factory.mktemp("scheduling") / "scheduling.yaml"
+    path.write_text(
+        "capacity: {max_open_per_person: 100000, max_new_per_person_per_day: 100000}\n"
+        "catch_up: {lead_days: 0, max_due_per_person_per_day: 100000,"
+        " reason: 'Catch-up inspection: {plan_reason}'}\n",
+        encoding="utf-8",
+    )
+    before = settings.scheduling_file
+    settings.scheduling_file = path
+    yield path
+    settings.scheduling_file = before

@@ -82,11 +82,12 @@ def test_rating_threshold_letters_and_scores():
 )
 def test_plan_rows(over, frequency, template, mode):
     result = PLAN.single(facts(**over))
-    assert (result["frequency_months"], result["template"], result["mode"]) == (
-        frequency,
-        template,
-        mode,
-    ), result["reason"]
+    assert (
+        result["frequency"],
+        result["frequency_unit"],
+        result["template"],
+        result["mode"],
+    ) == (frequency, "months", template, mode), result["reason"]
 
 
 def test_every_plan_row_is_reachable_and_valid():
@@ -94,7 +95,8 @@ def test_every_plan_row_is_reachable_and_valid():
     for rule in PLAN.rules:
         out = rule.outputs
         assert out["mode"] in ("on_site", "desk", "outsourced"), rule.rule_id
-        assert out["frequency_months"] > 0 and out["first_inspection_days"] > 0
+        assert out["frequency"] > 0 and out["first_inspection_days"] > 0
+        assert out["frequency_unit"] in ("days", "weeks", "months"), rule.rule_id
         assert out["template"] == "" or out["template"] in cat.templates, rule.rule_id
         assert out["reason"], rule.rule_id
 

@@ -90,10 +90,13 @@ def test_micro_loan_gets_the_template_frequency_and_mode_the_dmn_says(plan_api, 
     plan = r.json()
     assert (
         plan["template"],
+        plan["frequency"],
+        plan["frequency_unit"],
         plan["frequency_months"],
         plan["mode"],
         plan["first_inspection_days"],
-    ) == ("micro_standard", 3, "outsourced", 15)
+    ) == ("micro_standard", 3, "months", 3, "outsourced", 15)
+    assert plan["frequency_text"] == "every 3 months" and plan["catch_up"] is False
     assert "Micro enterprise" in plan["reason"]
     assert plan["decision_version"].startswith("inspection_plan:")
     disbursed = date.fromisoformat(loan["disbursed_on"])
@@ -135,7 +138,7 @@ def test_an_analyst_edits_a_row_and_redeploys_without_a_code_change(
     decide = single_result_decider(api_engine)
     original = DMN.read_text(encoding="utf-8")
     changed = original
-    for output, old, new in (("Mode", '"outsourced"', '"on_site"'), ("FrequencyMonths", "3", "1")):
+    for output, old, new in (("Mode", '"outsourced"', '"on_site"'), ("Frequency", "3", "1")):
         pattern = (
             rf'(<outputEntry id="LiteralExpression_MicroSmall_{output}">\s*<text>)'
             rf"{re.escape(old)}(</text>)"
@@ -209,9 +212,10 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
             ],
         )
         assert routine[0].process_instance_id and routine[0].template == "sme_standard"
-        # decided again at the start: 3 months after the first inspection, 100 days ago
+        # decided again at the start: 3 months after the first inspection, 100 days ago, but
+        # never dated before the loan was registered (today)
         completed = (utcnow() - timedelta(days=100)).date()
-        assert routine[0].due_on == add_months(completed, 3) <= date.today()
+        assert routine[0].due_on == max(add_months(completed, 3), date.today()) <= date.today()
         sources = set(
             session.scalars(
                 select(InspectionItem.source).where(InspectionItem.inspection_id == routine[0].id)
