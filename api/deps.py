@@ -6,14 +6,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from api.pages import session as page_session
 from config.settings import Settings, get_settings
-from gateway.engine import EngineGateway
+from gateway.engine import EngineError, EngineGateway
 from gateway.ports import EngineAdapter
 from postloan.access import service as access
 from postloan.application.ports import database_unit
@@ -58,6 +60,37 @@ def get_services(
     return Services(uow=uow, engine=adapter, dispatch=OutboxRelay(uow, adapter))
 
 
+@dataclass(frozen=True)
+class Person:
+    """An engine user whose password the engine accepted: id, name and groups."""
+
+    user: str
+    name: str
+    groups: tuple[str, ...]
+
+
+def verify_person(settings: Settings, user: str, password: str) -> Person | None:
+    """The engine's identity service decides: ``POST /identity/verify`` sent as the person (the
+    API's technical user may not read people), then their groups and name, which a person may
+    read of themselves. None for a wrong user or password (the engine's failed-login delay
+    applies); an engine that cannot be reached raises (503)."""
+    as_person = EngineGateway(settings.engine_url, user, password, settings.engine_timeout_seconds)
+    try:
+        verified = as_person.call(
+            "POST", "/identity/verify", json={"username": user, "password": password}
+        )
+        if not (verified or {}).get("authenticated"):
+            return None
+        groups = as_person.call("GET", "/identity/groups", params={"userId": user}) or {}
+        profile = as_person.call("GET", f"/user/{quote(user, safe='')}/profile") or {}
+    except EngineError as exc:
+        if exc.status in (401, 403):
+            return None
+        raise
+    name = " ".join(p for p in (profile.get("firstName"), profile.get("lastName")) if p)
+    return Person(user, name or user, tuple(g["id"] for g in groups.get("groups") or []))
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 EngineDep = Annotated[EngineGateway, Depends(get_engine)]
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -86,10 +119,20 @@ bearer = HTTPBearer(
 
 
 def get_caller(
+    request: Request,
     session: SessionDep,
+    settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> Caller:
+    """The API key's caller; without a key, a person's page session (api/pages/session.py:
+    reads only) with the role their engine groups give; a browser without either is sent to
+    the login page."""
     if credentials is None or not credentials.credentials.strip():
+        person = page_session.from_request(request, settings)
+        if person is not None:
+            return Caller(f"person:{person.user}", person.role)
+        if page_session.wants_html(request):
+            raise page_session.LoginRequired(page_session.requested_path(request))
         raise ApiError(401, "unauthorized", "send an API key: Authorization: Bearer <key>")
     key = access.authenticate(session, credentials.credentials.strip())
     if key is None:

@@ -23,6 +23,8 @@ from api import (
     vendors,
 )
 from api.openapi import install as install_openapi
+from api.pages import docs as offline_docs
+from api.pages import routes as pages
 from config.logging import setup_logging
 
 #: Every area's router, in the order the OpenAPI document lists them.
@@ -52,12 +54,18 @@ def create_app() -> FastAPI:
         description="Customers, loans, repayments and inspections for core banking, loan "
         "origination, vendors and auditors. Authenticate with `Authorization: Bearer <api key>`."
         ' Errors are `{"error": CODE, "detail": text}` (`ErrorBody`): each operation lists the'
-        " roles it admits and every error it can answer with.",
+        " roles it admits and every error it can answer with. People sign in at `/pages/login`"
+        " (their Tasklist user) to read the report and dossier pages.",
+        # Swagger UI and ReDoc from the package's own files (api/pages/docs.py), not a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     v1 = APIRouter(prefix="/api/v1")
     for area in AREAS:
         v1.include_router(area.router)
     app.include_router(v1)
+    pages.install(app)
+    offline_docs.install(app)
     errors.install(app)
     install_openapi(app)
     return app

@@ -16,7 +16,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Secrets that ship with the embedded demo. Refused when ``POSTLOAN_ENV=production``.
-DEV_ONLY_SECRETS = {"admin-dev-only", "workers-dev-only", "api-dev-only", "webhook-dev-only"}
+DEV_ONLY_SECRETS = {
+    "admin-dev-only",
+    "workers-dev-only",
+    "api-dev-only",
+    "webhook-dev-only",
+    "pages-dev-only",
+}
+
+#: Which API role a person's engine groups give on the pages (/pages/...): the same role names
+#: API keys carry, so a page admits exactly whom its JSON endpoint admits. A person in several
+#: groups gets the first of PAGE_ROLE_ORDER that any of them maps to; no mapped group, no login.
+PAGE_ROLES_BY_GROUP = {
+    "camunda-admin": "admin",
+    "auditors": "auditor",
+    "account-managers": "viewer",
+    "postloan-officers": "viewer",
+    "credit-managers": "viewer",
+    "credit-approvers": "viewer",
+    "task-supervisors": "viewer",
+}
+PAGE_ROLE_ORDER = ("admin", "integrator", "auditor", "viewer")
 
 
 class Settings(BaseSettings):
@@ -63,6 +83,13 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_engine_url: str = ""
+    # Pages for people (/pages/...): a login with the engine's users, then a signed HttpOnly
+    # session cookie (HMAC-SHA256 of this secret) that lasts this many minutes.
+    page_session_secret: SecretStr = SecretStr("pages-dev-only")
+    page_session_minutes: int = Field(30, ge=1, le=720)
+    page_roles_by_group: dict[str, str] = Field(default_factory=lambda: dict(PAGE_ROLES_BY_GROUP))
+    # Send the cookie over HTTPS only (set true behind TLS; the embedded default is plain HTTP).
+    page_cookie_secure: bool = False
 
     # Signed webhook push of credit-application results to the origination system (empty URL:
     # deliveries are recorded as skipped). Body signed with HMAC-SHA256 of the secret.
@@ -88,6 +115,7 @@ class Settings(BaseSettings):
                 "engine_worker_password",
                 "engine_api_password",
                 "origination_webhook_secret",
+                "page_session_secret",
             ):
                 if getattr(self, name).get_secret_value() in DEV_ONLY_SECRETS:
                     raise ValueError(

@@ -148,7 +148,8 @@ def test_inspection_from_start_to_stored_report(workers, api, as_user, admin, da
     )
     page = api.get(f"/api/v1/inspections/{inspection_id}/report.html")
     assert page.status_code == 200 and "Post-loan inspection report" in page.text
-    assert "substandard" in page.text and "cm_liu" in page.text
+    # Codes in words (config/labels.yaml): the class reads "Substandard", not its code.
+    assert "Substandard" in page.text and "cm_liu" in page.text
 
 
 def test_unknown_inspection_goes_to_an_officer_through_the_bpmn_error(

@@ -1,0 +1,161 @@
+"""The pages people open from Tasklist: login, the inspection report, the credit dossier.
+
+``/pages/login`` checks the user and password with the engine's identity service (the same users
+as Tasklist) and maps the person's groups to an API role (``Settings.page_roles_by_group``); the
+signed session cookie then stands in for the API key on reads (``api.deps.get_caller``). Every
+page admits the roles its JSON endpoint admits: an account manager (role ``viewer``) sees what a
+viewer key sees, a vendor's person gets no page. A browser without a session is sent to the
+login page and back; an API client keeps sending its bearer key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import Caller, Reader, SessionDep, verify_person
+from api.pages import render
+from api.pages import session as page_session
+from api.schemas import PathId
+from config.settings import Settings, get_settings
+from postloan.credit import dossier as dossiers
+from postloan.customers.models import Customer
+from postloan.errors import Conflict
+from postloan.inspections import service as inspections
+
+router = APIRouter(prefix="/pages", tags=["pages"], include_in_schema=False)
+
+HTML_HEADERS = {"Cache-Control": "no-store"}
+
+
+def _person(request: Request, caller: Caller, settings: Settings) -> page_session.PageSession:
+    """Who reads the page: the session's person, or an API key's caller shown by its name."""
+    found = page_session.from_request(request, settings)
+    if found is not None:
+        return found
+    return page_session.PageSession(caller.name, caller.role, caller.name, 0)
+
+
+def html(content: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(content, status_code=status_code, headers=HTML_HEADERS)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    settings: SettingsDep, next: Annotated[str | None, Query(max_length=2000)] = None
+) -> HTMLResponse:
+    return html(render.login(page_session.safe_next(next), settings.page_session_minutes))
+
+
+#: The login form's fields and their longest accepted length.
+FORM_FIELDS = {"username": 128, "password": 512, "next": 2000}
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The urlencoded login form (parsed here: no multipart library for three fields)."""
+    raw = await request.body()
+    if len(raw) > 8192:
+        return {}
+    fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: (fields.get(k) or [""])[0][:limit] for k, limit in FORM_FIELDS.items()}
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, settings: SettingsDep) -> Response:
+    form = await _form(request)
+    username, password, next = form.get("username", ""), form.get("password", ""), form.get("next")
+    target = page_session.safe_next(next)
+    username = username.strip()
+
+    def refuse(message: str, status_code: int) -> HTMLResponse:
+        page = render.login(target, settings.page_session_minutes, message, username)
+        return html(page, status_code)
+
+    if not username or not password:
+        return refuse("Enter your username and password.", 422)
+    person = await run_in_threadpool(verify_person, settings, username, password)
+    if person is None:
+        return refuse("Unknown user or wrong password (after a failed try, wait a moment).", 401)
+    role = page_session.role_of(person.groups, settings.page_roles_by_group)
+    if role is None:
+        return refuse(
+            f"{person.user} may not open these pages: none of the groups "
+            f"{', '.join(person.groups) or '(none)'} gives a page role.",
+            403,
+        )
+    session = page_session.new_session(person.user, person.name, role, settings)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        page_session.COOKIE,
+        page_session.encode(session, settings.page_session_secret.get_secret_value()),
+        max_age=settings.page_session_minutes * 60,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.page_cookie_secure or request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse(page_session.LOGIN_PATH, status_code=303)
+    response.delete_cookie(page_session.COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, caller: Reader) -> HTMLResponse:
+    person = _person(request, caller, get_settings())
+    body = (
+        "<h1>Pages</h1><p>Open a report or a dossier from the task in Tasklist: "
+        "<code>/pages/inspections/&lt;inspection id&gt;</code>, "
+        "<code>/pages/customers/&lt;customer id&gt;/dossier</code>.</p>"
+        f'<p class="muted">Signed in as {render.e(person.name)} (role {render.e(person.role)}).</p>'
+    )
+    return html(render.page("Pages", body, person))
+
+
+def inspection_report(
+    request: Request, session: SessionDep, caller: Caller, inspection_id: str
+) -> HTMLResponse:
+    inspection = inspections.get(session, inspection_id)
+    if inspection.report is None:
+        raise Conflict(f"inspection {inspection_id} has no report yet (status {inspection.status})")
+    customer = session.get(Customer, inspection.report["loan"].get("customer_id"))
+    person = _person(request, caller, get_settings())
+    return html(render.report(inspection.report, customer.name if customer else None, person))
+
+
+@router.get("/inspections/{inspection_id}", response_class=HTMLResponse)
+def inspection_page(
+    inspection_id: PathId, request: Request, session: SessionDep, caller: Reader
+) -> HTMLResponse:
+    return inspection_report(request, session, caller, inspection_id)
+
+
+@router.get("/customers/{customer_id}/dossier", response_class=HTMLResponse)
+def dossier_page(
+    customer_id: PathId, request: Request, session: SessionDep, caller: Reader
+) -> HTMLResponse:
+    dossier = dossiers.assemble(session, customer_id)
+    dossier["worst_class"] = dossiers.worst_class(dossier) if dossier["loans"] else None
+    person = _person(request, caller, get_settings())
+    return html(render.dossier(dossier, person))
+
+
+def install(app: FastAPI) -> None:
+    """The pages' router and the redirect of a browser without a session to the login."""
+    app.include_router(router)
+
+    @app.exception_handler(page_session.LoginRequired)
+    async def login_required(_: Request, exc: page_session.LoginRequired) -> Response:
+        target = exc.next_url if not urlsplit(exc.next_url).netloc else "/pages/"
+        return RedirectResponse(page_session.login_url(target), status_code=303)
