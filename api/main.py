@@ -19,6 +19,7 @@ from api import (
     plans,
     rectifications,
     reports,
+    restructurings,
     signals,
     vendors,
 )
@@ -32,6 +33,7 @@ AREAS = (
     health,
     customers,
     loans,
+    restructurings,
     financials,
     collaterals,
     events,

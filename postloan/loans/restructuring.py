@@ -233,3 +233,52 @@ def list_for(session: Session, loan_id: str) -> list[LoanRestructuring]:
             .order_by(LoanRestructuring.restructured_on, LoanRestructuring.id)
         )
     )
+
+
+def settle_imported(session: Session, *, actor: str, unsettled: str) -> int:
+    """Finish restructurings the bulk importer inserted (``class_before`` and ``recorded_by``
+    still ``unsettled``): each gets its loan's class and the actor and is audited as over REST,
+    and every loan concerned takes its latest restructuring's date (and the latest new maturity
+    given). Returns how many were settled."""
+    rows = list(
+        session.scalars(
+            select(LoanRestructuring)
+            .where(LoanRestructuring.recorded_by == unsettled)
+            .order_by(LoanRestructuring.loan_id, LoanRestructuring.restructured_on)
+        )
+    )
+    loans = {
+        loan.id: loan
+        for loan in session.scalars(select(Loan).where(Loan.id.in_({r.loan_id for r in rows})))
+    }
+    for row in rows:
+        loan = loans[row.loan_id]
+        row.class_before, row.recorded_by = loan.risk_class, actor
+        before = {
+            "maturity_on": loan.maturity_on.isoformat(),
+            "restructured_on": _iso(loan.restructured_on),
+        }
+        if loan.restructured_on is None or row.restructured_on >= loan.restructured_on:
+            loan.restructured_on = row.restructured_on
+            if row.new_maturity_on is not None:
+                loan.maturity_on = row.new_maturity_on
+        audit.record(
+            session,
+            actor=actor,
+            action="loan.restructured",
+            object_type="loan",
+            object_id=row.loan_id,
+            detail={
+                "restructuring_id": row.id,
+                "restructured_on": row.restructured_on.isoformat(),
+                "new_maturity_on": _iso(row.new_maturity_on),
+                "new_instalment_amount": _str(row.new_instalment_amount),
+                "new_interest_rate": _str(row.new_interest_rate),
+                "reason": row.reason,
+                "class_before": row.class_before,
+                "before": before,
+                "source": "bulk_import",
+            },
+        )
+    session.flush()
+    return len(rows)

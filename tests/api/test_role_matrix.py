@@ -43,6 +43,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/loans/{loan_id}/bucket-history"): STAFF,
     ("GET", "/api/v1/loans/{loan_id}/inspection-plan"): STAFF,
     ("GET", "/api/v1/loans/{loan_id}/classification-history"): STAFF,
+    ("POST", "/api/v1/loans/{loan_id}/restructurings"): WRITER,
+    ("GET", "/api/v1/loans/{loan_id}/restructurings"): STAFF,
     ("GET", "/api/v1/classification-changes"): STAFF,
     ("POST", "/api/v1/collaterals/{collateral_id}/valuations"): WRITER,
     ("GET", "/api/v1/collaterals/{collateral_id}/valuations"): STAFF,
