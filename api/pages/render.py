@@ -9,7 +9,7 @@ from anywhere else, and prints as it shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from html import escape
@@ -95,7 +95,21 @@ def login(next_url: str, minutes: int, error: str = "", username: str = "") -> s
 # -- the inspection report ----------------------------------------------------------------------
 
 
-def report(report: dict[str, Any], customer_name: str | None, person: PageSession | None) -> str:
+def _named(code: Any, name: str | None) -> str | None:
+    """``Micro-enterprise operating loan (MICRO-OPERATING)``: the catalogue's name and the code."""
+    if code in (None, ""):
+        return None
+    return f"{name} ({code})" if name and name != code else str(code)
+
+
+def report(
+    report: dict[str, Any],
+    customer_name: str | None,
+    person: PageSession | None,
+    names: Callable[[str, str | None], str | None] = lambda kind, code: None,
+) -> str:
+    """The stored report; ``names(kind, code)`` gives the catalogue's name of a ``product`` or
+    ``template`` code (None: show the code)."""
     ins, loan = report["inspection"], report["loan"]
     inspector, review = report.get("inspector") or {}, report.get("review") or {}
     classification = report.get("classification") or {}
@@ -157,14 +171,14 @@ def report(report: dict[str, Any], customer_name: str | None, person: PageSessio
             [
                 ("Customer", customer or loan.get("customer_id")),
                 ("Loan", loan["id"]),
-                ("Product", loan.get("product")),
+                ("Product", _named(loan.get("product"), names("product", loan.get("product")))),
                 ("Amount", fmt.amount(loan.get("amount"), loan.get("currency"))),
                 ("Purpose", loan.get("purpose")),
                 ("Approval conditions", "; ".join(conditions) or None),
                 ("Kind of inspection", kind),
                 ("Reason for the inspection", ins.get("reason")),
                 ("Mode", fmt.word("inspection_mode", ins.get("mode"))),
-                ("Template", fmt.word("template", ins.get("template"))),
+                ("Template", names("template", ins.get("template")) or ins.get("template")),
                 ("Due", fmt.day(ins.get("due_on"))),
                 ("Requested", fmt.moment(ins.get("requested_at"))),
             ]
@@ -231,14 +245,18 @@ def report(report: dict[str, Any], customer_name: str | None, person: PageSessio
 # -- the credit dossier -------------------------------------------------------------------------
 
 
-def dossier(d: dict[str, Any], person: PageSession | None) -> str:
+def dossier(
+    d: dict[str, Any],
+    person: PageSession | None,
+    names: Callable[[str, str | None], str | None] = lambda kind, code: None,
+) -> str:
     c = d["customer"]
     loans = table(
         ["Loan", "Product", "Amount", "Class", "Reason", "Days past due"],
         (
             [
                 td(loan["id"]),
-                td(loan.get("product")),
+                td(names("product", loan.get("product")) or loan.get("product")),
                 td(fmt.amount(loan.get("amount"), loan.get("currency")), "num"),
                 td(fmt.word("risk_class", loan.get("risk_class"))),
                 td(loan.get("risk_class_reason")),

@@ -26,6 +26,7 @@ from postloan.credit import dossier as dossiers
 from postloan.customers.models import Customer
 from postloan.errors import Conflict
 from postloan.inspections import service as inspections
+from postloan.plans.catalogue import CatalogueError, catalogue
 
 router = APIRouter(prefix="/pages", tags=["pages"], include_in_schema=False)
 
@@ -123,6 +124,19 @@ def index(request: Request, caller: Reader) -> HTMLResponse:
     return html(render.page("Pages", body, person))
 
 
+def catalogue_name(kind: str, code: str | None) -> str | None:
+    """The product catalogue's name of a product or template code (None when unknown)."""
+    if not code:
+        return None
+    try:
+        cat = catalogue()
+        if kind == "product":
+            return cat.products[code].name if code in cat.products else None
+        return cat.template(code).name
+    except (CatalogueError, KeyError):
+        return None
+
+
 def inspection_report(
     request: Request, session: SessionDep, caller: Caller, inspection_id: str
 ) -> HTMLResponse:
@@ -131,7 +145,11 @@ def inspection_report(
         raise Conflict(f"inspection {inspection_id} has no report yet (status {inspection.status})")
     customer = session.get(Customer, inspection.report["loan"].get("customer_id"))
     person = _person(request, caller, get_settings())
-    return html(render.report(inspection.report, customer.name if customer else None, person))
+    return html(
+        render.report(
+            inspection.report, customer.name if customer else None, person, catalogue_name
+        )
+    )
 
 
 @router.get("/inspections/{inspection_id}", response_class=HTMLResponse)
@@ -148,7 +166,7 @@ def dossier_page(
     dossier = dossiers.assemble(session, customer_id)
     dossier["worst_class"] = dossiers.worst_class(dossier) if dossier["loans"] else None
     person = _person(request, caller, get_settings())
-    return html(render.dossier(dossier, person))
+    return html(render.dossier(dossier, person, catalogue_name))
 
 
 def install(app: FastAPI) -> None:
