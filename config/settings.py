@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_engine_url: str = ""
+    # Where people's browsers reach the API (links on Tasklist forms to /pages/...); empty: the
+    # API's local address http://api_host:api_port.
+    public_api_url: str = ""
     # Pages for people (/pages/...): a login with the engine's users, then a signed HttpOnly
     # session cookie (HMAC-SHA256 of this secret) that lasts this many minutes.
     page_session_secret: SecretStr = SecretStr("pages-dev-only")
@@ -123,6 +126,11 @@ class Settings(BaseSettings):
                         "set a real secret for production"
                     )
         return self
+
+    @property
+    def public_api_base(self) -> str:
+        """The API's address as people's browsers reach it, without a trailing slash."""
+        return (self.public_api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def webapp_url(self) -> str:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from postloan.application.services import Services
-from workers import checks, classification, credit, inspection, planning, rectification, vendors
+from workers import (
+    checks,
+    classification,
+    credit,
+    form_context,
+    inspection,
+    planning,
+    rectification,
+    vendors,
+)
 from workers.runtime import merge_routers
 from workers.runtime.router import TopicHandler
 from workers.support import use_services
@@ -22,5 +31,6 @@ def all_handlers(services: Services | None = None) -> dict[str, TopicHandler]:
             rectification.router,
             credit.router,
             vendors.router,
+            form_context.router,
         ]
     )

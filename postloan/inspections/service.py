@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,6 +290,33 @@ def prescribed_actions(
     return complete, "\n".join(lines) or "All prescribed actions done, with evidence notes."
 
 
+def checklist_summary(
+    items: Iterable[InspectionItem], submitted: Mapping[str, bool | None]
+) -> dict[str, bool | None]:
+    """The report's summary checklist, taken from the points where the checklist has them.
+
+    ``approval_conditions_met`` and ``funds_used_as_agreed`` follow the approval-condition and
+    use-of-funds points: True when every one is in order, False when one is not, None (not
+    applicable) when all are marked not applicable. Where the checklist has no such points
+    (routine and special inspections), what the inspector submitted stands, else None — so an
+    approved inspection no longer reads "conditions met: no" for conditions nobody had to check.
+    """
+    points = list(items)
+    by_source = {
+        "approval_conditions_met": [i for i in points if i.source == "approval_condition"],
+        "funds_used_as_agreed": [i for i in points if i.source == "use_of_funds"],
+    }
+    summary: dict[str, bool | None] = {}
+    for key in CHECKLIST_ITEMS:
+        own = by_source.get(key)
+        if own:
+            relevant = [i for i in own if i.result != "not_applicable"]
+            summary[key] = all(i.result == "ok" for i in relevant) if relevant else None
+        else:
+            summary[key] = submitted.get(key)
+    return summary
+
+
 def record_rework_count(session: Session, inspection_id: str, rework_count: int) -> None:
     """How often the work was returned (the process counts; the inspection keeps the number)."""
     inspection = get(session, inspection_id)
@@ -487,7 +515,7 @@ def finalize(
         "items": items_for_form(session, inspection_id),
         "inspector": {
             "user": outcome.inspector,
-            "checklist": {item: outcome.checklist.get(item) for item in CHECKLIST_ITEMS},
+            "checklist": checklist_summary(items(session, inspection_id), outcome.checklist),
             "findings": outcome.findings_text,
             "conclusion": outcome.conclusion,
         },
