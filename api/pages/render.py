@@ -92,6 +92,18 @@ def login(next_url: str, minutes: int, error: str = "", username: str = "") -> s
     return page("Sign in", body, None)
 
 
+ERROR_TITLES = {404: "Not found", 409: "Not available yet", 422: "Not a valid address"}
+
+
+def error(status: int, detail: str, person: PageSession | None) -> str:
+    title = ERROR_TITLES.get(status, "Cannot show this page")
+    body = (
+        f'<h1>{e(title)}</h1><p class="error" role="alert">{e(detail)}</p>'
+        '<p class="noprint"><a href="/pages/">Pages</a></p>'
+    )
+    return page(title, body, person)
+
+
 # -- the inspection report ----------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from api.schemas import PathId
 from config.settings import Settings, get_settings
 from postloan.credit import dossier as dossiers
 from postloan.customers.models import Customer
-from postloan.errors import Conflict
+from postloan.errors import Conflict, DomainError
 from postloan.inspections import service as inspections
 from postloan.plans.catalogue import CatalogueError, catalogue
 
@@ -137,12 +137,25 @@ def catalogue_name(kind: str, code: str | None) -> str | None:
         return None
 
 
+def _error_page(request: Request, caller: Caller, exc: DomainError) -> HTMLResponse:
+    """A domain error as a page for a browser (an API client gets the API's JSON error)."""
+    if not page_session.wants_html(request):
+        raise exc
+    person = _person(request, caller, get_settings())
+    return html(render.error(exc.status, exc.detail, person), exc.status)
+
+
 def inspection_report(
     request: Request, session: SessionDep, caller: Caller, inspection_id: str
 ) -> HTMLResponse:
-    inspection = inspections.get(session, inspection_id)
-    if inspection.report is None:
-        raise Conflict(f"inspection {inspection_id} has no report yet (status {inspection.status})")
+    try:
+        inspection = inspections.get(session, inspection_id)
+        if inspection.report is None:
+            raise Conflict(
+                f"inspection {inspection_id} has no report yet (status {inspection.status})"
+            )
+    except DomainError as exc:
+        return _error_page(request, caller, exc)
     customer = session.get(Customer, inspection.report["loan"].get("customer_id"))
     person = _person(request, caller, get_settings())
     return html(
@@ -163,7 +176,10 @@ def inspection_page(
 def dossier_page(
     customer_id: PathId, request: Request, session: SessionDep, caller: Reader
 ) -> HTMLResponse:
-    dossier = dossiers.assemble(session, customer_id)
+    try:
+        dossier = dossiers.assemble(session, customer_id)
+    except DomainError as exc:
+        return _error_page(request, caller, exc)
     dossier["worst_class"] = dossiers.worst_class(dossier) if dossier["loans"] else None
     person = _person(request, caller, get_settings())
     return html(render.dossier(dossier, person, catalogue_name))

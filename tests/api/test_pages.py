@@ -347,3 +347,9 @@ def test_unknown_ids_and_reports_not_yet_written_are_clear_errors(provisioned, a
         open_id = open_one.id
     r = c.get(f"/pages/inspections/{open_id}")
     assert r.status_code == 409 and "no report yet" in r.json()["detail"]
+    # A browser gets the same status as a page that says it.
+    r = c.get(f"/pages/inspections/{open_id}", headers=BROWSER)
+    assert r.status_code == 409 and r.headers["content-type"].startswith("text/html")
+    assert "Not available yet" in r.text and "no report yet" in r.text
+    r = c.get("/pages/customers/NO-SUCH-CUSTOMER/dossier", headers=BROWSER)
+    assert r.status_code == 404 and "customer NO-SUCH-CUSTOMER does not exist" in r.text
