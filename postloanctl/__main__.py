@@ -35,19 +35,14 @@ from alembic.config import Config
 from config.logging import setup_logging
 from config.settings import ROOT, Settings, get_settings
 from gateway.engine import EngineGateway
-from gateway.processes import start_planned_inspection
 from gateway.provision import provision
 from postloan.access import service as access
 from postloan.db import get_engine, unit_of_work
-from postloan.inspections import service as inspections
 from postloanctl import audit_cmd, demo, ingest, outbox_cmd
 from postloanctl.engine_process import EngineProcess, engine_answers
 from postloanctl.supervisor import Backoff, Supervisor
 
 log = logging.getLogger("postloanctl")
-
-#: Loans of the demo portfolio with an inspection waiting (am_zhang, lead_hu, am_li, am_zhang).
-DEMO_INSPECTED_LOANS = ("L00001-1", "L00002-1", "L00003-1", "L00007-1")
 
 
 def migrate(settings: Settings) -> None:
@@ -81,7 +76,9 @@ def _forget_merged_branch(database_url: str) -> None:
 
 
 def load_demo(settings: Settings, start_inspections: bool = True) -> None:
-    """Demo keys and portfolio, classified by the nightly scan, and four inspections waiting."""
+    """Demo keys and portfolio, classified by the nightly scan; with ``start_inspections`` the
+    demo inbox's scene loans, overdue rectification and inspections (``postloanctl/demo.py``).
+    Idempotent: what exists already is left alone."""
     if settings.env == "production":
         raise SystemExit("refusing to load demo data with POSTLOAN_ENV=production")
     with unit_of_work(settings.database_url) as session:
@@ -100,20 +97,7 @@ def load_demo(settings: Settings, start_inspections: bool = True) -> None:
         settings.engine_api_password.get_secret_value(),
         settings.engine_timeout_seconds,
     )
-    with unit_of_work(settings.database_url) as session:
-        _, existing = inspections.search(session, limit=1)
-        if existing:
-            return
-        for loan_id in DEMO_INSPECTED_LOANS:
-            start_planned_inspection(
-                session,
-                api,
-                loan_id=loan_id,
-                kind="routine",
-                reason="Demo: quarterly routine inspection",
-                actor="demo",
-            )
-    log.info("demo inspections started for am_li, am_zhang and lead_hu")
+    demo.seed(lambda: unit_of_work(settings.database_url), api)
 
 
 def _safe_url(url: str) -> str:
@@ -226,6 +210,8 @@ def up(settings: Settings) -> int:
             )
         if not supervisor.stopping:
             _wait_for_api(settings, supervisor)
+            if settings.env != "production":
+                demo.act_out(settings)
             print(_banner(settings), flush=True)
         supervisor.run()
         return 0

@@ -434,3 +434,159 @@ def write_portfolio(records: Iterator[Record], out: Path) -> dict[str, int]:
                 writers[kind].writerow(record)
             counts[kind] += 1
     return counts
+
+
+# -- the demo's scenes ------------------------------------------------------------------------
+
+#: Customers and loans the demo start puts work on (``postloanctl/demo.py``), one scene each.
+#: id: (name, segment, industry, branch, account manager, rating, product, amount, days since
+#: disbursement, days the oldest unpaid instalment is overdue when imported (0: paid up)).
+SCENES: dict[str, tuple[str, str, str, str, str, str, str, int, int, int]] = {
+    "C90001": (
+        "Jiangnan Precision Parts Co.",
+        "sme",
+        "machinery",
+        "BR-SH-01",
+        "am_li",
+        "A",
+        "SME-WORKING-CAPITAL",
+        1_800_000,
+        6,
+        0,
+    ),
+    "C90002": (
+        "Wuxi Hongda Textile Co.",
+        "sme",
+        "textiles",
+        "BR-SH-01",
+        "am_zhang",
+        "BB",
+        "SME-WORKING-CAPITAL",
+        2_400_000,
+        420,
+        45,
+    ),
+    "C90003": (
+        "Suzhou Lakeside Logistics Co.",
+        "sme",
+        "logistics",
+        "BR-SH-01",
+        "am_li",
+        "BBB",
+        "SME-WORKING-CAPITAL",
+        1_500_000,
+        300,
+        40,
+    ),
+    "C90004": (
+        "Ningbo Harbour Foods Co.",
+        "sme",
+        "food processing",
+        "BR-HZ-05",
+        "am_zhang",
+        "A",
+        "SME-WORKING-CAPITAL",
+        2_000_000,
+        250,
+        0,
+    ),
+    "C90005": (
+        "Hangzhou West Lake Tea Co.",
+        "sme",
+        "agriculture",
+        "BR-HZ-05",
+        "lead_hu",
+        "AA",
+        "SME-WORKING-CAPITAL",
+        1_200_000,
+        380,
+        0,
+    ),
+    "C90006": (
+        "Changzhou Corner Bakery",
+        "micro",
+        "catering",
+        "BR-SH-01",
+        "am_li",
+        "BBB",
+        "MICRO-OPERATING",
+        300_000,
+        200,
+        0,
+    ),
+    "C90007": (
+        "Yangzhou Noodle House",
+        "micro",
+        "catering",
+        "BR-SH-01",
+        "am_zhang",
+        "BBB",
+        "MICRO-OPERATING",
+        450_000,
+        230,
+        0,
+    ),
+}
+
+
+def scene_loan(customer_id: str) -> str:
+    """The one loan of a scene's customer (``C90001`` -> ``L90001-1``)."""
+    return f"L{customer_id[1:]}-1"
+
+
+def demo_scenes(today: date, seed: int = 20261202) -> Iterator[Record]:
+    """Yield the scenes' customers, loans and repayment histories, as the importer reads them."""
+    rng = random.Random(seed)
+    for customer_id, scene in SCENES.items():
+        name, segment, industry, branch, manager, rating, product, amount, age, overdue = scene
+        yield (
+            "customers",
+            {
+                "id": customer_id,
+                "name": name,
+                "segment": segment,
+                "industry": industry,
+                "branch": branch,
+                "account_manager": manager,
+                "credit_rating": rating,
+            },
+        )
+        if segment != "retail":
+            yield from _statements(rng, customer_id, amount * 1.5, today)
+        loan_id = scene_loan(customer_id)
+        # An overdue scene's instalments fall so that the oldest unpaid one is ``overdue`` days
+        # late (paid up before it); a paid-up one was disbursed ``age`` days ago.
+        stopped = today - timedelta(days=overdue) if overdue else None
+        disbursed = _add_months(stopped, -(age // 30)) if stopped else today - timedelta(days=age)
+        term = 24
+        maturity = _add_months(disbursed, term)
+        collaterals = list(_collaterals(rng, loan_id, product, Decimal(amount)))
+        yield (
+            "loans",
+            {
+                "id": loan_id,
+                "customer_id": customer_id,
+                "product": product,
+                "amount": _money(amount),
+                "currency": "CNY",
+                "disbursed_on": disbursed.isoformat(),
+                "maturity_on": maturity.isoformat(),
+                "purpose": PURPOSES[product][0],
+                "approval_conditions": list(CONDITIONS[:2]),
+                "collaterals": [c for c, _ in collaterals],
+            },
+        )
+        yield from _schedule(
+            rng,
+            loan_id,
+            Decimal(amount),
+            disbursed,
+            maturity,
+            term,
+            product in INTEREST_ONLY,
+            "on_time",
+            stopped,
+            today,
+        )
+        for collateral, residential in collaterals:
+            yield from _valuations(rng, collateral, residential, disbursed, today)

@@ -26,7 +26,7 @@ from postloan.loans.models import Loan, Repayment
 from postloan.outbox import service as outbox
 from postloan.plans import scheduling
 from postloan.plans import service as plans
-from postloan.plans.catalogue import catalogue
+from postloan.plans.catalogue import catalogue, triggers
 from postloan.plans.items import create_items
 from postloan.plans.models import InspectionPlan
 from postloan.plans.scheduling import registered_on
@@ -461,6 +461,10 @@ def start_missing_overdue_inspections(
             if reason is None:
                 continue
             since = today - timedelta(days=now.days_past_due)
+            loan = session.get(Loan, loan_id)
+            history = timedelta(days=triggers().history_overdue_days)
+            if loan is not None and since < loan.created_at.date() - history:
+                continue  # overdue long before it came here: imported history, not new
             lock_loan(session, loan_id)
             triggered = session.scalar(
                 select(

@@ -106,6 +106,9 @@ class Triggers:
     serious_event_kinds: frozenset[str]
     new_overdue_after_dpd: int
     interest_unpaid_days_over: int
+    #: An overdue that began more than this many days before the loan was registered here is
+    #: imported history: the derived trigger starts no special inspection for it.
+    history_overdue_days: int = 0
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -243,6 +246,7 @@ def load_triggers(path: Path = TRIGGERS_FILE) -> Triggers:
             repayments.get("interest_unpaid_days_over"),
             f"{path.name}: repayments.interest_unpaid_days_over",
         ),
+        history_overdue_days=int(repayments.get("history_overdue_days") or 0),
     )
 
 

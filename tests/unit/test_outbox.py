@@ -126,7 +126,7 @@ def _customer_and_loan(uow, overdue_days: int = 0) -> str:  # type: ignore[no-un
                 collaterals=[],
             ),
             actor="tests",
-        )
+        ).created_at = utcnow() - timedelta(60)  # registered when disbursed: overdue is new
         if overdue_days:
             loans.record_repayment(
                 session,

@@ -1,0 +1,130 @@
+"""End to end: the demo start leaves a working day's inbox for every role, and it stays put.
+
+Runs the real ``python -m postloanctl up`` (as ``make run`` does, on free ports and its own data
+directory), then looks at each demo person's Tasklist through the engine's REST API with their
+own credentials: their own tasks and their groups' unassigned ones, as the "My tasks" and "My
+groups' tasks" filters show them. Every role has its work (``postloanctl.demo.INBOX``), and no
+account manager has more open inspections than the scheduler's limit
+(``config/scheduling.yaml``). Then the scheduler runs again and ``up`` is restarted on the same
+data: neither adds a task or an inspection. Several minutes on a loaded machine; marked
+``e2e`` and ``engine``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from postloanctl import demo
+from tests.ops.upstack import UpStack, up_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.engine]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+IDENTITIES = yaml.safe_load((ROOT / "config/identities.yaml").read_text(encoding="utf-8"))
+PEOPLE = {u["id"]: u for u in IDENTITIES["demo_users"]}
+ACCOUNT_MANAGERS = [u for u, p in PEOPLE.items() if "account-managers" in p["groups"]]
+AUDITOR = demo.DEMO_API_KEYS["demo-auditor"][1]
+VENDOR = demo.DEMO_API_KEYS["demo-vendor"][1]
+ADMIN_KEY = demo.DEMO_API_KEYS["demo-admin"][1]
+
+
+def max_open_per_person() -> int:
+    rules = yaml.safe_load((ROOT / "config/scheduling.yaml").read_text(encoding="utf-8"))
+    return int(rules["capacity"]["max_open_per_person"])
+
+
+def engine_get(stack: UpStack, user: str, path: str, **params: Any) -> Any:
+    r = requests.get(
+        f"{stack.engine}{path}",
+        params=params,
+        auth=(user, PEOPLE[user]["password"]),
+        timeout=60,
+    )
+    assert r.status_code == 200, (user, path, r.status_code, r.text)
+    return r.json()
+
+
+def inbox(stack: UpStack, user: str) -> Counter[str]:
+    """Task keys in the person's Tasklist: assigned to them, or unassigned for their groups."""
+    mine = engine_get(stack, user, "/task", assignee=user, maxResults=500)
+    groups = ",".join(PEOPLE[user]["groups"])
+    theirs = engine_get(
+        stack, user, "/task", candidateGroups=groups, unassigned="true", maxResults=500
+    )
+    return Counter(t["taskDefinitionKey"] for t in {t["id"]: t for t in mine + theirs}.values())
+
+
+def everything(stack: UpStack) -> dict[str, Any]:
+    """Every person's inbox, the vendor's assignments and the number of inspections."""
+    assignments = stack.get(f"/vendors/{demo.DEMO_VENDOR}/assignments", VENDOR)["items"]
+    inspections = stack.get("/inspections", ADMIN_KEY, params={"limit": 1})["total"]
+    return {
+        "inboxes": {user: dict(inbox(stack, user)) for user in PEOPLE},
+        "assignments": sorted(a["inspection_id"] for a in assignments),
+        "inspections": inspections,
+    }
+
+
+def run_scheduler(stack: UpStack) -> None:
+    """The scheduler's timer fired now (instead of in ten minutes); wait for its run to end."""
+    admin = ("admin", "admin-dev-only")
+    key = {"processDefinitionKey": "inspection_scheduler"}
+
+    def finished() -> int:
+        r = requests.get(
+            f"{stack.engine}/history/process-instance/count",
+            params={**key, "finished": "true"},
+            auth=admin,
+            timeout=60,
+        )
+        return int(r.json()["count"])
+
+    before = finished()
+    jobs = requests.get(f"{stack.engine}/job", params=key, auth=admin, timeout=60).json()
+    assert jobs, "no timer job of inspection_scheduler"
+    r = requests.post(f"{stack.engine}/job/{jobs[0]['id']}/execute", auth=admin, timeout=120)
+    assert r.status_code == 204, r.text
+    deadline = time.monotonic() + 300
+    while finished() <= before:
+        assert time.monotonic() < deadline, "the scheduler run did not finish"
+        time.sleep(1)
+
+
+def test_each_role_has_its_work_and_it_does_not_grow(tmp_path: Path) -> None:
+    with up_stack(tmp_path) as stack:
+        stack.start()
+        first = everything(stack)
+        inboxes = first["inboxes"]
+
+        for user, expected in demo.INBOX.items():
+            for key, count in expected.items():
+                assert inboxes[user].get(key, 0) >= count, (user, key, inboxes[user])
+        limit = max_open_per_person()
+        for user in ACCOUNT_MANAGERS:
+            performs = inboxes[user].get("perform_inspection", 0)
+            assert 1 <= performs <= limit, (user, inboxes[user])
+        # Not a flood anywhere: a working day, not sixty tasks.
+        for user, keys in inboxes.items():
+            assert sum(keys.values()) <= limit + 4, (user, keys)
+        assert first["assignments"], "the vendor has no visit waiting"
+        assert first["inspections"] < 40, first["inspections"]
+
+        # The auditor's reading: the audit trail and a completed inspection's report.
+        events = stack.get("/audit-events", AUDITOR, params={"limit": 5})
+        assert events["items"], events
+        completed = stack.get("/inspections", AUDITOR, params={"status": "completed"})["items"]
+        assert any(i["report"] for i in completed), completed
+
+        run_scheduler(stack)
+        assert everything(stack) == first
+
+        stack.stop()
+        stack.start()
+        assert everything(stack) == first
