@@ -102,6 +102,9 @@ def provision(settings: Settings, *, deploy: bool = True) -> ProvisionReport:
                 _ensure_no_grant(admin, rule, report, group_id=group_id)
             else:
                 _ensure_grant(admin, rule, report, group_id=group_id)
+    for group_id in staff_groups:
+        for rule in rules.get("retired", []):
+            _ensure_no_grant(admin, rule, report, group_id=group_id)
     for group_id, group_rules in (rules.get("groups") or {}).items():
         for rule in group_rules:
             _ensure_grant(admin, rule, report, group_id=group_id)
@@ -269,29 +272,62 @@ def _ensure_no_grant(
 def _ensure_filter(
     admin: EngineGateway, flt: dict[str, Any], groups: list[str], report: ProvisionReport
 ) -> None:
+    """The Tasklist filter as configured (created, or its query and properties brought in line),
+    readable by exactly the groups it serves among ``groups`` (all of them when it names none)."""
+    wanted = {
+        "resourceType": "Task",
+        "name": flt["name"],
+        "owner": admin.user,
+        "query": flt["query"],
+        "properties": {
+            "description": flt.get("description", ""),
+            "priority": flt["priority"],
+            "refresh": True,
+        },
+    }
     existing = admin.call("GET", "/filter", params={"resourceType": "Task", "name": flt["name"]})
     if existing:
-        return
-    created = admin.call(
-        "POST",
-        "/filter/create",
-        json={
-            "resourceType": "Task",
-            "name": flt["name"],
-            "owner": admin.user,
-            "query": flt["query"],
-            "properties": {
-                "description": flt.get("description", ""),
-                "priority": flt["priority"],
-                "refresh": True,
-            },
-        },
-    )
-    report.created.append(f"filter {flt['name']}")
-    for group_id in flt.get("groups") or groups:
-        _ensure_grant(
-            admin,
-            {"resource": "FILTER", "id": created["id"], "permissions": ["READ"]},
-            report,
-            group_id=group_id,
-        )
+        filter_id = existing[0]["id"]
+        if _filter_differs(existing[0], wanted):
+            admin.call("PUT", f"/filter/{filter_id}", json=wanted)
+            report.created.append(f"filter {flt['name']} updated")
+    else:
+        filter_id = admin.call("POST", "/filter/create", json=wanted)["id"]
+        report.created.append(f"filter {flt['name']}")
+    readers = flt.get("groups") or groups
+    read = {"resource": "FILTER", "id": filter_id, "permissions": ["READ"]}
+    for group_id in groups:
+        if group_id in readers:
+            _ensure_grant(admin, read, report, group_id=group_id)
+        else:
+            _ensure_no_grant(admin, read, report, group_id=group_id)
+    for group_id in readers:
+        if group_id not in groups:
+            _ensure_grant(admin, read, report, group_id=group_id)
+
+
+def _filter_differs(stored: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """The engine returns the query with every criterion it knows (most null) and its own
+    spelling of the sorting; compare what the configuration says."""
+    query = stored.get("query") or {}
+    for key, value in wanted["query"].items():
+        if key == "sorting":
+            have = [
+                {"sortBy": s.get("sortBy"), "sortOrder": s.get("sortOrder")}
+                for s in query.get("sorting") or []
+            ]
+            if have != value:
+                return True
+        elif key == "orQueries":
+            have = query.get("orQueries") or []
+            if len(have) != len(value) or any(
+                {k: h.get(k) for k in w} != w for h, w in zip(have, value, strict=True)
+            ):
+                return True
+        elif query.get(key) != value:
+            return True
+    extra = {k for k, v in query.items() if v not in (None, [], {}, False) and k != "sorting"}
+    if extra - set(wanted["query"]):
+        return True
+    props = stored.get("properties") or {}
+    return any(props.get(k) != v for k, v in wanted["properties"].items())

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postloan.application import rectifications as rectification_cases
+from postloan.application import task_context
 from postloan.application.services import Services
 from postloan.credit import service as credit
 from postloan.credit import webhook
@@ -31,7 +32,11 @@ def request_credit_process(session: Session, application: CreditApplication) -> 
         process_key=CREDIT_PROCESS,
         business_key=application.id,
         attach_to="credit_application",
-        variables={"application_id": application.id, "customer_id": application.customer_id},
+        variables={
+            "application_id": application.id,
+            "customer_id": application.customer_id,
+            **task_context.for_credit_application(session, application),
+        },
     )
 
 

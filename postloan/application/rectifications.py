@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from postloan.application import task_context
 from postloan.application.services import Services
 from postloan.outbox import service as outbox
 from postloan.rectifications import service as rectifications
@@ -52,6 +53,7 @@ def request_rectification_process(
             "reminder_at": reminder_at.isoformat(),
             "deadline": item.deadline.isoformat(),
             "__dates__": ["deadline_at", "reminder_at"],
+            **task_context.for_rectification(session, item),
         },
     )
     log.info("rectification %s raised; its process is owed (deadline %s)", item.id, deadline_at)

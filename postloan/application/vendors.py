@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from postloan.application import task_context
 from postloan.application.services import Services
 from postloan.outbox import service as outbox
 from postloan.vendors import quality
@@ -23,7 +24,11 @@ def request_visit_batch_process(session: Session, batch: Any) -> None:
         process_key=VISIT_BATCH_PROCESS,
         business_key=batch.id,
         attach_to="visit_batch",
-        variables={"batch_id": batch.id, "vendor_id": batch.vendor_id},
+        variables={
+            "batch_id": batch.id,
+            "vendor_id": batch.vendor_id,
+            **task_context.for_visit_batch(session, batch),
+        },
     )
 
 
