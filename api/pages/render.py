@@ -173,11 +173,21 @@ def report(
     )
     conditions = loan.get("approval_conditions") or []
     customer = f"{customer_name} ({loan.get('customer_id')})" if customer_name else None
+    if report.get("completed_at"):
+        heading = "Post-loan inspection report"
+        status = f"completed {fmt.moment(report.get('completed_at'))}"
+        banner = ""
+    else:
+        heading = "Post-loan inspection (under way)"
+        status = fmt.word("inspection_status", ins.get("status")).lower()
+        banner = (
+            '<p class="error" role="status">Not a report yet: the inspection is '
+            f"{e(status)}. This page shows what is recorded so far; the report is written "
+            "when the review is done.</p>"
+        )
     body = f"""
-<h1>Post-loan inspection report</h1>
-<p class="muted">{e(ins["id"])} · {e(kind)} · completed {
-        e(fmt.moment(report.get("completed_at")))
-    }</p>
+<h1>{e(heading)}</h1>
+<p class="muted">{e(ins["id"])} · {e(kind)} · {e(status)}</p>{banner}
 <h2>Loan</h2>{
         facts(
             [
@@ -251,7 +261,8 @@ def report(
     }
 <h2>Signatures</h2><table class="signatures"><tr><th>Inspector</th><td></td></tr>
 <tr><th>Reviewer</th><td></td></tr></table>"""
-    return page(f"Inspection report {ins['id']}", body, person, f"Inspection {ins['id']}")
+    title = f"Inspection report {ins['id']}" if report.get("completed_at") else heading
+    return page(title, body, person, f"Inspection {ins['id']}")
 
 
 # -- the credit dossier -------------------------------------------------------------------------

@@ -10,12 +10,13 @@ login page and back; an API client keeps sending its bearer key.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import Caller, Reader, SessionDep, verify_person
 from api.pages import render
@@ -26,6 +27,8 @@ from postloan.credit import dossier as dossiers
 from postloan.customers.models import Customer
 from postloan.errors import Conflict, DomainError
 from postloan.inspections import service as inspections
+from postloan.inspections.models import Inspection
+from postloan.loans import service as loans
 from postloan.plans.catalogue import CatalogueError, catalogue
 
 router = APIRouter(prefix="/pages", tags=["pages"], include_in_schema=False)
@@ -145,31 +148,73 @@ def _error_page(request: Request, caller: Caller, exc: DomainError) -> HTMLRespo
     return html(render.error(exc.status, exc.detail, person), exc.status)
 
 
+def _so_far(session: Session, inspection: Inspection) -> dict[str, Any]:
+    """An inspection still under way in the report's shape: what is recorded so far (the
+    findings, the open signals, the checklist, who works on it), no conclusion yet."""
+    loan = loans.get(session, inspection.loan_id)
+    return {
+        "inspection": {
+            "id": inspection.id,
+            "kind": inspection.kind,
+            "status": inspection.status,
+            "reason": inspection.reason,
+            "template": inspection.template,
+            "mode": inspection.mode,
+            "due_on": inspection.due_on.isoformat() if inspection.due_on else None,
+            "requested_at": inspection.created_at.isoformat() if inspection.created_at else None,
+        },
+        "loan": {
+            "id": loan.id,
+            "customer_id": loan.customer_id,
+            "product": loan.product,
+            "amount": str(loan.amount),
+            "currency": loan.currency,
+            "purpose": loan.purpose,
+            "approval_conditions": [c.text for c in loan.approval_conditions],
+        },
+        "checks": [
+            {"source": f.source, "code": f.code, "severity": f.severity, "summary": f.summary}
+            for f in inspections.findings(session, inspection.id)
+        ],
+        "signals": inspections.open_signals(session, loan),
+        "items": inspections.items_for_form(session, inspection.id),
+        "inspector": {"user": inspection.inspector},
+        "review": {"reviewer": inspection.reviewer},
+        "rework_count": inspection.rework_count or 0,
+        "classification": {"risk_class": loan.risk_class, "reason": loan.risk_class_reason},
+        "completed_at": None,
+    }
+
+
 def inspection_report(
-    request: Request, session: SessionDep, caller: Caller, inspection_id: str
+    request: Request,
+    session: SessionDep,
+    caller: Caller,
+    inspection_id: str,
+    *,
+    so_far: bool = False,
 ) -> HTMLResponse:
+    """The stored report; with ``so_far``, an inspection without one yet shows what is recorded
+    (the page Tasklist's forms link to while the work is under way), otherwise 409."""
     try:
         inspection = inspections.get(session, inspection_id)
-        if inspection.report is None:
+        if inspection.report is None and not so_far:
             raise Conflict(
                 f"inspection {inspection_id} has no report yet (status {inspection.status})"
             )
+        report = inspection.report or _so_far(session, inspection)
     except DomainError as exc:
         return _error_page(request, caller, exc)
-    customer = session.get(Customer, inspection.report["loan"].get("customer_id"))
+    customer = session.get(Customer, report["loan"].get("customer_id"))
     person = _person(request, caller, get_settings())
-    return html(
-        render.report(
-            inspection.report, customer.name if customer else None, person, catalogue_name
-        )
-    )
+    return html(render.report(report, customer.name if customer else None, person, catalogue_name))
 
 
 @router.get("/inspections/{inspection_id}", response_class=HTMLResponse)
 def inspection_page(
     inspection_id: PathId, request: Request, session: SessionDep, caller: Reader
 ) -> HTMLResponse:
-    return inspection_report(request, session, caller, inspection_id)
+    return inspection_report(request, session, caller, inspection_id, so_far=True)
 
 
 @router.get("/customers/{customer_id}/dossier", response_class=HTMLResponse)

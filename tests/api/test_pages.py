@@ -345,11 +345,18 @@ def test_unknown_ids_and_reports_not_yet_written_are_clear_errors(provisioned, a
             session, loan_id=loan_id, kind="special", reason="not done", actor="tests"
         )
         open_id = open_one.id
-    r = c.get(f"/pages/inspections/{open_id}")
+    # The report's own path says there is none yet; a browser reads that as a page.
+    old_path = f"/api/v1/inspections/{open_id}/report.html"
+    r = c.get(old_path, headers={"Accept": "application/json"})
     assert r.status_code == 409 and "no report yet" in r.json()["detail"]
-    # A browser gets the same status as a page that says it.
-    r = c.get(f"/pages/inspections/{open_id}", headers=BROWSER)
+    r = c.get(old_path, headers=BROWSER)
     assert r.status_code == 409 and r.headers["content-type"].startswith("text/html")
     assert "Not available yet" in r.text and "no report yet" in r.text
+    # The page Tasklist's forms link to shows the inspection as recorded so far.
+    r = c.get(f"/pages/inspections/{open_id}", headers=BROWSER)
+    assert r.status_code == 200
+    assert "Post-loan inspection (under way)" in r.text and "Not a report yet" in r.text
+    assert "500,000.00 CNY" in r.text and "Special inspection" in r.text
+    assert "Post-loan inspection report" not in r.text
     r = c.get("/pages/customers/NO-SUCH-CUSTOMER/dossier", headers=BROWSER)
     assert r.status_code == 404 and "customer NO-SUCH-CUSTOMER does not exist" in r.text
