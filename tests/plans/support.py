@@ -19,7 +19,7 @@ def new_customer(
             "name": f"Plan Test Co {suffix}",
             "segment": segment,
             "industry": "textiles",
-            "branch": branch or f"BR-PLAN-{suffix}",
+            "branch": branch or "BR-SH-01",  # a known branch (config/branches.yaml)
             "account_manager": "am_li",
             "credit_rating": rating,
         },

@@ -273,14 +273,17 @@ def test_a_decision_that_cannot_be_evaluated_keeps_the_last_good_plan(services: 
         plan.next_due_on = TODAY - timedelta(days=1)
         good = (plan.frequency, plan.frequency_unit, plan.template, plan.decision_version)
     never_planned = add_loan(services, manager="am_zhang", disbursed_days_ago=5)
-    services.engine.broken = "DMN-01005 Invalid value 'weekly' for clause with type 'integer'"
+    services.engine.broken = (
+        "Cannot evaluate decision inspection_plan:6:c015: "
+        "Exception while evaluating decision with key 'null'"
+    )
     services.engine.calls = 0
 
     counts = run(services, rules())
 
     assert counts["kept_last_plan"] == 1 and counts["started_routine"] == 1, counts
     assert counts["failed"] == 1  # the new loan never had a plan: it waits
-    assert "DMN-01005" in counts["plan_decision_error"]
+    assert "Cannot evaluate decision inspection_plan:6" in counts["plan_decision_error"]
     assert counts["plan_decision_loan"] in (planned, never_planned)
     assert services.engine.calls == 1  # not asked again in the run once it could not answer
     routine = [i for i in inspections_of(services, planned) if i.status == "requested"]
@@ -291,7 +294,7 @@ def test_a_decision_that_cannot_be_evaluated_keeps_the_last_good_plan(services: 
     assert inspections_of(services, never_planned) == []
 
     # The process's check holds the incident while it fails and passes once it is repaired.
-    with pytest.raises(plans.PlanDecisionFailed, match="DMN-01005"):
+    with pytest.raises(plans.PlanDecisionFailed, match="could not be evaluated"):
         inspection_cases.check_plan_decision(services, never_planned, "scheduler")
     services.engine.broken = None
     assert inspection_cases.check_plan_decision(services, never_planned, "scheduler")

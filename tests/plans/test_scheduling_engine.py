@@ -173,15 +173,16 @@ def test_a_table_redeployed_with_a_mistake_raises_an_incident_and_keeps_last_goo
     good = session.get(InspectionPlan, planned)
     good_plan = (good.frequency, good.frequency_unit, good.template, good.decision_version)
     # A loan saved while the engine was down: no plan yet, nothing to fall back on.
+    other = new_customer(plan_api, segment="sme")
     dead = EngineGateway("http://127.0.0.1:9/engine-rest", "nobody", "nothing", timeout=2)
     app.dependency_overrides[get_engine] = lambda: dead
     try:
-        unplanned = new_plan_loan(plan_api, new_customer(plan_api, segment="sme"))["id"]
+        unplanned = new_plan_loan(plan_api, other, product="SME-WORKING-CAPITAL")["id"]
     finally:
         app.dependency_overrides.pop(get_engine, None)
 
     original = DMN.read_text(encoding="utf-8")
-    # The analyst typed the unit into the integer frequency column: DMN-01005 on every row.
+    # The analyst typed the unit into the integer frequency column: no row can be evaluated.
     broken = with_rows(original, "Frequency", '"weekly"')
     deploy_dmn(admin, broken, "analyst-mistake")
     try:
@@ -195,7 +196,10 @@ def test_a_table_redeployed_with_a_mistake_raises_an_incident_and_keeps_last_goo
         assert incident["incidentType"] == "failedExternalTask"
         assert "inspection_plan could not be evaluated" in incident["incidentMessage"]
         variables = admin.call("GET", f"/process-instance/{pid}/variables")
-        assert "DMN-01005" in variables["plan_decision_error"]["value"]
+        # the engine's own words, naming the deployed version that failed
+        assert (
+            "Cannot evaluate decision inspection_plan:" in variables["plan_decision_error"]["value"]
+        )
         assert variables["kept_last_plan"]["value"] >= 1
 
         # The loan with a plan was scheduled on it, unchanged; the other one waits.
