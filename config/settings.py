@@ -67,8 +67,6 @@ class Settings(BaseSettings):
     worker_topics_file: Path = ROOT / "config" / "topics.yaml"
     # The inspection scheduler's capacity and spread (per-person limits, catch-up dates).
     scheduling_file: Path = ROOT / "config" / "scheduling.yaml"
-    # The inspection scheduler's capacity and spread (per-person limits, catch-up dates).
-    scheduling_file: Path = ROOT / "config" / "scheduling.yaml"
 
     # `postloanctl up` restarts a component that dies: after `initial` seconds, doubling up to
     # `max`; back to `initial` once it had stayed up `reset` seconds.

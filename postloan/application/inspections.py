@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from postloan.application import task_context
 from postloan.application.services import Services
 from postloan.events.models import ExternalEvent
 from postloan.inspections import service as inspections
@@ -86,6 +87,7 @@ def request_planned_inspection(
             "kind": kind,
             "template": inspection.template,
             "mode": inspection.mode,
+            **task_context.for_inspection(session, inspection),
         },
         attach_to="inspection",
     )
