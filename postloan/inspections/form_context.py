@@ -96,8 +96,21 @@ def money(amount: Decimal | float | str | None, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
+#: Evidence keys a check writes, as a reader says them (others: the key with spaces).
+EVIDENCE_WORDS = {
+    "instalments": "instalments on record",
+    "window": "instalments compared",
+    "late_older": "late before",
+    "late_newer": "late recently",
+    "overdue": "overdue",
+    "band_from_days": "band from days",
+}
+#: Evidence keys that are bookkeeping, not numbers a person weighs.
+EVIDENCE_SKIPPED = ("as_of", "scope", "loan_id", "customer_id")
+
+
 def _words(key: str) -> str:
-    return key.replace("_", " ")
+    return EVIDENCE_WORDS.get(key, key.replace("_", " "))
 
 
 def evidence_in_words(evidence: Mapping[str, Any]) -> str:
@@ -106,7 +119,7 @@ def evidence_in_words(evidence: Mapping[str, Any]) -> str:
     Dates read as dates and ratios as percentages; the check date comes last."""
     parts = []
     for key, value in evidence.items():
-        if key == "as_of" or value is None:
+        if key in EVIDENCE_SKIPPED or value is None:
             continue
         if isinstance(value, list):
             parts.append(f"{len(value)} {_words(key)}")

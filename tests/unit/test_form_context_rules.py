@@ -115,10 +115,11 @@ def test_evidence_in_words() -> None:
             "ltv": 0.8123,
             "nested": {"ignored": 1},
             "missing": None,
+            "scope": "loan",
         }
     )
     assert text == (
-        "days past due 95 · oldest unpaid due on 29 Aug 2026 · 2 instalments · ltv 81% "
+        "days past due 95 · oldest unpaid due on 29 Aug 2026 · 2 instalments on record · ltv 81% "
         "· checked on 2 Dec 2026"
     )
 
