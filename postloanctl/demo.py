@@ -70,13 +70,15 @@ VISIT = "C90006"  # an outsourced visit waiting for the vendor
 BATCH = "C90007"  # an outsourced visit the vendor made: its batch waits for review
 RECTIFICATION_REF = "demo:overdue-rectification"
 
-#: What each demo person's Tasklist holds right after the demo start, task key: count (their
-#: own tasks and their groups' open ones). ``tests/ops/test_demo_inbox.py`` checks it.
+#: What each demo person's Tasklist holds at least right after the demo start, task key: count
+#: (their own tasks and their groups' unassigned ones); the scheduler's run may add catch-up
+#: inspections within each person's capacity. ``tests/ops/test_demo_inbox.py`` checks it.
 INBOX: dict[str, dict[str, int]] = {
-    "am_li": {"perform_inspection": 3},  # first (C90001), routine (L00003-1), visit in house? no
-    "am_zhang": {"perform_inspection": 3, "awaiting_evidence": 1},
+    "am_li": {"perform_inspection": 2},  # first (L90001-1), routine (L00003-1)
+    "am_zhang": {"perform_inspection": 3, "awaiting_evidence": 1},  # special, 2 routine
     "lead_hu": {"perform_inspection": 1, "review_inspection": 1, "review_visit_batch": 1},
     "po_chen": {"review_inspection": 1, "review_visit_batch": 1},
+    "po_wang": {"review_inspection": 1, "review_visit_batch": 1},
     "cm_liu": {"confirm_classification": 1, "handle_escalation": 1},
     "ca_zhao": {"approve_credit": 1},
 }
