@@ -154,6 +154,7 @@ def raise_overdue_rectification(session: Session, today: date | None = None) -> 
 
 
 def open_inspection(session: Session, loan_id: str) -> Inspection | None:
+    """The demo's inspection of the loan (the oldest not cancelled, open or done)."""
     return session.scalars(
         select(Inspection)
         .where(Inspection.loan_id == loan_id, Inspection.status != "cancelled")
@@ -358,16 +359,21 @@ class Stage:
 
     def visit(self, inspection_id: str) -> None:
         """The vendor visits and submits its batch with the demo vendor key (once)."""
-        path = f"/vendors/{DEMO_VENDOR}/assignments"
+        from postloan.vendors.models import VisitAssignment
+
         key = DEMO_API_KEYS["demo-vendor"][1]
 
-        def assignment() -> dict[str, Any] | None:
-            items = self.api("GET", path, key).json().get("items", [])
-            return next((a for a in items if a["inspection_id"] == inspection_id), None)
+        def assignment() -> str | None:
+            with self.session_factory() as session:
+                found = session.scalars(
+                    select(VisitAssignment.status).where(
+                        VisitAssignment.inspection_id == inspection_id
+                    )
+                ).first()
+                return found
 
-        found = self.wait(f"vendor assignment of {inspection_id}", assignment)
-        if found.get("status") != "assigned":
-            return
+        if self.wait(f"vendor assignment of {inspection_id}", assignment) != "assigned":
+            return  # visited already (a restart)
         with self.session_factory() as session:
             inspection = session.get(Inspection, inspection_id)
             assert inspection is not None
