@@ -8,13 +8,17 @@ from pydantic import AfterValidator
 
 from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import Identifier, Name, PathId, Strict, text
+from postloan.application import addresses as address_cases
 from postloan.application import customers as customer_cases
 from postloan.customers import references, service
+from postloan.customers.address import RegisteredAddress
 from postloan.customers.models import Customer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 Industry = Annotated[str, *text(100, min_length=1)]
+#: a registered address as written on the business licence
+AddressText = Annotated[str, *text(300, min_length=1)]
 
 
 def _known(problem: Callable[[str], str | None]) -> AfterValidator:
@@ -45,6 +49,11 @@ class CustomerIn(Strict):
     #: an engine user in group account-managers (checked with the engine, 422 otherwise)
     account_manager: Identifier
     credit_rating: Rating
+    #: the registered address as written; its WGS84 coordinates (latitude -90..90, longitude
+    #: -180..180, both or neither: 422 naming the field) place it for the vendor GPS check
+    registered_address: AddressText | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class CustomerOut(Strict):
@@ -55,6 +64,9 @@ class CustomerOut(Strict):
     branch: str
     account_manager: str
     credit_rating: str
+    registered_address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
     @classmethod
     def of(cls, c: Customer) -> CustomerOut:
@@ -66,6 +78,9 @@ class CustomerOut(Strict):
             branch=c.branch,
             account_manager=c.account_manager,
             credit_rating=c.credit_rating,
+            registered_address=c.registered_address,
+            latitude=c.latitude,
+            longitude=c.longitude,
         )
 
 
@@ -80,3 +95,28 @@ def create_customer(body: CustomerIn, services: ServicesDep, caller: Integrator)
 @router.get("/{customer_id}", response_model=CustomerOut)
 def get_customer(customer_id: PathId, session: SessionDep, caller: Reader) -> CustomerOut:
     return CustomerOut.of(service.get(session, customer_id))
+
+
+class RegisteredAddressIn(Strict):
+    """The registered address and its WGS84 coordinates (both or neither; latitude -90..90,
+    longitude -180..180). Sending neither coordinate clears them: the GPS check then has nothing
+    to compare visits with."""
+
+    registered_address: AddressText | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@router.put("/{customer_id}/registered-address", response_model=CustomerOut)
+def register_address(
+    customer_id: PathId, body: RegisteredAddressIn, services: ServicesDep, caller: Integrator
+) -> CustomerOut:
+    """Record or replace the customer's registered address (audited with the one it replaces).
+    The vendor GPS check compares every outsourced visit's fix with these coordinates."""
+    customer = address_cases.register_address(
+        services,
+        customer_id,
+        RegisteredAddress(body.registered_address, body.latitude, body.longitude),
+        actor=caller.actor,
+    )
+    return CustomerOut.of(customer)

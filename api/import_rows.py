@@ -14,6 +14,7 @@ from api.customers import CustomerIn
 from api.events import ExternalEventIn
 from api.financials import StatementIn
 from api.loans import LoanIn, RepaymentIn
+from api.restructurings import RestructuringIn
 from api.schemas import Identifier
 
 
@@ -29,6 +30,10 @@ class ValuationRow(ValuationIn):
     collateral_id: Identifier
 
 
+class RestructuringRow(RestructuringIn):
+    loan_id: Identifier
+
+
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "customers": CustomerIn,
     "loans": LoanIn,
@@ -36,4 +41,5 @@ ROW_MODELS: dict[str, type[BaseModel]] = {
     "financial-statements": StatementRow,
     "valuations": ValuationRow,
     "external-events": ExternalEventIn,
+    "restructurings": RestructuringRow,
 }

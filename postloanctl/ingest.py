@@ -83,7 +83,9 @@ def import_files(settings: Settings, kind: str, path: Path, as_of: date | None) 
         if not path.is_dir():
             print(f"--kind all needs a directory, got {path}", file=sys.stderr)
             return 2
-        jobs = [(k, path / FILES[k]) for k in ORDER if (path / FILES[k]).exists()]
+        # a kind the generator does not write (restructurings) is read from <kind>.csv
+        names = {k: FILES.get(k, f"{k}.csv") for k in ORDER}
+        jobs = [(k, path / names[k]) for k in ORDER if (path / names[k]).exists()]
     else:
         if not path.is_file():
             print(f"no such file: {path}", file=sys.stderr)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from postloan import audit
 from postloan.bounds import id_taken_message
+from postloan.customers import address
 from postloan.customers.models import Customer
 from postloan.errors import Conflict, NotFound
 
@@ -23,11 +24,16 @@ class CustomerData:
     branch: str
     account_manager: str
     credit_rating: str
+    #: the registered address and its WGS84 coordinates (both or neither; see ``address``)
+    registered_address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def register(session: Session, data: CustomerData, *, actor: str) -> Customer:
     """Create a customer; an existing id is a conflict (updates are not silently merged), also
     one that differs only in case."""
+    address.check(data.latitude, data.longitude)
     stored = taken_id(session, data.id)
     if stored is not None:
         raise Conflict(id_taken_message("customer", data.id, stored), field="id")

@@ -161,6 +161,8 @@ class Importer:
         result = self._insert(spec, source, total)
         if spec.name == "repayments":
             result.bucket_moves = buckets.refresh_portfolio(self.session, self.as_of)
+        if spec.after_import is not None:
+            spec.after_import(self.session, self.actor)
         audit.record(
             self.session,
             actor=self.actor,
@@ -397,6 +399,10 @@ class Importer:
             self._flush_all(pending, counts)
         finally:
             bar.close()
+        for kind in ORDER:
+            after = KINDS[kind].after_import
+            if after is not None and counts[kind]:
+                after(self.session, self.actor)
         counts["bucket_moves"] = buckets.refresh_portfolio(self.session, self.as_of)
         audit.record(
             self.session,

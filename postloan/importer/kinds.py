@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Column, Table, func, select
 from sqlalchemy.orm import Session
 
+from postloan.customers import address
 from postloan.customers.models import Customer
 from postloan.events.models import ExternalEvent
 from postloan.financials.models import FinancialStatement
@@ -27,6 +28,11 @@ from postloan.loans.models import (
     Loan,
     Repayment,
 )
+from postloan.loans.restructuring import (
+    LoanRestructuring,
+    RestructuringTerms,
+)
+from postloan.loans.restructuring import problems as restructuring_problems
 
 TableRows = Iterable[tuple[Table, dict[str, Any]]]
 Key = tuple[Any, ...]
@@ -39,6 +45,7 @@ REPAYMENT: Table = Repayment.__table__
 STATEMENT: Table = FinancialStatement.__table__
 VALUATION: Table = CollateralValuation.__table__
 EVENT: Table = ExternalEvent.__table__
+RESTRUCTURING: Table = LoanRestructuring.__table__
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class Kind:
     stored_check: Callable[[Session, list[Any]], Iterable[tuple[int, str, str]]] = field(
         default=lambda _session, _models: ()
     )
+    #: Called once after the kind's rows are written: (session, actor).
+    after_import: Callable[[Session, str], None] | None = None
 
 
 def _stamped(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -94,6 +103,9 @@ def _customer_rows(m: Any, now: datetime) -> TableRows:
                 "branch": m.branch,
                 "account_manager": m.account_manager,
                 "credit_rating": m.credit_rating,
+                "registered_address": getattr(m, "registered_address", None),
+                "latitude": getattr(m, "latitude", None),
+                "longitude": getattr(m, "longitude", None),
             },
             now,
         ),
@@ -261,6 +273,73 @@ def _event_rows(m: Any, now: datetime) -> TableRows:
     )
 
 
+def _customer_check(m: Any) -> tuple[str, str] | None:
+    found = address.problem(getattr(m, "latitude", None), getattr(m, "longitude", None))
+    return (found[0], f"{found[0]} {found[1]}") if found else None
+
+
+#: ``class_before`` and ``recorded_by`` of a restructuring row until :func:`_settle_restructurings`
+#: fills them in (the loan's class and the importer's actor are not known to ``to_rows``).
+_UNSETTLED = ""
+
+
+def _restructuring_rows(m: Any, now: datetime) -> TableRows:
+    yield (
+        RESTRUCTURING,
+        _stamped(
+            {
+                "loan_id": m.loan_id,
+                "restructured_on": m.restructured_on,
+                "new_maturity_on": m.new_maturity_on,
+                "new_instalment_amount": m.new_instalment_amount,
+                "new_interest_rate": m.new_interest_rate,
+                "reason": m.reason.strip(),
+                "class_before": _UNSETTLED,
+                "recorded_by": _UNSETTLED,
+            },
+            now,
+        ),
+    )
+
+
+def _restructuring_stored_check(
+    session: Session, models: list[Any]
+) -> Iterable[tuple[int, str, str]]:
+    """The service's rules relative to the loan (``loans.restructuring.problems``), and no
+    restructuring dated before the loan's latest one (as over REST)."""
+    ids = {m.loan_id for m in models}
+    loans = {loan.id: loan for loan in session.scalars(select(Loan).where(Loan.id.in_(ids)))}
+    for index, m in enumerate(models):
+        loan = loans.get(m.loan_id)
+        if loan is None:
+            continue  # the reference check names it
+        terms = RestructuringTerms(
+            restructured_on=m.restructured_on,
+            reason=m.reason,
+            new_maturity_on=m.new_maturity_on,
+            new_instalment_amount=m.new_instalment_amount,
+            new_interest_rate=m.new_interest_rate,
+        )
+        for name, why in restructuring_problems(loan, terms).items():
+            yield index, name, f"{name} {why}"
+        if loan.restructured_on is not None and m.restructured_on < loan.restructured_on:
+            yield (
+                index,
+                "restructured_on",
+                f"loan {loan.id!r} was last restructured on {loan.restructured_on.isoformat()}: "
+                "an earlier restructuring cannot be recorded after it",
+            )
+
+
+def _settle_restructurings(session: Session, actor: str) -> None:
+    """After the rows are in: each imported restructuring gets its loan's class and the actor,
+    is audited, and its loan's restructuring date (and new maturity) become the latest one's.
+    The loans are reclassified by the next classification scan, as after imported repayments."""
+    from postloan.loans.restructuring import settle_imported
+
+    settle_imported(session, actor=actor, unsettled=_UNSETTLED)
+
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -268,6 +347,7 @@ KINDS: dict[str, Kind] = {
             "customers",
             (CUSTOMER,),
             _customer_rows,
+            check=_customer_check,
             key=lambda m: (m.id,),
             key_columns=("id",),
             nocase=True,
@@ -294,6 +374,16 @@ KINDS: dict[str, Kind] = {
             duplicate_field="due_on",
             check=_repayment_check,
             stored_check=_repayment_stored_check,
+        ),
+        Kind(
+            "restructurings",
+            (RESTRUCTURING,),
+            _restructuring_rows,
+            references=(Reference("loan_id", LOAN.c.id),),
+            key=lambda m: (m.loan_id, m.restructured_on),
+            key_columns=("loan_id", "restructured_on"),
+            stored_check=_restructuring_stored_check,
+            after_import=_settle_restructurings,
         ),
         Kind(
             "financial-statements",
@@ -328,6 +418,7 @@ ORDER = (
     "customers",
     "loans",
     "repayments",
+    "restructurings",
     "financial-statements",
     "valuations",
     "external-events",

@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/health"): "public",
     ("POST", "/api/v1/customers"): WRITER,
     ("GET", "/api/v1/customers/{customer_id}"): STAFF,
+    ("PUT", "/api/v1/customers/{customer_id}/registered-address"): WRITER,
     ("POST", "/api/v1/customers/{customer_id}/financial-statements"): WRITER,
     ("GET", "/api/v1/customers/{customer_id}/financial-statements"): STAFF,
     ("GET", "/api/v1/customers/{customer_id}/credit-status"): STAFF,
