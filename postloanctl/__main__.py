@@ -170,7 +170,7 @@ def up(settings: Settings) -> int:
             port = urlparse(settings.engine_url).port or 8080
             log.info("starting the engine on port %d (log: %s)", port, logs / "engine.log")
             engine = EngineProcess(port, settings.data_dir / "engine", logs / "engine.log")
-            engine.start()
+            engine.start(timeout=600)  # a loaded 2-core machine: 3-4 minutes seen
             assert engine.process is not None  # start() launched it
             # Restarted without waiting, so a slow engine start never holds up the others.
             supervisor.adopt(
