@@ -3,6 +3,8 @@ hold an incident while the ``inspection_plan`` decision cannot be evaluated."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from config.settings import get_settings
 from postloan.application import inspections as inspection_cases
 from postloan.plans.catalogue import catalogue
@@ -48,8 +50,14 @@ def check_plan_decision(task: ExternalTask, plan_decision_loan: str) -> dict:
     """The plan decision failed in this run: decide that loan's plan again. While it still
     fails, this raises, so the task's retries run out into an incident on the scheduler's
     instance (its message says what the engine answered); after the decision is repaired and
-    redeployed, retrying the incident completes it."""
-    version = inspection_cases.check_plan_decision(
-        services(), plan_decision_loan, actor=SCHEDULER_ACTOR
+    redeployed, retrying the incident completes it. A run that meets the decision still broken
+    while an earlier run's incident is open ends without a new incident
+    (``config/scheduling.yaml``, incident.repeat_after_hours)."""
+    rules = load_scheduling(get_settings().scheduling_file)
+    return inspection_cases.check_plan_decision(
+        services(),
+        plan_decision_loan,
+        SCHEDULER_ACTOR,
+        instance_id=task.process_instance_id,
+        repeat_after=timedelta(hours=rules.incident_repeat_hours),
     )
-    return {"plan_decision_version": version}

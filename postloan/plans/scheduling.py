@@ -47,6 +47,8 @@ class SchedulingRules:
     catch_up_lead_days: int
     max_due_per_person_per_day: int
     catch_up_reason: str
+    #: While the plan decision stays unusable, a new incident at most this often (hours).
+    incident_repeat_hours: int = 24
 
     def catch_up_text(self, deadline: date, registered_on: date, plan_reason: str) -> str:
         return self.catch_up_reason.format(
@@ -90,6 +92,7 @@ def load_scheduling(path: Path) -> SchedulingRules:
         catch_up_lead_days=_count(raw, "catch_up", "lead_days", path, 0),
         max_due_per_person_per_day=_count(raw, "catch_up", "max_due_per_person_per_day", path, 1),
         catch_up_reason=reason,
+        incident_repeat_hours=_count(raw, "incident", "repeat_after_hours", path, 1),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -34,6 +34,8 @@ from postloan.plans.scheduling import registered_on
 log = logging.getLogger(__name__)
 
 Decide = Callable[[dict[str, Any]], dict[str, Any]]
+DECISION_UNUSABLE = "inspection_plan.unusable"
+DECISION_USABLE = "inspection_plan.usable_again"
 OPEN_STATUSES = (InspectionStatus.REQUESTED, InspectionStatus.IN_PROGRESS)
 PLAN_ACTOR = "planner"
 
@@ -322,3 +324,42 @@ def get_plan(session: Session, loan_id: str) -> InspectionPlan:
     if plan is None:
         raise NotFound(f"loan {loan_id!r} has no inspection plan yet")
     return plan
+
+
+def open_decision_report(session: Session, within: timedelta) -> audit.AuditEvent | None:
+    """The report (audit entry) that the plan decision is unusable, when it is the latest word
+    on the decision and younger than ``within``: the scheduler's incident it names is open."""
+    last = session.scalars(
+        select(audit.AuditEvent)
+        .where(audit.AuditEvent.action.in_((DECISION_UNUSABLE, DECISION_USABLE)))
+        .order_by(audit.AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.action != DECISION_UNUSABLE:
+        return None
+    at = last.at if last.at.tzinfo is not None else last.at.replace(tzinfo=UTC)
+    return last if at >= utcnow() - within else None
+
+
+def report_decision_unusable(session: Session, instance_id: str, error: str, actor: str) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=DECISION_UNUSABLE,
+        object_type="process_instance",
+        object_id=instance_id,
+        detail={"error": error},
+    )
+
+
+def report_decision_usable(session: Session, decision_version: str, actor: str) -> None:
+    """Close an open report: the decision gave plans again."""
+    if open_decision_report(session, timedelta(days=36500)) is not None:
+        audit.record(
+            session,
+            actor=actor,
+            action=DECISION_USABLE,
+            object_type="decision",
+            object_id=decision_version[:64] or "inspection_plan",
+            detail={},
+        )

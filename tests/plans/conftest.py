@@ -51,7 +51,8 @@ def roomy_scheduling(settings, tmp_path_factory):  # noqa: ANN001, ANN201
     path.write_text(
         "capacity: {max_open_per_person: 100000, max_new_per_person_per_day: 100000}\n"
         "catch_up: {lead_days: 0, max_due_per_person_per_day: 100000,"
-        " reason: 'Catch-up inspection: {plan_reason}'}\n",
+        " reason: 'Catch-up inspection: {plan_reason}'}\n"
+        "incident: {repeat_after_hours: 24}\n",
         encoding="utf-8",
     )
     before = settings.scheduling_file

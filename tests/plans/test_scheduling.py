@@ -293,12 +293,23 @@ def test_a_decision_that_cannot_be_evaluated_keeps_the_last_good_plan(services: 
         assert (kept.frequency, kept.frequency_unit, kept.template, kept.decision_version) == good
     assert inspections_of(services, never_planned) == []
 
-    # The process's check holds the incident while it fails and passes once it is repaired.
-    with pytest.raises(plans.PlanDecisionFailed, match="could not be evaluated"):
-        inspection_cases.check_plan_decision(services, never_planned, "scheduler")
+    # The process's check holds the incident while it fails (its retries, the same run), the
+    # next runs raise none while that one is open, and it passes once the table is repaired.
+    def check(instance_id: str) -> dict[str, Any]:
+        return inspection_cases.check_plan_decision(
+            services, never_planned, "scheduler", instance_id=instance_id
+        )
+
+    for instance_id in ("run-1", "run-1"):
+        with pytest.raises(plans.PlanDecisionFailed, match="could not be evaluated"):
+            check(instance_id)
+    assert check("run-2") == {"plan_decision_reported_on": "run-1"}
     services.engine.broken = None
-    assert inspection_cases.check_plan_decision(services, never_planned, "scheduler")
+    assert check("run-1")["plan_decision_version"] == "inspection_plan:test"
     assert run(services, rules())["started_first"] == 1
+    services.engine.broken = "Cannot evaluate decision inspection_plan:7:d2"  # broken again
+    with pytest.raises(plans.PlanDecisionFailed):
+        check("run-3")  # a new incident: the earlier one was resolved
 
 
 def test_an_output_the_code_cannot_use_is_a_decision_failure(services: Services):
