@@ -75,7 +75,10 @@ def tasklist(
         page.get_by_placeholder("Password").fill(password)
         page.locator("button[type=submit]").click()
         # Logged in: the filters of config/identities.yaml are listed, the user menu shows up.
-        expect(page.get_by_role("link", name=re.compile("My tasks"))).to_be_visible()
+        # (Tasklist lists them after its first REST round trips: the page's timeout, not 5 s.)
+        expect(page.get_by_role("link", name=re.compile("My tasks"))).to_be_visible(
+            timeout=DEFAULT_TIMEOUT_MS
+        )
         return page
 
     yield login
