@@ -294,6 +294,7 @@ class _SchedulerRun:
             "kept_last_plan": 0,
         }
         self.failure: plans.PlanDecisionFailed | None = None
+        self.decided: str | None = None  # the version of a decision that worked in this run
         self.failed_loan: str | None = None
         self._decide = services.engine.decider(PLAN_DECISION)
 
@@ -321,6 +322,8 @@ class _SchedulerRun:
             if failure is not None:
                 self._failed(loan_id, failure)
                 self.counts["failed" if plan is None else "kept_last_plan"] += 1
+            else:
+                self.decided = plan.decision_version if plan is not None else self.decided
             if plan is None:
                 return None
             loan = loans_service.get(session, loan_id)
@@ -407,6 +410,9 @@ def start_due_inspections(
             run.counts["failed"] += 1
         handled += 1
         after_each(handled)
+    if run.failure is None and run.decided is not None:
+        with services.transaction() as session:
+            plans.report_decision_usable(session, run.decided, actor)
     counts: dict[str, Any] = dict(run.counts)
     counts["plan_decision_error"] = str(run.failure) if run.failure is not None else None
     counts["plan_decision_loan"] = run.failed_loan
@@ -423,16 +429,41 @@ def start_due_inspections(
     return counts
 
 
-def check_plan_decision(services: Services, loan_id: str, actor: str) -> str:
-    """Decide ``loan_id``'s plan again (the loan whose plan failed in the scheduler's run) and
-    store it; raises :class:`~postloan.plans.service.PlanDecisionFailed` while the deployed
-    ``inspection_plan`` still cannot be evaluated (the scheduler's incident). The plan's
-    decision version, when it works again."""
-    with services.transaction() as session:
-        plan = plans.compute_plan(
-            session, loan_id, services.engine.decider(PLAN_DECISION), actor=actor
-        )
-        return plan.decision_version
+def check_plan_decision(
+    services: Services,
+    loan_id: str,
+    actor: str,
+    *,
+    instance_id: str,
+    repeat_after: timedelta = timedelta(hours=24),
+) -> dict[str, Any]:
+    """Decide ``loan_id``'s plan again (the loan whose plan failed in the scheduler's run
+    ``instance_id``) and store it. While the deployed ``inspection_plan`` still cannot be
+    evaluated this raises :class:`~postloan.plans.service.PlanDecisionFailed` (the run's
+    incident), unless another run's incident about it is open and younger than
+    ``repeat_after``: then it answers ``plan_decision_reported_on`` (that instance) and raises
+    nothing, so the ten-minute runs do not pile up incidents. Once the decision works again:
+    ``plan_decision_version``."""
+    try:
+        with services.transaction() as session:
+            plan = plans.compute_plan(
+                session, loan_id, services.engine.decider(PLAN_DECISION), actor=actor
+            )
+            plans.report_decision_usable(session, plan.decision_version, actor)
+            return {"plan_decision_version": plan.decision_version}
+    except plans.PlanDecisionFailed as exc:
+        with services.transaction() as session:
+            report = plans.open_decision_report(session, repeat_after)
+            if report is not None and report.object_id != instance_id:
+                log.warning(
+                    "inspection_plan still unusable (%s); the incident of run %s stands for it",
+                    exc,
+                    report.object_id,
+                )
+                return {"plan_decision_reported_on": report.object_id}
+            if report is None:
+                plans.report_decision_unusable(session, instance_id, str(exc), actor)
+        raise
 
 
 # -- the derived trigger ----------------------------------------------------------------------
