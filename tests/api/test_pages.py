@@ -139,6 +139,9 @@ def test_the_api_docs_load_their_scripts_and_styles_from_the_app_itself(path):
     assert page.status_code == 200
     # No other host anywhere in the page: no CDN, no web fonts, no validator badge.
     assert re.findall(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", page.text) == []
+    # The browser is told to load nothing from elsewhere either (ReDoc's bundle would).
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:" in policy
     assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert any(a.endswith(".js") for a in assets)
     for asset in assets:

@@ -184,3 +184,37 @@ def test_a_person_signs_in_and_reads_the_report_and_the_dossier(
         expect(page).to_have_url(re.compile(r"/pages/login\?next="))
     finally:
         context.close()
+
+
+def test_swagger_ui_and_redoc_render_with_no_other_host_reachable(
+    chromium_browser: Any, api_server: str
+) -> None:
+    """Every request to another host is refused: the docs still render (offline)."""
+    context = chromium_browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(15_000)
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if route.request.url.startswith(api_server):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_server)
+    page = context.new_page()
+    try:
+        # Generous timeouts: 3 MB of scripts from a server sharing two loaded cores.
+        page.goto(api_server + "/docs", wait_until="domcontentloaded", timeout=60_000)
+        # The first request of /openapi.json builds the document (seconds on a loaded machine).
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text(
+            "Post-loan management API", timeout=60_000
+        )
+        expect(page.locator(".opblock").first).to_be_visible()  # the operations are listed
+        page.goto(api_server + "/redoc", wait_until="domcontentloaded", timeout=60_000)
+        # ReDoc renders the document's title as its first heading.
+        expect(page.locator("h1").first).to_contain_text("Post-loan management API", timeout=30_000)
+        expect(page.get_by_text("Customers", exact=False).first).to_be_visible()
+        assert elsewhere == []
+    finally:
+        context.close()
