@@ -94,13 +94,15 @@ def test_repaid_as_agreed_within_the_period_special_mention_after_it_normal(api,
     engine = engine_decides(admin, database, loan_id, TODAY)
     assert engine["inputs"]["days_past_due"] == 0
     assert engine["inputs"]["in_restructuring_observation"] is True
-    # Now special mention, it keeps that class; taken as normal, the floor lifts it.
-    assert (engine["risk_class"], engine["rule"]) == (
-        "special_mention",
-        "restructuring_observation",
-    )
-    engine = engine_decides(admin, database, loan_id, TODAY, current="normal")
-    assert (engine["risk_class"], engine["rule"]) == ("special_mention", "restructuring_floor")
+    # The same row whether the loan is taken as normal or as the special mention it now is:
+    # the nightly scan does not move it again with a new reason.
+    for current in (None, "normal"):
+        engine = engine_decides(admin, database, loan_id, TODAY, current=current)
+        assert (engine["risk_class"], engine["rule"]) == (
+            "special_mention",
+            "restructuring_observation",
+        )
+        assert engine["reason"] == reason
 
     # The day before the year is up it still holds; once a year and two periods have passed,
     # nothing overdue means normal.
@@ -113,6 +115,7 @@ def test_repaid_as_agreed_within_the_period_special_mention_after_it_normal(api,
     assert engine["inputs"]["in_restructuring_observation"] is False
     assert (engine["risk_class"], engine["rule"]) == ("normal", "nothing_overdue")
     assert reclassify_on(admin, database, loan_id, after)[0] == "normal"
+    reclassify_on(admin, database, loan_id, TODAY)  # back to today for the suite's other scans
 
 
 def test_an_instalment_overdue_within_the_period_makes_it_substandard(api, admin, database):
@@ -127,10 +130,10 @@ def test_an_instalment_overdue_within_the_period_makes_it_substandard(api, admin
     assert api_class(api, plain_loan)[0] == "special_mention"
     risk_class, reason = api_class(api, restructured_loan)
     assert risk_class == "substandard" and "observation period" in reason
-    engine = engine_decides(admin, database, restructured_loan, TODAY)
-    assert (engine["risk_class"], engine["rule"]) == ("substandard", "restructuring_observation")
-    engine = engine_decides(admin, database, restructured_loan, TODAY, current="special_mention")
-    assert (engine["risk_class"], engine["rule"]) == ("substandard", "restructured_overdue")
+    for current in (None, "special_mention"):
+        engine = engine_decides(admin, database, restructured_loan, TODAY, current=current)
+        assert (engine["risk_class"], engine["rule"]) == ("substandard", "restructured_overdue")
+        assert engine["reason"] == reason
     history = api.get(f"/api/v1/loans/{restructured_loan}/classification-history").json()
     assert [(c["to_class"], c["source"]) for c in history if c["from_class"] != c["to_class"]] == [
         ("special_mention", "restructuring"),
@@ -173,3 +176,4 @@ def test_a_non_performing_loan_is_not_upgraded_before_the_period_ends(api, admin
     engine = engine_decides(admin, database, loan_id, after)
     assert (engine["risk_class"], engine["rule"]) == ("normal", "nothing_overdue")
     assert reclassify_on(admin, database, loan_id, after)[0] == "normal"
+    reclassify_on(admin, database, loan_id, TODAY)  # back to today for the suite's other scans
