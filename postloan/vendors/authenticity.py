@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from postloan.customers import address
 from postloan.customers.models import Customer
 from postloan.vendors import config
 from postloan.vendors.models import PhotoHash, VisitAssignment, VisitReport
@@ -117,12 +118,8 @@ def check_visit(session: Session, report: VisitReport) -> list[dict[str, str]]:
         else {}
     )
     flags: list[dict[str, Any]] = photo_flags(hashes, seen, own_ref)
-    customer = session.get(Customer, assignment.customer_id) if assignment else None
-    home = (
-        (customer.latitude, customer.longitude)
-        if customer is not None and customer.latitude is not None and customer.longitude is not None
-        else None
-    )
+    # The registered address's coordinates (REST or import); none registered: no GPS finding.
+    home = address.home_of(session.get(Customer, assignment.customer_id) if assignment else None)
     far = distance_flag(
         report.latitude, report.longitude, home, float(settings.get("max_distance_km", 2.0))
     )
