@@ -31,7 +31,8 @@ class InspectionPlanOut(Strict):
     first_inspection_due_on: date
     catch_up: bool = Field(
         description="The first-inspection deadline had passed before the loan was registered "
-        "here (imported history): one catch-up inspection instead of a first one"
+        "here (imported history): the scheduler gives it one catch-up inspection (kind routine, "
+        "reason 'Catch-up inspection ...') instead of a first one dated in the past"
     )
     next_due_on: date
     reason: str

@@ -223,6 +223,10 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
         )
         assert sources == {"template"}
 
+    # Registered 120 days after disbursement: the plan says its first deadline had passed.
+    plan = plan_api.get(f"/api/v1/loans/{loan_ids[0]}/inspection-plan").json()
+    assert plan["catch_up"] is True and plan["next_due_on"] >= date.today().isoformat()
+
     run_scheduler(admin)  # again: nothing new
     for loan_id in loan_ids:
         assert len(inspections_of(session, loan_id, "routine")) == 1

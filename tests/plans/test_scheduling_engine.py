@@ -139,7 +139,7 @@ def test_a_weekly_plan_from_a_redeployed_table(plan_api, admin, session):
         "weeks",
         None,
     )
-    assert plan["frequency_text"] == "every week"
+    assert plan["frequency_text"] == "every week" and plan["catch_up"] is False
     assert plan["next_due_on"] == (disbursed + timedelta(days=7)).isoformat()
     due = []
     for done in (TODAY, TODAY + timedelta(days=7)):
