@@ -64,7 +64,9 @@ def severity(value: str | None) -> str:
 
 
 def page(title: str, body: str, person: PageSession | None, footer: str = "") -> str:
-    if person is not None:
+    if person is not None and not person.expires:  # an API key's caller: no session to end
+        user_bar = f'<span class="user">{e(person.name)} (API key)</span>'
+    elif person is not None:
         user_bar = (
             f'<span class="user">{e(person.name)} ({e(person.user)}) · '
             f'<form method="post" action="/pages/logout"><button type="submit">Sign out</button>'

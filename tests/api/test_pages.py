@@ -267,6 +267,7 @@ def test_bearer_callers_are_unaffected(provisioned, seeded, api_keys):
     page = f"/pages/customers/{seeded['customer_id']}/dossier"
     r = c.get(page, headers={"Authorization": f"Bearer {api_keys['viewer']}"})
     assert r.status_code == 200 and "Credit dossier" in r.text
+    assert "test-viewer (API key)" in r.text and "Sign out" not in r.text  # no session to end
     r = c.get(page, headers={"Authorization": "Bearer not-a-key", **BROWSER})
     assert r.status_code == 401  # a wrong key is an API client's error, never a login page
     # The JSON API with a key, as before.
