@@ -100,6 +100,9 @@ class LoanOut(Strict):
     collaterals: list[CollateralOut]
     classification: Classification
     next_inspection_on: date | None
+    #: the latest restructuring's date (``GET .../restructurings`` lists them), or null; the
+    #: observation period of the five-category rules runs from it
+    restructured_on: date | None = None
 
     @classmethod
     def of(cls, loan: Loan) -> LoanOut:
@@ -127,6 +130,7 @@ class LoanOut(Strict):
                 risk_class=loan.risk_class, reason=loan.risk_class_reason
             ),
             next_inspection_on=loan.next_inspection_on,
+            restructured_on=loan.restructured_on,
         )
 
 

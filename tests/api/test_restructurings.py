@@ -72,6 +72,7 @@ class TestRecord:
         loan = api.get(f"/api/v1/loans/{loan_id}").json()
         assert loan["maturity_on"] == (TODAY + timedelta(days=700)).isoformat()
         assert loan["classification"]["risk_class"] == "special_mention"
+        assert loan["restructured_on"] == (TODAY - timedelta(days=10)).isoformat()
         listed = api.get(path(loan_id))
         assert listed.status_code == 200, listed.text
         assert [(x["id"], x["reason"]) for x in listed.json()] == [(body["id"], terms()["reason"])]
