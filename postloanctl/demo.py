@@ -449,6 +449,24 @@ class Stage:
         self.admin.call("POST", f"/job/{jobs[0]['id']}/execute")
         self.wait("the scheduler run to finish", lambda: finished() > before)
         log.info("demo: inspection scheduler ran once")
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until the workers have no work left (the inspections just started have reached
+        their people): the inbox the banner announces is the one people find."""
+        quiet = 0
+
+        def idle() -> bool:
+            nonlocal quiet
+            open_work = self.admin.call(
+                "GET",
+                "/external-task/count",
+                params={"active": "true", "withRetriesLeft": "true"},
+            )
+            quiet = quiet + 1 if not open_work["count"] else 0
+            return quiet >= 3
+
+        self.wait("the workers to finish the demo's work", idle)
 
     def run(self) -> None:
         review = self.inspection_of(REVIEW)
