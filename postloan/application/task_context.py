@@ -194,7 +194,7 @@ def for_visit_batch(session: Session, batch: VisitBatch) -> dict[str, Any]:
     )
     return {
         "vendor_name": vendor.name if vendor is not None else batch.vendor_id,
-        "visit_count": int(visits or 0),
+        "visits_label": "1 visit" if visits == 1 else f"{visits or 0} visits",
         "task_priority": config.visit_batch_priority,
         **{f"{key}_due": config.due_after_creation(key) for key in VISIT_BATCH_TASKS},
     }

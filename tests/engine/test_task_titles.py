@@ -8,19 +8,24 @@ the words and numbers come from config/tasks.yaml, the order of urgency is the d
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers import PERFORM, task_of, wait_for
+from helpers import PERFORM, new_loan, task_of, wait_for
 
 from gateway import processes
 from gateway.engine import EngineGateway
 from gateway.variables import parse_date
 from postloan.application.task_context import end_of_day, rules
+from postloan.customers.models import Customer
 from postloan.db import unit_of_work
 from postloan.inspections.models import Inspection
+from postloan.loans.models import Loan
+from postloan.vendors.models import Vendor, VisitAssignment
+from tests.vendors.conftest import HOME
 
 pytestmark = pytest.mark.engine
 
@@ -200,11 +205,14 @@ def test_rectification_tasks_name_the_severity_and_are_due_on_the_deadline(
         deadline + timedelta(days=1), datetime.min.time(), tzinfo=UTC
     )
 
-    r = api.post(
-        f"/api/v1/rectifications/{rectification_id}/evidence",
-        json={"description": "Insurance renewed", "documents": ["policy-2026.pdf"]},
+    # the owner submits the evidence in Tasklist (the task's form)
+    as_user("am_li").submit_form(
+        evidence["id"],
+        {
+            "evidence_description": "Insurance renewed with the same insurer",
+            "evidence_documents": "policy-2027.pdf",
+        },
     )
-    assert r.status_code == 201, r.text
     verify = task_of(as_user("po_wang"), rectification_id, "verify_rectification")
     assert verify["name"] == SEP.join([f"Verify {severity} rectification", customer_name, loan_id])
     assert verify["priority"] == rules().rectification_severities[severity]
@@ -250,3 +258,51 @@ def test_credit_approval_names_the_customer_and_what_is_applied_for(workers, api
     assert task["priority"] == rules().credit_application_priority
     days = rules().due_days_after_creation["approve_credit"]
     assert_due_days_after_creation(task, days)
+
+
+def test_visit_batch_review_names_the_vendor_and_the_number_of_visits(
+    workers, api, api_keys, api_engine, as_user, database
+) -> None:
+    loan_id = new_loan(api, account_manager="am_li")
+    with unit_of_work(database) as session:
+        customer = session.get(Customer, session.get(Loan, loan_id).customer_id)
+        customer.latitude, customer.longitude = HOME
+        session.commit()
+        inspection_id = processes.start_planned_inspection(
+            session,
+            api_engine,
+            loan_id=loan_id,
+            kind="routine",
+            reason="outsourced field visit",
+            actor="test",
+            mode="outsourced",
+        ).id
+
+    def assignment() -> tuple[str, str] | None:
+        with unit_of_work(database) as session:
+            row = session.query(VisitAssignment).filter_by(inspection_id=inspection_id).first()
+            return (row.vendor_id, session.get(Vendor, row.vendor_id).name) if row else None
+
+    vendor_id, vendor_name = wait_for(assignment, what="the vendor assignment")
+    r = api.post(
+        f"/api/v1/vendors/{vendor_id}/visit-batches",
+        headers={"Authorization": f"Bearer {api_keys['vendor:' + vendor_id]}"},
+        json={
+            "visits": [
+                {
+                    "inspection_id": inspection_id,
+                    "visited_at": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+                    "latitude": HOME[0] + 0.001,
+                    "longitude": HOME[1],
+                    "photo_sha256": [hashlib.sha256(uuid.uuid4().bytes).hexdigest()],
+                    "notes": f"Shop open, stock checked ({uuid.uuid4().hex})",
+                    "checklist_answers": {"business_operating_normally": True},
+                }
+            ]
+        },
+    )
+    assert r.status_code == 201, r.text
+    review = task_of(as_user("po_chen"), r.json()["id"], "review_visit_batch")
+    assert review["name"] == SEP.join(["Review visit batch", vendor_name, "1 visit"])
+    assert review["priority"] == rules().visit_batch_priority
+    assert_due_days_after_creation(review, rules().due_days_after_creation["review_visit_batch"])
