@@ -173,7 +173,12 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
         customer = new_customer(plan_api, segment="sme")
         loan_ids.append(
             new_plan_loan(
-                plan_api, customer, product="SME-WORKING-CAPITAL", disbursed_days_ago=120
+                # disbursed days ago: a first inspection whichever starts it (the registration,
+                # or a timer run of the scheduler that meets the loan between its two steps)
+                plan_api,
+                customer,
+                product="SME-WORKING-CAPITAL",
+                disbursed_days_ago=5,
             )["id"]
         )
     for loan_id in loan_ids:
@@ -223,8 +228,9 @@ def test_scheduler_starts_exactly_one_routine_inspection_per_due_loan(
         )
         assert sources == {"template"}
 
-    # Registered 120 days after disbursement: the plan says its first deadline had passed.
-    plan = plan_api.get(f"/api/v1/loans/{loan_ids[0]}/inspection-plan").json()
+    # Registered 400 days after disbursement: the plan says its first deadline had passed.
+    late = new_plan_loan(plan_api, new_customer(plan_api, segment="sme"), disbursed_days_ago=400)
+    plan = plan_api.get(f"/api/v1/loans/{late['id']}/inspection-plan").json()
     assert plan["catch_up"] is True and plan["next_due_on"] >= date.today().isoformat()
 
     run_scheduler(admin)  # again: nothing new
