@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class OutboxRelay:
     lease_seconds: float = 30.0
     poll_seconds: float = 0.5
     batch_size: int = 20
+    settle_seconds: float = 5.0  # deliver_now's wait for a message another relay delivers
     periodic: list[Callable[[], Any]] = field(default_factory=list)
     periodic_seconds: float = 60.0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -112,12 +114,24 @@ class OutboxRelay:
 
     def deliver_now(self, ids: Iterable[int]) -> None:
         """Deliver these just-committed messages at once (the relay would within a second);
-        never raises: what fails here stays pending for the relay's retries."""
+        never raises: what fails here stays pending for the relay's retries.
+
+        A message the relay thread claimed first (between the caller's commit and this call)
+        is being delivered there: wait up to ``settle_seconds`` for it to settle, so that the
+        caller reads what the delivery left (a process instance id) as when it delivers itself.
+        """
         ids = list(ids)
         if not ids:
             return
         try:
             self.deliver_due(ids)
+            deadline = time.monotonic() + self.settle_seconds
+            while time.monotonic() < deadline:
+                with self.uow() as session:
+                    if not outbox.leased_elsewhere(session, ids, self.owner):
+                        return
+                time.sleep(0.05)
+            log.info("outbox messages %s still being delivered by another relay", ids)
         except Exception:  # noqa: BLE001 - the relay retries; the caller's change is saved
             log.exception("outbox messages %s left to the relay", ids)
 
@@ -239,7 +253,6 @@ class OutboxRelay:
 
     def run(self) -> None:
         """Deliver until :meth:`stop`; the periodic passes every ``periodic_seconds``."""
-        import time
 
         next_pass = 0.0
         while not self._stop.is_set():

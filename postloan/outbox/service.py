@@ -185,6 +185,25 @@ def claim(
     )
 
 
+def leased_elsewhere(
+    session: Session, ids: Iterable[int], owner: str, now: datetime | None = None
+) -> list[int]:
+    """Of ``ids``, the pending messages another relay holds a live lease on (being delivered
+    there right now)."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(list(ids)),
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.lease_owner.is_not(None),
+                OutboxMessage.lease_owner != owner,
+                OutboxMessage.lease_until >= now,
+            )
+        )
+    )
+
+
 def _held(session: Session, message_id: int, owner: str) -> OutboxMessage | None:
     """The message if ``owner`` still holds its lease (a relay that outlived its lease lost it)."""
     session.expire_all()

@@ -5,6 +5,7 @@ backoff are the real ones)."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -489,3 +490,62 @@ class TestRectificationEvidence:
             assert (row.business_key, row.status) == (rec_id, "pending")
         OutboxRelay(uow, engine, policy=FAST).deliver_due()
         assert [c["business_key"] for c in engine.correlations] == [rec_id]
+
+
+class TestDeliverNowBesideTheRelay:
+    """A request's ``deliver_now`` races the relay thread for the message it just committed."""
+
+    def _pending(self, uow) -> tuple[str, list[int]]:  # type: ignore[no-untyped-def]
+        loan_id = _customer_and_loan(uow)
+        services = Services(uow=uow, engine=FakeEngine())  # no dispatcher: left owed
+        inspection = inspection_cases.start_special_inspection(
+            services, loan_id=loan_id, reason="t", actor="tests"
+        )
+        with uow() as session:
+            ids = list(session.scalars(select(OutboxMessage.id)))
+        return inspection.id, ids
+
+    def _relay_claims_first(self, uow, engine):  # type: ignore[no-untyped-def]
+        """The relay thread claims the message and is slow delivering it (engine held)."""
+        engine.lock.acquire()
+        relay = OutboxRelay(uow, engine)
+        thread = threading.Thread(target=relay.deliver_due)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until its claim is committed
+            with uow() as session:
+                if session.scalar(select(OutboxMessage.lease_owner)) == relay.owner:
+                    return thread
+            time.sleep(0.01)
+        raise AssertionError("the relay thread never claimed the message")
+
+    def _pid(self, uow, inspection_id: str) -> str | None:  # type: ignore[no-untyped-def]
+        with uow() as session:
+            return session.get(Inspection, inspection_id).process_instance_id
+
+    def test_waits_for_the_relay_that_claimed_it_and_reads_what_it_left(self, uow) -> None:
+        inspection_id, ids = self._pending(uow)
+        engine = FakeEngine()
+        thread = self._relay_claims_first(uow, engine)
+        try:
+            with uow() as session:  # the relay thread holds the lease now
+                assert outbox.leased_elsewhere(session, ids, "request") == ids
+            threading.Timer(0.3, engine.lock.release).start()
+            OutboxRelay(uow, engine, owner="request", settle_seconds=10).deliver_now(ids)
+            # settled by the relay thread before deliver_now returned: the id is there
+            assert self._pid(uow, inspection_id) == "pi-1"
+        finally:
+            thread.join(10)
+        assert engine.calls == 1  # delivered once, by the relay that claimed it
+
+    def test_gives_up_waiting_after_settle_seconds_and_the_relay_still_delivers(self, uow) -> None:
+        inspection_id, ids = self._pending(uow)
+        engine = FakeEngine()
+        thread = self._relay_claims_first(uow, engine)
+        try:
+            OutboxRelay(uow, engine, owner="request", settle_seconds=0.2).deliver_now(ids)
+            assert self._pid(uow, inspection_id) is None  # still owed, being delivered
+        finally:
+            engine.lock.release()
+            thread.join(10)
+        assert self._pid(uow, inspection_id) == "pi-1" and engine.calls == 1
