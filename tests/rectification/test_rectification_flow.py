@@ -12,6 +12,7 @@ from gateway import processes
 from gateway.engine import EngineError
 from postloan.audit import AuditEvent
 from postloan.db import unit_of_work
+from postloan.rectifications.models import Rectification
 
 pytestmark = pytest.mark.engine
 
@@ -32,7 +33,13 @@ def open_item(database, api_engine, customer_id, loan_id, severity="serious", **
             raised_by="po_chen",
             **timers,
         )
-        return item.id, item.process_instance_id
+        rec_id = item.id
+
+    def started() -> str | None:  # filled once the outbox delivered the start
+        with unit_of_work(database) as session:
+            return session.get(Rectification, rec_id).process_instance_id
+
+    return rec_id, wait_for(started, what=f"the process of {rec_id}")
 
 
 def at(engine, pid, activity):
