@@ -17,15 +17,18 @@ def test_repayment_that_cures_arrears_reclassifies_at_once(api):
     assert loan["classification"]["risk_class"] == "substandard"
     assert "90 days" in loan["classification"]["reason"]
 
+    # core banking books the late payment on the unpaid instalment: an amendment of it (the
+    # same instalment posted again is refused, 409)
     due = (TODAY - timedelta(days=95)).isoformat()
+    paid = {"due_on": due, "due_amount": "25000", "paid_on": TODAY.isoformat()}
+    r = api.post(f"/api/v1/loans/{loan_id}/repayments", json={**paid, "paid_amount": "25000"})
+    assert r.status_code == 409, r.text
+    listed = api.get(f"/api/v1/loans/{loan_id}/repayments").json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    (unpaid,) = [i for i in items if i["due_on"] == due]
     r = api.post(
-        f"/api/v1/loans/{loan_id}/repayments",
-        json={
-            "due_on": due,
-            "due_amount": "25000",
-            "paid_on": TODAY.isoformat(),
-            "paid_amount": "25000",
-        },
+        f"/api/v1/loans/{loan_id}/repayments/{unpaid['id']}/amendments",
+        json={**paid, "paid_amount": "25000", "reason": "paid late, booked today"},
     )
     assert r.status_code == 201, r.text
     loan = api.get(f"/api/v1/loans/{loan_id}").json()
