@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,9 @@ PASSWORDS = {
     "po_chen": "demo-po-chen",
     "po_wang": "demo-po-wang",
     "cm_liu": "demo-cm-liu",
+    "ca_zhao": "demo-ca-zhao",
 }
+WEBHOOK_SECRET = "resilience-webhook-secret"
 INSPECTION = "post_loan_inspection"
 
 
@@ -178,6 +182,7 @@ class Stack:
     api_url: str = ""
     api_keys: dict[str, str] = field(default_factory=dict)
     topics: Path | None = None
+    webhook_url: str = ""  # the origination system's endpoint the workers' relay pushes to
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -225,6 +230,8 @@ class Stack:
                 "POSTLOAN_WORKER_LONG_POLL_MS": "2000",
                 "POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS": "2",
                 "POSTLOAN_ENGINE_TIMEOUT_SECONDS": "10",
+                "POSTLOAN_ORIGINATION_WEBHOOK_URL": self.webhook_url,
+                "POSTLOAN_ORIGINATION_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 **extra,
             }
         )
@@ -449,6 +456,78 @@ class Stack:
             out[r.json()["id"]] = loan_id
         return out
 
+    def apply_for_credit(self, loan_ids: Iterable[str]) -> dict[str, str]:
+        """A credit application of each loan's customer (``POST /api/v1/credit-applications``):
+        application id -> loan id. The seeded customers are healthy: the gate clears them and
+        an approver decides (task approve_credit)."""
+        out = {}
+        for loan_id in loan_ids:
+            r = self.api(
+                "POST",
+                "/credit-applications",
+                json={
+                    "customer_id": "C-" + loan_id.removeprefix("L-"),
+                    "product": "MICRO-OPERATING",
+                    "amount": "200000.00",
+                },
+            )
+            assert r.status_code == 201, r.text
+            out[r.json()["id"]] = loan_id
+        return out
+
+    def approve_credits(self, applications: Iterable[str]) -> int:
+        """Decide every open approve_credit task of these applications as ``ca_zhao`` would in
+        Tasklist; returns how many were decided."""
+        done, wanted = 0, set(applications)
+        ca_zhao = self.as_user("ca_zhao")
+        for task in self.admin().call(
+            "GET", "/task", params={"taskDefinitionKey": "approve_credit", "maxResults": 1000}
+        ):
+            if self._key_of(task) not in wanted:
+                continue
+            if task.get("assignee") != "ca_zhao":
+                ca_zhao.call("POST", f"/task/{task['id']}/claim", json={"userId": "ca_zhao"})
+            ca_zhao.submit(
+                task["id"],
+                {
+                    "credit_decision": "approve",
+                    "credit_comment": "Post-loan record is clean.",
+                    "post_loan_quality": "good",
+                },
+            )
+            done += 1
+        return done
+
+    def credit_profiles(
+        self, applications: Iterable[str], origination: Origination
+    ) -> dict[str, dict[str, int]]:
+        """Per application: its status, its webhook bookkeeping and outbox deliveries, and what
+        the origination system accepted -- distinct event ids (a second event id for one decision
+        is a duplicate the receiver cannot recognise; the same id again is a redelivery it
+        dedupes, counted apart by :meth:`Origination.redeliveries`)."""
+        ids = list(applications)
+        prof: dict[str, Counter[str]] = {i: Counter() for i in ids}
+        for aid, status in self.sql(
+            "SELECT id, status FROM credit_application WHERE id IN :ids", ids=ids
+        ):
+            prof[aid][f"application {status}"] += 1
+        for aid, delivered in self.sql(
+            "SELECT application_id, delivered_at IS NOT NULL FROM webhook_delivery "
+            "WHERE application_id IN :ids",
+            ids=ids,
+        ):
+            prof[aid][f"webhook row {'delivered' if delivered else 'pending'}"] += 1
+        for object_type, object_id, action, n in self.sql(
+            "SELECT object_type, object_id, action, count(*) FROM audit_event "
+            "WHERE object_id IN :ids GROUP BY object_type, object_id, action",
+            ids=ids,
+        ):
+            prof[object_id][f"audit {object_type} {action}"] += n
+        self._count_outbox(prof)
+        for aid in ids:
+            prof[aid]["pushed (distinct event ids accepted)"] += len(origination.accepted_ids(aid))
+        return {i: dict(c) for i, c in prof.items()}
+
     # -- the engine side --------------------------------------------------------------------
 
     def instances(self, keys: Iterable[str], node: Node | None = None) -> Counter[str]:
@@ -578,6 +657,75 @@ class Stack:
             prof[object_id][f"audit {object_type} {action}"] += n
         self._count_outbox(prof)
         return {i: dict(c) for i, c in prof.items()}
+
+
+class Origination:
+    """The origination system, outside ours: a real HTTP server on loopback that verifies each
+    push's signature and remembers every request (application, status, event id, answer). It
+    answers slowly (``delay``) so that pushes are in flight when a process dies."""
+
+    def __init__(self, delay: float = 0.2) -> None:
+        self.delay = delay
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        seen = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                from postloan.credit import webhook
+
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                valid = webhook.verify(
+                    raw, WEBHOOK_SECRET, self.headers.get(webhook.SIGNATURE_HEADER, "")
+                )
+                time.sleep(seen.delay)
+                data = json.loads(raw)
+                with seen.lock:
+                    seen.requests.append(
+                        {
+                            "application_id": data.get("application_id"),
+                            "status": data.get("status"),
+                            "event_id": self.headers.get(webhook.EVENT_HEADER, ""),
+                            "valid": valid,
+                        }
+                    )
+                self.send_response(200 if valid else 401)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/credit"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Origination:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def accepted_ids(self, application_id: str) -> set[str]:
+        with self.lock:
+            return {
+                r["event_id"]
+                for r in self.requests
+                if r["application_id"] == application_id and r["valid"]
+            }
+
+    def redeliveries(self) -> int:
+        """Requests beyond the first of each event id (at-least-once delivery: allowed, and
+        recognisable by the receiver through the event id)."""
+        with self.lock:
+            valid = [r["event_id"] for r in self.requests if r["valid"]]
+        return len(valid) - len(set(valid))
+
+    def invalid(self) -> int:
+        with self.lock:
+            return sum(not r["valid"] for r in self.requests)
 
 
 def complete_inspection_task(stack: Stack, task: dict[str, Any], node: Node | None) -> bool:

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from stack import (
+    Origination,
     Stack,
     awaiting_evidence,
     compare,
@@ -22,41 +23,50 @@ from stack import (
 
 pytestmark = [pytest.mark.engine, pytest.mark.e2e]
 
-INSPECTIONS, RECTIFICATIONS = 12, 4
+INSPECTIONS, RECTIFICATIONS, CREDITS = 12, 4, 4
 
 
 def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_path):
     t0 = time.monotonic()
-    with Stack(tmp_path, lock_ms=5000) as stack:
+    with Origination() as origination, Stack(tmp_path, lock_ms=5000) as stack:
+        stack.webhook_url = origination.url
         node = stack.add_node()
         stack.provision(node)
         api = stack.start_api(node)
         first = stack.worker("worker-1")
 
         # One run without trouble: what one inspection and one rectification leave behind.
-        ref_loans = stack.seed_loans(2, "ref")
+        ref_loans = stack.seed_loans(3, "ref")
         ref = stack.start_inspections(ref_loans[:1])
-        ref_rect = stack.raise_rectifications(ref_loans[1:])
+        ref_rect = stack.raise_rectifications(ref_loans[1:2])
+        ref_credit = stack.apply_for_credit(ref_loans[2:])
         run_to_end(stack, ref, 120, [api, first])
         wait_for("the reference rectification", lambda: awaiting_evidence(stack, ref_rect), 60)
+        decided(stack, origination, ref_credit, [api, first])
         expected = next(iter(stack.inspection_profiles(ref).values()))
         expected_rect = next(iter(stack.rectification_profiles(ref_rect).values()))
+        expected_credit = next(iter(stack.credit_profiles(ref_credit, origination).values()))
         assert expected.get("report") == 1 and expected.get("inspection routine completed") == 1
+        assert expected_credit.get("application approved") == 1, expected_credit
+        assert expected_credit.get("pushed (distinct event ids accepted)") == 1, expected_credit
 
-        loans = stack.seed_loans(INSPECTIONS + RECTIFICATIONS, "kill")
+        loans = stack.seed_loans(INSPECTIONS + RECTIFICATIONS + CREDITS, "kill")
         campaign = stack.start_inspections(loans[:INSPECTIONS])
-        rects = stack.raise_rectifications(loans[INSPECTIONS:])
+        rects = stack.raise_rectifications(loans[INSPECTIONS : INSPECTIONS + RECTIFICATIONS])
+        credits = stack.apply_for_credit(loans[INSPECTIONS + RECTIFICATIONS :])
 
         def locked_by_first() -> list[dict]:
             return stack.admin().call(
                 "GET", "/external-task", params={"workerId": "worker-1", "locked": "true"}
             )
 
-        # Mid-campaign: some of its tasks done, some locked by the worker right now.
+        # Mid-campaign: some of its tasks done, some locked by the worker right now; the
+        # approver decides the applications as they arrive, so pushes are owed or in flight.
         wait_for(
             "worker-1 mid-campaign",
             lambda: (
-                len(external_task_log(stack, workerId="worker-1", successLog="true")) > 25
+                stack.approve_credits(credits) >= 0
+                and len(external_task_log(stack, workerId="worker-1", successLog="true")) > 25
                 and locked_by_first()
             ),
             120,
@@ -83,6 +93,7 @@ def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_
             120,
             alive=lambda: stack.check_alive(second),
         )
+        decided(stack, origination, credits, [api, second])
 
         # Every task in flight at the kill ran again on worker-2, once its lock had expired.
         again = {
@@ -98,12 +109,17 @@ def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_
         rectifications = compare(
             stack.rectification_profiles(rects), expected_rect, stack.instances(rects)
         )
+        pushes = compare(
+            stack.credit_profiles(credits, origination), expected_credit, stack.instances(credits)
+        )
         incidents = open_incidents(stack)
         print(
-            f"\n[worker SIGKILL] inspections {len(campaign)}, rectifications {len(rects)}; "
+            f"\n[worker SIGKILL] inspections {len(campaign)}, rectifications {len(rects)}, "
+            f"credit decisions pushed {len(credits)}; "
             f"tasks in flight at the kill {len(in_flight)}, ran again {len(reran)}; "
-            f"lost {inspections['lost'] + rectifications['lost']}, duplicated "
-            f"{inspections['duplicated'] + rectifications['duplicated']}; incidents "
+            f"lost {inspections['lost'] + rectifications['lost'] + pushes['lost']}, duplicated "
+            f"{inspections['duplicated'] + rectifications['duplicated'] + pushes['duplicated']}; "
+            f"webhook redeliveries of one event id {origination.redeliveries()}; incidents "
             f"{len(incidents)}; campaign done {time.monotonic() - killed_at:.1f}s after the "
             f"kill; test {time.monotonic() - t0:.0f}s"
         )
@@ -112,4 +128,23 @@ def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_
         assert sorted(in_flight) == reran, (in_flight, reran)
         assert inspections["lost"] == inspections["duplicated"] == 0, inspections
         assert rectifications["lost"] == rectifications["duplicated"] == 0, rectifications
+        assert pushes["lost"] == pushes["duplicated"] == 0, pushes
+        assert origination.invalid() == 0
         assert incidents == []
+
+
+def decided(stack: Stack, origination: Origination, applications: dict[str, str], procs) -> None:
+    """Drive the approver until every application is decided and its decision was accepted by
+    the origination system."""
+
+    def done() -> bool:
+        stack.approve_credits(applications)
+        return all(origination.accepted_ids(a) for a in applications)
+
+    wait_for(
+        f"{len(applications)} credit decisions pushed",
+        done,
+        120,
+        interval=0.5,
+        alive=lambda: stack.check_alive(*procs),
+    )
