@@ -182,7 +182,11 @@ def test_an_engine_at_a_closed_port_is_never_named_to_the_caller(api):
             api.post("/api/v1/inspections", json={"loan_id": loan_id, "reason": "closed port"}),
             api.post(
                 "/api/v1/credit-applications",
-                json={"customer_id": customer_id, "product": "SME-WORKING-CAPITAL", "amount": "5000.00"},
+                json={
+                    "customer_id": customer_id,
+                    "product": "SME-WORKING-CAPITAL",
+                    "amount": "5000.00",
+                },
             ),
         ]
     finally:
