@@ -440,10 +440,10 @@ def check_plan_decision(
     """Decide ``loan_id``'s plan again (the loan whose plan failed in the scheduler's run
     ``instance_id``) and store it. While the deployed ``inspection_plan`` still cannot be
     evaluated this raises :class:`~postloan.plans.service.PlanDecisionFailed` (the run's
-    incident), unless another run's incident about it is open and younger than
-    ``repeat_after``: then it answers ``plan_decision_reported_on`` (that instance) and raises
-    nothing, so the ten-minute runs do not pile up incidents. Once the decision works again:
-    ``plan_decision_version``."""
+    incident), unless another run's incident about the same failure (the engine's same words,
+    which name the deployed version) is open and younger than ``repeat_after``: then it
+    answers ``plan_decision_reported_on`` (that instance) and raises nothing, so the ten-minute
+    runs do not pile up incidents. Once the decision works again: ``plan_decision_version``."""
     try:
         with services.transaction() as session:
             plan = plans.compute_plan(
@@ -454,6 +454,8 @@ def check_plan_decision(
     except plans.PlanDecisionFailed as exc:
         with services.transaction() as session:
             report = plans.open_decision_report(session, repeat_after)
+            if report is not None and (report.detail or {}).get("error") != str(exc):
+                report = None  # another deployment or another cause: its own incident
             if report is not None and report.object_id != instance_id:
                 log.warning(
                     "inspection_plan still unusable (%s); the incident of run %s stands for it",

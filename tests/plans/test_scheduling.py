@@ -304,6 +304,12 @@ def test_a_decision_that_cannot_be_evaluated_keeps_the_last_good_plan(services: 
         with pytest.raises(plans.PlanDecisionFailed, match="could not be evaluated"):
             check(instance_id)
     assert check("run-2") == {"plan_decision_reported_on": "run-1"}
+    # another broken deployment while that incident is open: its own incident, not hidden
+    # behind the one about the earlier version
+    services.engine.broken = "Cannot evaluate decision inspection_plan:7:e9: no rule matched"
+    with pytest.raises(plans.PlanDecisionFailed):
+        check("run-4")
+    assert check("run-5") == {"plan_decision_reported_on": "run-4"}
     services.engine.broken = None
     assert check("run-1")["plan_decision_version"] == "inspection_plan:test"
     assert run(services, rules())["started_first"] == 1
