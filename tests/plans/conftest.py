@@ -6,6 +6,7 @@ The technical users' rights to evaluate decisions and start inspections come fro
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -55,7 +56,18 @@ def roomy_scheduling(settings, tmp_path_factory):  # noqa: ANN001, ANN201
         "incident: {repeat_after_hours: 24}\n",
         encoding="utf-8",
     )
-    before = settings.scheduling_file
-    settings.scheduling_file = path
+    # The settings object of the moment, and any made later (a test that clears the settings
+    # cache makes a new one from the environment): both read the roomy file.
+    from config.settings import get_settings
+
+    current = get_settings()
+    before = (settings.scheduling_file, current.scheduling_file)
+    env_before = os.environ.get("POSTLOAN_SCHEDULING_FILE")
+    os.environ["POSTLOAN_SCHEDULING_FILE"] = str(path)
+    settings.scheduling_file = current.scheduling_file = path
     yield path
-    settings.scheduling_file = before
+    settings.scheduling_file, current.scheduling_file = before
+    if env_before is None:
+        os.environ.pop("POSTLOAN_SCHEDULING_FILE", None)
+    else:
+        os.environ["POSTLOAN_SCHEDULING_FILE"] = env_before
