@@ -24,8 +24,6 @@ from typing import Any
 import pytest
 import requests
 
-from tests.ops.upstack import BANNER
-
 ROOT = Path(__file__).resolve().parent.parent.parent
 CUSTOMER = "C00001"  # in the demo portfolio (postloanctl/generator.py is seeded)
 INTEGRATOR = {"Authorization": "Bearer demo-integrator-key"}  # postloanctl/demo.py
@@ -132,7 +130,8 @@ def test_killed_workers_are_restarted_while_the_api_keeps_answering(tmp_path: Pa
     try:
         wait_for("healthy API", lambda: get(f"{api}/health") == 200, 120, up, log)
         # `up` stages the demo inbox once the API answers and supervises after its banner
-        wait_for("the banner", lambda: BANNER in log.read_text(errors="replace"), 900, up, log)
+        banner = "Post-loan management is running."  # as tests/ops/upstack.py waits for it
+        wait_for("the banner", lambda: banner in log.read_text(errors="replace"), 900, up, log)
         assert get(f"{api}/customers/{CUSTOMER}/credit-status", headers=INTEGRATOR) == 200
         components = status()
         assert {c: components[c]["state"] for c in components} == {
