@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers import PERFORM, new_loan, task_of, wait_for
+from helpers import PERFORM, new_loan, onsite_loan, task_of, wait_for
 
 from gateway import processes
 from gateway.engine import EngineGateway
@@ -40,44 +40,6 @@ def api_engine(provisioned) -> EngineGateway:  # noqa: ANN001
         provisioned.engine_api_user,
         provisioned.engine_api_password.get_secret_value(),
     )
-
-
-def onsite_loan(api: Any, account_manager: str, name: str | None = None) -> str:
-    """A customer and a loan whose plan inspects on site (balance 1m-3m CNY), disbursed ten days
-    ago: registering it requests its first inspection, which the account manager performs."""
-    suffix = uuid.uuid4().hex[:8]
-    customer_id, loan_id = f"C-{suffix}", f"L-{suffix}"
-    r = api.post(
-        "/api/v1/customers",
-        json={
-            "id": customer_id,
-            "name": name or f"Titles Test Co {suffix}",
-            "segment": "sme",
-            "industry": "textiles",
-            "branch": "BR-SH-01",
-            "account_manager": account_manager,
-            "credit_rating": "BBB",
-        },
-    )
-    assert r.status_code == 201, r.text
-    today = date.today()
-    r = api.post(
-        "/api/v1/loans",
-        json={
-            "id": loan_id,
-            "customer_id": customer_id,
-            "product": "SME-WORKING-CAPITAL",
-            "amount": "1500000.00",
-            "currency": "CNY",
-            "disbursed_on": (today - timedelta(days=10)).isoformat(),
-            "maturity_on": (today + timedelta(days=700)).isoformat(),
-            "purpose": "purchase of raw materials",
-            "approval_conditions": ["Funds paid directly to named suppliers"],
-            "collaterals": [],
-        },
-    )
-    assert r.status_code == 201, r.text
-    return loan_id
 
 
 def customer_of(api: Any, loan_id: str) -> tuple[str, str]:
