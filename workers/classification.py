@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from postloan.classification import service as classifier
-from postloan.classification.rules import DECISION_KEY, with_facts
+from postloan.classification.rules import DECISION_KEY
 from postloan.decisions import DecisionTable
 from postloan.errors import InvalidInput, NotFound
 from postloan.inspections import service as inspections
@@ -55,8 +55,14 @@ def propose_classification(
     inspection_id: str,
     classification: dict | None,
     debtor_npl_share: float | None,
+    days_past_due: int | None = None,
+    in_restructuring_observation: bool | None = None,
+    current_class: str | None = None,
 ) -> dict:
-    """Record the table's class for the loan; a downgrade is proposed for confirmation."""
+    """Record the table's class for the loan; a downgrade is proposed for confirmation.
+
+    The class was decided on the inputs gathered a few steps before; if a repayment (or the
+    scan) has changed those facts since, the table is evaluated again on the facts now."""
     if not classification:
         raise ValueError(
             f"decision risk_classification gave no result for inspection "
@@ -70,13 +76,26 @@ def propose_classification(
             f"{exc.detail}: the process refers to an inspection the project "
             "database does not hold; restore it, then retry the incident"
         ) from exc
-    loan = session.get(Loan, loan_id)
-    assert loan is not None
-    previous = loan.risk_class
-    result = with_facts(classification, {"debtor_npl_share": debtor_npl_share or 0.0})
+    decided_on = {
+        k: v
+        for k, v in {
+            "days_past_due": days_past_due,
+            "in_restructuring_observation": in_restructuring_observation,
+            "current_class": current_class,
+            "debtor_npl_share": debtor_npl_share,
+        }.items()
+        if v is not None
+    }
     try:
-        change = classifier.propose(
-            session, loan_id, result, "inspection", WORKER_ACTOR, table=_table(), as_of=date.today()
+        change, _ = classifier.propose_decided(
+            session,
+            loan_id,
+            classification,
+            decided_on,
+            "inspection",
+            WORKER_ACTOR,
+            table=_table(),
+            as_of=date.today(),
         )
     except InvalidInput as exc:
         raise ValueError(
@@ -84,6 +103,9 @@ def propose_classification(
             f"{inspection_id}: {exc.detail}; fix and deploy the table, then retry "
             "the incident"
         ) from exc
+    loan = session.get(Loan, loan_id)
+    assert loan is not None
+    previous = change.from_class if change is not None else loan.risk_class
     return {
         "classification_downgrade": change is not None and change.status == "proposed",
         "previous_class": previous,

@@ -17,7 +17,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from postloan import audit
@@ -289,6 +289,70 @@ def settle_inspection_classification(
         raise InvalidInput(
             "classification_decision must be confirm or reject", field="classification_decision"
         )
+
+
+def _lock_loan(session: Session, loan_id: str) -> None:
+    """The loan's row lock before its facts are read (a no-op UPDATE: the row lock on
+    PostgreSQL, SQLite's write lock), so a repayment committing meanwhile cannot be undone by a
+    class decided on the facts before it."""
+    session.execute(
+        update(Loan)
+        .where(Loan.id == loan_id)
+        .values(risk_class=Loan.risk_class)
+        .execution_options(synchronize_session=False)
+    )
+    session.get(Loan, loan_id, populate_existing=True)  # what was read before the lock, again
+
+
+#: The inputs of ``risk_classification`` a decision made elsewhere must still match.
+DECISION_FACTS = ("days_past_due", "in_restructuring_observation", "current_class")
+
+
+def propose_decided(
+    session: Session,
+    loan_id: str,
+    result: dict[str, Any],
+    decided_on: dict[str, Any],
+    source: str,
+    actor: str,
+    *,
+    table: DecisionTable,
+    as_of: date,
+) -> tuple[ClassificationChange | None, bool]:
+    """Record a class the engine decided on ``decided_on`` (the inputs it was given earlier, in
+    the same process); second value True when it was decided again here.
+
+    Between the gathering of the inputs and now, a repayment, a restructuring or the scan may
+    have moved the loan. A result decided on facts that no longer hold is not applied: the
+    table is evaluated again on the loan's facts now, under the loan's lock, and that result
+    is recorded instead (it was a later repayment's substandard that a stale inspection's
+    special mention overwrote, before).
+    """
+    _lock_loan(session, loan_id)
+    now = classification_inputs(session, loan_id, as_of, table)
+    stale = [k for k in DECISION_FACTS if k in decided_on and decided_on[k] != now[k]]
+    share = decided_on.get("debtor_npl_share")
+    if share is not None and abs(float(share) - float(now["debtor_npl_share"])) > 1e-6:
+        stale.append("debtor_npl_share")
+    if not stale:
+        change = propose(
+            session, loan_id, with_facts(result, now), source, actor, table=table, as_of=as_of
+        )
+        return change, False
+    fresh = table.single(now)
+    if fresh is None:
+        raise ValueError(f"decision {table.key}: no rule matches {now}")
+    log.info(
+        "loan %s: the %s decision was made on facts since changed (%s); decided again on %s",
+        loan_id,
+        source,
+        ", ".join(f"{k} {decided_on.get(k)!r} -> {now[k]!r}" for k in stale),
+        now,
+    )
+    change = propose(
+        session, loan_id, with_facts(fresh, now), source, actor, table=table, as_of=as_of
+    )
+    return change, True
 
 
 def reclassify_now(

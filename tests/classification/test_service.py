@@ -144,3 +144,43 @@ def test_upgrade_from_an_inspection_applies_at_once(database, debtor):
         )
     assert change.status == "applied"
     assert _class(database, loan_id)[0] == "normal"
+
+
+def test_a_class_decided_on_facts_since_changed_is_decided_again(database, debtor):
+    """An inspection gathered its inputs (nothing overdue: normal), then a repayment made the
+    loan 100 days past due and substandard before the inspection's result was recorded: the
+    stale 'normal' must not undo the repayment's class (seen in CI: a stale special mention
+    overwrote a repayment's substandard)."""
+    _c, (loan_id,) = debtor({"days_overdue": 100})
+    with unit_of_work(database) as session:
+        service.reclassify_now(session, loan_id, TABLE, TODAY, "tests")
+    assert _class(database, loan_id)[0] == "substandard"
+    decided_on = {
+        "days_past_due": 0,
+        "in_restructuring_observation": False,
+        "current_class": "normal",
+        "debtor_npl_share": 0.0,
+    }
+    stale = TABLE.single(decided_on)
+    assert stale is not None and stale["risk_class"] == "normal"
+    with unit_of_work(database) as session:
+        change, again = service.propose_decided(
+            session, loan_id, stale, decided_on, "inspection", "tests", table=TABLE, as_of=TODAY
+        )
+    assert again is True and change is None  # decided again on 100 days: substandard, unchanged
+    assert _class(database, loan_id)[0] == "substandard"
+
+
+def test_a_class_decided_on_the_facts_that_still_hold_is_recorded_as_given(database, debtor):
+    _c, (loan_id,) = debtor({"days_overdue": 100})
+    with unit_of_work(database) as session:
+        decided_on = service.classification_inputs(session, loan_id, TODAY, TABLE)
+    result = TABLE.single(decided_on)
+    assert result is not None and result["risk_class"] == "substandard"
+    with unit_of_work(database) as session:
+        change, again = service.propose_decided(
+            session, loan_id, result, decided_on, "inspection", "tests", table=TABLE, as_of=TODAY
+        )
+    assert again is False
+    assert change is not None and (change.to_class, change.status) == ("substandard", "proposed")
+    assert _class(database, loan_id)[0] == "normal"  # an inspection's downgrade waits
