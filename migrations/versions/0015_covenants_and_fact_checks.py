@@ -1,0 +1,21 @@
+# ruff: noqa: E501
+"""covenants and fact checks (reserved; filled by the work of issue 11)
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-02 20:00:00
+"""
+from collections.abc import Sequence
+
+revision: str = '0015'
+down_revision: str | None = '0014'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
