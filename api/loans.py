@@ -32,7 +32,7 @@ from api.schemas import (
 )
 from postloan.application import loans as loan_cases
 from postloan.customers import references
-from postloan.loans import buckets, service
+from postloan.loans import buckets, service, technical_overdue
 from postloan.loans.models import Loan, Repayment, RepaymentAmendment
 
 log = logging.getLogger("api")
@@ -87,6 +87,15 @@ class Classification(Strict):
     reason: str
 
 
+class TechnicalOverdues(Strict):
+    """Instalments paid in full but 1 to ``max_days_late`` days late (``config/reminders.yaml``),
+    due in the last ``window_days`` days up to today."""
+
+    count: int
+    max_days_late: int  # the longest delay among them (0: none)
+    window_days: int
+
+
 class LoanOut(Strict):
     id: str
     customer_id: str
@@ -103,6 +112,8 @@ class LoanOut(Strict):
     #: the latest restructuring's date (``GET .../restructurings`` lists them), or null; the
     #: observation period of the five-category rules runs from it
     restructured_on: date | None = None
+    #: given by ``GET /loans/{id}`` (null in the other responses)
+    technical_overdues: TechnicalOverdues | None = None
 
     @classmethod
     def of(cls, loan: Loan) -> LoanOut:
@@ -226,7 +237,13 @@ def create_loan(body: LoanIn, services: ServicesDep, caller: Integrator) -> Loan
 
 @router.get("/loans/{loan_id}", response_model=LoanOut)
 def get_loan(loan_id: PathId, session: SessionDep, caller: Reader) -> LoanOut:
-    return LoanOut.of(service.get(session, loan_id))
+    """The loan, with its count of technical overdues (instalments paid a few days late)."""
+    out = LoanOut.of(service.get(session, loan_id))
+    tally, window = technical_overdue.recent_for_loan(session, loan_id, date.today())
+    out.technical_overdues = TechnicalOverdues(
+        count=tally.count, max_days_late=tally.max_days_late, window_days=window
+    )
+    return out
 
 
 @router.post(
