@@ -22,6 +22,7 @@ from postloan.outbox.models import OutboxMessage
 from postloan.plans.models import InspectionPlan
 from postloan.processed_task import ProcessedTask
 from postloan.rectifications.models import Rectification, RectificationEvidence, Restriction
+from postloan.reminders.models import Reminder
 from postloan.signals.models import RiskSignal
 from postloan.vendors.models import (  # noqa: F401 - registered for metadata
     PhotoHash,
@@ -52,6 +53,7 @@ __all__ = [
     "ProcessedTask",
     "Rectification",
     "RectificationEvidence",
+    "Reminder",
     "Repayment",
     "Restriction",
     "RiskSignal",
