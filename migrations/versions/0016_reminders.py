@@ -2,7 +2,7 @@
 """reminders: the reminder table (issue 11, reminders that prevent lapses)
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0013
 Create Date: 2026-12-02 20:00:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0016'
-down_revision: str | None = '0015'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
