@@ -3,6 +3,7 @@ escalated past their response deadline."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -152,6 +153,56 @@ def resolve(session: Session, signal_id: int, *, resolution: str, actor: str) ->
     )
     session.flush()
     return signal
+
+
+def close_cleared(
+    session: Session,
+    *,
+    codes: Collection[str],
+    customer_id: str,
+    loan_id: str | None,
+    evidence: dict[str, Any],
+    now: datetime,
+    actor: str = "worker",
+) -> list[RiskSignal]:
+    """Live signals of ``codes`` for this customer (and loan, or customer-level when ``loan_id``
+    is None) that the facts no longer show are resolved, with the facts that cleared them.
+
+    Called where a check ran and found nothing for those codes (a repayment posted that clears
+    the arrears, an inspection that verified the use of funds). Returns the signals closed.
+    """
+    if not codes:
+        return []
+    query = select(RiskSignal).where(
+        RiskSignal.code.in_(list(codes)),
+        RiskSignal.customer_id == customer_id,
+        RiskSignal.status != SignalStatus.RESOLVED,
+    )
+    query = query.where(
+        RiskSignal.loan_id == loan_id if loan_id is not None else RiskSignal.loan_id.is_(None)
+    )
+    closed = list(session.scalars(query.order_by(RiskSignal.id).with_for_update()))
+    for signal in closed:
+        previous = signal.status
+        signal.status = SignalStatus.RESOLVED
+        signal.resolution = "cleared by the facts"
+        signal.resolved_by = actor
+        signal.evidence = {**(signal.evidence or {}), "cleared_by": evidence}
+        audit.record(
+            session,
+            actor=actor,
+            action="signal.closed",
+            object_type="risk_signal",
+            object_id=str(signal.id),
+            detail={
+                "from": previous,
+                "code": signal.code,
+                "evidence": evidence,
+                "at": now.isoformat(),
+            },
+        )
+    session.flush()
+    return closed
 
 
 def escalate_overdue(
