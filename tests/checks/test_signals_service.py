@@ -143,3 +143,62 @@ def test_overdue_signals_escalate(session):
     assert blue.status == "open"
     # Escalated signals are not escalated twice.
     assert not {s.id for s in service.escalate_overdue(session, date(2026, 7, 4))} & ours
+
+
+def test_signals_the_facts_clear_close_with_their_evidence(session):
+    loan = customer_and_loan(session, disbursed_on=date(2025, 1, 1))
+
+    def raise_(code, loan_id):
+        return service.raise_signal(
+            session,
+            code=code,
+            customer_id=loan.customer_id,
+            loan_id=loan_id,
+            summary=code,
+            evidence={"seen": code},
+            source="t",
+            catalogue=CATALOGUE,
+            now=NOW,
+        )[0]
+
+    overdue = raise_("OVERDUE_1_30", loan.id)
+    funds = raise_("USE_OF_FUNDS_UNVERIFIED", loan.id)
+    customer_level = raise_("OVERDUE_1_30", None)  # same code, not this loan's: stays open
+    service.escalate_overdue(session, date(2026, 8, 1))
+    assert overdue.status == "escalated"
+    cleared = {"days_past_due": 0, "checked_on": "2026-08-02"}
+    closed = service.close_cleared(
+        session,
+        codes={"OVERDUE_1_30", "OVERDUE_31_90", "OVERDUE_90_PLUS"},
+        customer_id=loan.customer_id,
+        loan_id=loan.id,
+        evidence=cleared,
+        now=NOW,
+        actor="worker",
+    )
+    assert [s.id for s in closed] == [overdue.id]
+    assert overdue.status == "resolved" and overdue.resolved_by == "worker"
+    assert overdue.evidence == {"seen": "OVERDUE_1_30", "cleared_by": cleared}
+    assert funds.status == "escalated" and customer_level.status == "escalated"
+    detail = session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.action == "signal.closed", AuditEvent.object_id == str(overdue.id)
+        )
+    ).one()
+    assert detail["from"] == "escalated" and detail["evidence"] == cleared
+    # Nothing live left of those codes on the loan: a second run closes nothing.
+    again = service.close_cleared(
+        session,
+        codes={"OVERDUE_1_30"},
+        customer_id=loan.customer_id,
+        loan_id=loan.id,
+        evidence=cleared,
+        now=NOW,
+    )
+    assert again == []
+    assert (
+        service.close_cleared(
+            session, codes=(), customer_id=loan.customer_id, loan_id=None, evidence={}, now=NOW
+        )
+        == []
+    )
