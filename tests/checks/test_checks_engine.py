@@ -21,7 +21,7 @@ from postloan.events.models import ExternalEvent
 from postloan.inspections import service as inspections
 from postloan.inspections.models import InspectionFinding
 from postloan.loans import service as loans
-from postloan.loans.models import Loan, Repayment
+from postloan.loans.models import Loan
 from postloan.signals import service
 from postloan.signals.catalogue import EarlyWarningCatalogue
 from postloan.signals.models import RiskSignal
@@ -191,55 +191,6 @@ def test_checks_record_findings_and_raise_signals(workers, api, admin, probe, da
     assert r.status_code == 409
     assert api.get("/api/v1/signals", params={"status": "nonsense"}).status_code == 422
     assert api.post("/api/v1/signals/999999999/acknowledge", json={"actor": "x"}).status_code == 404
-
-
-def test_a_paid_overdue_closes_its_signal_at_the_next_checks(workers, admin, probe, database):
-    """The arrears paid, the next run of the repayment check finds nothing past due: the loan's
-    overdue signal closes itself with the facts that cleared it (and nothing else does)."""
-    loan_id = quiet_loan(database, 95)
-    with unit_of_work(database) as session:
-        inspection_id = inspections.request(
-            session, loan_id=loan_id, kind="special", reason="checks test", actor="test"
-        ).id
-    assert _run_probe(admin, inspection_id)["days_past_due"] == 95
-    with unit_of_work(database) as session:
-        overdue = session.scalars(
-            select(RiskSignal).where(
-                RiskSignal.loan_id == loan_id, RiskSignal.code == "OVERDUE_90_PLUS"
-            )
-        ).one()
-        assert overdue.status == "open"
-        stored = session.scalars(select(Repayment).where(Repayment.loan_id == loan_id)).one()
-        loans.amend_repayment(
-            session,
-            loan_id,
-            stored.id,
-            loans.RepaymentData(
-                due_on=stored.due_on,
-                due_amount=stored.due_amount,
-                paid_on=date.today(),
-                paid_amount=stored.due_amount,
-            ),
-            reason="arrears paid in full",
-            actor="test",
-        )
-        # The next inspection runs the checks on the facts as they now are.
-        next_inspection = inspections.request(
-            session, loan_id=loan_id, kind="routine", reason="next inspection", actor="test"
-        ).id
-    assert _run_probe(admin, next_inspection)["days_past_due"] == 0
-    with unit_of_work(database) as session:
-        closed = session.get(RiskSignal, overdue.id)
-        assert closed.status == "resolved" and closed.resolution == "cleared by the facts"
-        assert closed.evidence["cleared_by"]["days_past_due"] == 0
-        assert closed.evidence["cleared_by"]["inspection_id"] == next_inspection
-        still = {
-            s.code: s.status
-            for s in session.scalars(select(RiskSignal).where(RiskSignal.loan_id == loan_id))
-        }
-    assert still["OVERDUE_90_PLUS"] == "resolved"
-    # Use of funds was never verified on this loan: that signal stays live.
-    assert still["USE_OF_FUNDS_UNVERIFIED"] != "resolved"
 
 
 def test_viewer_may_read_but_not_acknowledge(api, api_keys):
