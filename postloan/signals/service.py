@@ -133,16 +133,22 @@ def acknowledge(
     return signal
 
 
+def _mark_resolved(signal: RiskSignal, resolution: str, actor: str) -> str:
+    """The signal resolved, by whom and how; returns the status it had."""
+    previous = signal.status
+    signal.status = SignalStatus.RESOLVED
+    signal.resolution = resolution
+    signal.resolved_by = actor
+    return previous
+
+
 def resolve(session: Session, signal_id: int, *, resolution: str, actor: str) -> RiskSignal:
     signal = get(session, signal_id)
     if signal.status == SignalStatus.RESOLVED:
         raise Conflict(f"signal {signal_id} is already resolved")
     if not resolution.strip():
         raise InvalidInput("say how the signal was resolved", field="resolution")
-    previous = signal.status
-    signal.status = SignalStatus.RESOLVED
-    signal.resolution = resolution.strip()
-    signal.resolved_by = actor
+    previous = _mark_resolved(signal, resolution.strip(), actor)
     audit.record(
         session,
         actor=actor,
@@ -176,17 +182,12 @@ def close_cleared(
     query = select(RiskSignal).where(
         RiskSignal.code.in_(list(codes)),
         RiskSignal.customer_id == customer_id,
+        RiskSignal.loan_id == loan_id if loan_id is not None else RiskSignal.loan_id.is_(None),
         RiskSignal.status != SignalStatus.RESOLVED,
-    )
-    query = query.where(
-        RiskSignal.loan_id == loan_id if loan_id is not None else RiskSignal.loan_id.is_(None)
     )
     closed = list(session.scalars(query.order_by(RiskSignal.id).with_for_update()))
     for signal in closed:
-        previous = signal.status
-        signal.status = SignalStatus.RESOLVED
-        signal.resolution = "cleared by the facts"
-        signal.resolved_by = actor
+        previous = _mark_resolved(signal, "cleared by the facts", actor)
         signal.evidence = {**(signal.evidence or {}), "cleared_by": evidence}
         audit.record(
             session,
