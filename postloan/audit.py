@@ -6,11 +6,17 @@ JSON of seq, at, actor, action, object type and id, detail and prev_hash (:func:
 Editing, removing, inserting or reordering an entry breaks the chain, and
 :func:`verify_chain` names where.
 
-Entries are chained when the session flushes them, not when :func:`record` is called: the flush
-first bumps the one-row ``audit_chain_head`` (``UPDATE … SET seq = seq + n``), which takes the
-database's write lock (SQLite) or the row's lock (PostgreSQL) until the transaction ends, so two
-transactions appending at once queue behind each other and never fork the chain. Rolled back
-transactions roll back their head update as well: no gap.
+Entries are chained when the transaction commits, not when :func:`record` is called: the
+session keeps them aside until its outermost commit, whose flush first bumps the one-row
+``audit_chain_head`` (``UPDATE … SET seq = seq + n``). That takes the database's write lock
+(SQLite) or the row's lock (PostgreSQL) until the transaction ends, so two transactions appending
+at once queue behind each other and never fork the chain. The head is the last lock a transaction
+takes: a transaction holding the head never waits for a business row, so no lock-order deadlock
+with one that holds such a row and comes to commit (on PostgreSQL, a worker that wrote audited
+findings and then locked a signal row an API request held while it waited for the head did
+deadlock before). Rolled back transactions roll back their head update as well: no gap; entries
+recorded inside a rolled back savepoint are dropped with it. A transaction does not read its own
+entries back before it commits.
 
 The application refuses to update or delete an entry (mapper and session events below), and the
 migration ``0009`` adds database triggers that refuse it too. The hash format is frozen: changing
@@ -97,9 +103,10 @@ def record(
     """Add an audit event to the caller's transaction (it commits or rolls back with the change).
 
     ``detail`` may hold before/after values; Decimals, dates and datetimes are stored as strings
-    (exactly what the hash covers). The entry is chained when the session flushes it.
+    (exactly what the hash covers). The entry is chained and written when the transaction
+    commits (see the module's docstring).
     """
-    session.add(
+    session.info.setdefault(_PENDING, []).append(
         AuditEvent(
             actor=actor,
             action=action,
@@ -176,7 +183,49 @@ def entry_hash(
     )
 
 
-# --- chaining on flush ---------------------------------------------------------------------------
+# --- kept aside until commit, chained on its flush ------------------------------------------------
+
+#: ``session.info`` keys: the entries recorded and not yet added, and per open savepoint the
+#: number of entries recorded before it began.
+_PENDING = "audit_pending"
+_MARKS = "audit_savepoint_marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_PENDING, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested:
+        mark = session.info.get(_MARKS, {}).pop(id(previous_transaction), None)
+        if mark is not None:
+            del session.info.get(_PENDING, [])[mark:]
+    else:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: Any) -> None:
+    # A savepoint's mark stays until the outermost transaction ends: this event comes before
+    # ``after_soft_rollback`` of a savepoint, which still needs it.
+    if not transaction.nested and transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _add_pending(session: Session) -> None:
+    """At the outermost commit, hand the kept entries to its flush (which chains them)."""
+    if session.in_nested_transaction():
+        return
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.add_all(pending)
 
 
 def _claim(session: Session, count: int) -> tuple[int, str]:

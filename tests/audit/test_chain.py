@@ -63,6 +63,29 @@ class TestNormalOperation:
         assert (result.entries, result.reports) == (len(rows), 1)
         assert (result.head_seq, result.head_hash) == (rows[-1].seq, rows[-1].hash)
 
+    def test_entries_of_a_rolled_back_savepoint_or_transaction_are_not_written(self, db_url):
+        def note(session, n):
+            audit.record(session, actor="t", action="test.noted", object_type="t", object_id=n)
+
+        with unit_of_work(db_url) as session:
+            note(session, "kept-before")
+            try:
+                with session.begin_nested():
+                    note(session, "dropped")
+                    raise RuntimeError("the savepoint fails")
+            except RuntimeError:
+                pass
+            with session.begin_nested():
+                note(session, "kept-in-savepoint")
+            note(session, "kept-after")
+        with pytest.raises(RuntimeError):
+            with unit_of_work(db_url) as session:
+                note(session, "rolled-back")
+                raise RuntimeError("the transaction fails")
+        rows = [e.object_id for e in entries(db_url)]
+        assert rows == ["kept-before", "kept-in-savepoint", "kept-after"]
+        assert verified(db_url).intact
+
     def test_each_hash_covers_the_canonical_form_of_the_entry(self, db_url):
         with unit_of_work(db_url) as session:
             audit.record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from postloan import audit
 from postloan.db import get_engine, get_session_factory, unit_of_work
 
 from .conftest import completed_inspection, create_database, migrated
@@ -102,3 +103,22 @@ def test_migrations_match_the_models_and_downgrade_cleanly(pg_url):
         connection.execute(text("UPDATE audit_event SET actor = 'x'"))
     command.upgrade(config, "head")  # and the chain is rebuilt over the same rows
     assert verified(pg_url).intact and len(entries(pg_url)) == 3
+
+
+def test_a_transaction_with_audit_entries_takes_the_head_only_when_it_commits(pg_url):
+    """The head is the last lock: one transaction records an entry and then waits (as a worker
+    locking a signal row would); another records and commits meanwhile without waiting for it.
+    Before, the first flush took the head and held it to the end, and the two deadlocked when
+    the second then wanted a row the first held."""
+    with unit_of_work(pg_url) as first:
+        audit.record(first, actor="worker", action="test.first", object_type="test", object_id="1")
+        first.flush()  # a flush mid-transaction (autoflush of a query) does not claim the head
+        first.execute(text("SELECT 1"))
+        with unit_of_work(pg_url) as second:
+            second.execute(text("SET LOCAL lock_timeout = '3s'"))
+            audit.record(
+                second, actor="api", action="test.second", object_type="test", object_id="2"
+            )
+        # the second committed while the first was open: it is first in the chain
+    assert [(e.seq, e.action) for e in entries(pg_url)] == [(1, "test.second"), (2, "test.first")]
+    assert verified(pg_url).intact

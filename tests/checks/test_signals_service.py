@@ -89,6 +89,7 @@ def test_same_finding_again_counts_an_occurrence_until_resolved(session):
         service.resolve(session, first.id, resolution="again", actor="po_chen")
     fresh, new_fresh = service.raise_signal(session, **args, now=later)
     assert new_fresh and fresh.id != first.id
+    session.commit()  # the audit entries are written when the transaction commits
     actions = session.scalars(
         select(AuditEvent.action).where(
             AuditEvent.object_type == "risk_signal",
@@ -180,6 +181,7 @@ def test_signals_the_facts_clear_close_with_their_evidence(session):
     assert overdue.status == "resolved" and overdue.resolved_by == "worker"
     assert overdue.evidence == {"seen": "OVERDUE_1_30", "cleared_by": cleared}
     assert funds.status == "escalated" and customer_level.status == "escalated"
+    session.commit()  # the audit entries are written when the transaction commits
     detail = session.scalars(
         select(AuditEvent.detail).where(
             AuditEvent.action == "signal.closed", AuditEvent.object_id == str(overdue.id)
