@@ -1,4 +1,5 @@
-"""Risk signals: list them, acknowledge and resolve them."""
+"""Risk signals: list them with their handling state, read their history, acknowledge and
+resolve them; false positives counted per check."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter
 from api.deps import Integrator, Reader, ServicesDep, SessionDep
 from api.schemas import Actor, Limit500, Offset, Page, PathInt, QueryId, Strict, text
 from postloan.application import signals as signal_cases
-from postloan.signals import service
+from postloan.signals import handling, service
 from postloan.signals.models import RiskSignal
 
 router = APIRouter(prefix="/signals", tags=["signals"])
@@ -38,10 +39,50 @@ class SignalOut(Strict):
     resolved_by: str | None
     resolution: str | None
     escalated_at: datetime | None
+    #: the customer's signal handling (process risk_signal_handling) this signal is worked in
+    handling_id: int | None
+    #: awaiting_response, awaiting_confirmation, sent_back, done, closed_by_facts; null when the
+    #: signal is below the severity that opens a task
+    handling_state: str | None
+    #: action, false_positive or rectification
+    response_kind: str | None
+    response_text: str | None
+    responded_by: str | None
+    responded_at: datetime | None
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    confirmation_comment: str | None
+    #: the rectification a response raised
+    rectification_id: str | None
 
 
 class SignalList(Page):
     items: list[SignalOut]
+
+
+class HistoryEntry(Strict):
+    #: signal.raised, signal.joined, signal.responded, signal.confirmed, signal.sent_back,
+    #: signal.escalated, signal.resolved, signal.closed, signal.rectification_raised, ...
+    action: str
+    actor: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+class SignalHistory(Strict):
+    signal_id: int
+    events: list[HistoryEntry]
+
+
+class FalsePositiveCount(Strict):
+    #: the check that raised the signals
+    source: str
+    code: str
+    count: int
+
+
+class FalsePositives(Strict):
+    items: list[FalsePositiveCount]
 
 
 Comment = Annotated[str, *text(2000, multiline=True)]
@@ -81,6 +122,16 @@ def signal_out(s: RiskSignal) -> SignalOut:
         resolved_by=s.resolved_by,
         resolution=s.resolution,
         escalated_at=s.escalated_at,
+        handling_id=s.handling_id,
+        handling_state=s.handling_state,
+        response_kind=s.response_kind,
+        response_text=s.response_text,
+        responded_by=s.responded_by,
+        responded_at=s.responded_at,
+        confirmed_by=s.confirmed_by,
+        confirmed_at=s.confirmed_at,
+        confirmation_comment=s.confirmation_comment,
+        rectification_id=s.rectification_id,
     )
 
 
@@ -107,9 +158,40 @@ def list_signals(
     return SignalList(total=total, limit=limit, offset=offset, items=[signal_out(r) for r in rows])
 
 
+@router.get(
+    "/false-positives",
+    response_model=FalsePositives,
+    summary="False-positive responses counted per check and code, to tune thresholds",
+)
+def false_positives(session: SessionDep, caller: Reader) -> FalsePositives:
+    return FalsePositives(
+        items=[
+            FalsePositiveCount(source=source, code=code, count=count)
+            for source, code, count in handling.false_positive_counts(session)
+        ]
+    )
+
+
 @router.get("/{signal_id}", response_model=SignalOut)
 def get_signal(signal_id: PathInt, session: SessionDep, caller: Reader) -> SignalOut:
     return signal_out(service.get(session, signal_id))
+
+
+@router.get(
+    "/{signal_id}/history",
+    response_model=SignalHistory,
+    summary="What happened to the signal: raised, joined, responded, confirmed, escalated, "
+    "closed — who and when",
+)
+def signal_history(signal_id: PathInt, session: SessionDep, caller: Reader) -> SignalHistory:
+    service.get(session, signal_id)  # 404 for an unknown signal
+    return SignalHistory(
+        signal_id=signal_id,
+        events=[
+            HistoryEntry(action=e.action, actor=e.actor, at=e.at, detail=e.detail or {})
+            for e in handling.history(session, signal_id)
+        ],
+    )
 
 
 @router.post(

@@ -94,12 +94,47 @@ def _record(session: Session, inspection_id: str, source: str, findings: Iterabl
     return count
 
 
+USE_OF_FUNDS_UNVERIFIED = "USE_OF_FUNDS_UNVERIFIED"
+
+
+def _close_cleared(session: Session, loan: Loan, codes: set[str], evidence: dict) -> None:
+    """Live signals of ``codes`` on this loan that the check no longer finds are resolved with
+    the evidence that cleared them, and leave their handling (``signals.close_cleared``).
+
+    Called BEFORE the findings are recorded: the signal rows (and their handlings) are locked
+    while this transaction holds nothing else another one could wait for."""
+    closed = signals.close_cleared(
+        session,
+        codes=codes,
+        customer_id=loan.customer_id,
+        loan_id=loan.id,
+        evidence=evidence,
+        now=utcnow(),
+        actor=WORKER_ACTOR,
+    )
+    if closed:
+        log.info(
+            "loan %s: signal(s) %s closed, the facts cleared them",
+            loan.id,
+            ", ".join(str(s.id) for s in closed),
+        )
+
+
 @router.topic("inspection.check-repayment")
 @in_transaction
 def check_repayment(session: Session, task: ExternalTask, inspection_id: str) -> dict:
-    """Days past due, arrears trend over the latest instalments and unpaid interest."""
+    """Days past due, arrears trend over the latest instalments and unpaid interest; nothing
+    past due closes the loan's overdue signals."""
     loan = _loan_of(session, inspection_id)
-    result = repayment_check.check(session, loan, date.today(), config().repayment)
+    today = date.today()
+    result = repayment_check.check(session, loan, today, config().repayment)
+    if result.days_past_due == 0:
+        _close_cleared(
+            session,
+            loan,
+            {band.code for band in config().repayment.overdue_bands},
+            {"days_past_due": 0, "checked_on": today.isoformat(), "inspection_id": inspection_id},
+        )
     _record(session, inspection_id, repayment_check.NAME, result.findings)
     return {
         "days_past_due": result.days_past_due,
@@ -136,7 +171,19 @@ def check_external(session: Session, task: ExternalTask, inspection_id: str) -> 
 @in_transaction
 def check_use_of_funds(session: Session, task: ExternalTask, inspection_id: str) -> dict:
     loan = _loan_of(session, inspection_id)
-    found, verified = use_of_funds_check.check(session, loan, date.today(), config().use_of_funds)
+    today = date.today()
+    found, verified = use_of_funds_check.check(session, loan, today, config().use_of_funds)
+    if verified:
+        _close_cleared(
+            session,
+            loan,
+            {USE_OF_FUNDS_UNVERIFIED},
+            {
+                "use_of_funds_verified": True,
+                "checked_on": today.isoformat(),
+                "inspection_id": inspection_id,
+            },
+        )
     _record(session, inspection_id, use_of_funds_check.NAME, found)
     return {"use_of_funds_verified": verified}
 

@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postloan import audit
+from postloan.db import utcnow
 from postloan.errors import Conflict, InvalidInput, NotFound
+from postloan.signals import handling
 from postloan.signals.catalogue import EarlyWarningCatalogue
 from postloan.signals.models import RiskSignal, SignalStatus
 
@@ -100,6 +102,8 @@ def raise_signal(
                 "respond_by": signal.respond_by.isoformat(),
             },
         )
+        # At or above the configured severity it becomes work: the customer's one task.
+        handling.take_up(session, signal, now=now, actor=actor)
         return signal, True
     raise Conflict(f"signal {key} could not be raised: concurrent updates")
 
@@ -143,6 +147,7 @@ def _mark_resolved(signal: RiskSignal, resolution: str, actor: str) -> str:
 
 
 def resolve(session: Session, signal_id: int, *, resolution: str, actor: str) -> RiskSignal:
+    handling.lock_handlings_of(session, [signal_id])  # the handling before the signal
     signal = get(session, signal_id)
     if signal.status == SignalStatus.RESOLVED:
         raise Conflict(f"signal {signal_id} is already resolved")
@@ -158,6 +163,10 @@ def resolve(session: Session, signal_id: int, *, resolution: str, actor: str) ->
         detail={"resolution": signal.resolution, "from": previous},
     )
     session.flush()
+    # Resolved outside its task: the task item goes (the task when it was the last one).
+    handling.leave_cleared(
+        session, [signal], now=utcnow(), actor=actor, state=handling.HandlingState.DONE
+    )
     return signal
 
 
@@ -185,6 +194,10 @@ def close_cleared(
         RiskSignal.loan_id == loan_id if loan_id is not None else RiskSignal.loan_id.is_(None),
         RiskSignal.status != SignalStatus.RESOLVED,
     )
+    # Their handlings are locked first (the lock order of postloan.signals.handling).
+    handling.lock_handlings_of(
+        session, session.scalars(query.with_only_columns(RiskSignal.id)).all()
+    )
     closed = list(session.scalars(query.order_by(RiskSignal.id).with_for_update()))
     for signal in closed:
         previous = _mark_resolved(signal, "cleared by the facts", actor)
@@ -203,6 +216,8 @@ def close_cleared(
             },
         )
     session.flush()
+    # Their open task items go with them (the task itself when nothing is left to answer).
+    handling.leave_cleared(session, closed, now=now, actor=actor)
     return closed
 
 
