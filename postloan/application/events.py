@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from postloan.application import facts
 from postloan.application import inspections as inspection_cases
 from postloan.application.services import Services
 from postloan.errors import DomainError
@@ -30,6 +31,8 @@ def record_event(services: Services, data: service.EventData, *, actor: str) -> 
     cannot be requested is logged and leaves the event stored."""
     with services.transaction() as session:
         recorded = service.record_event(session, data, actor=actor)
+        if recorded.created:  # the external check it feeds, owed with it (fact_checks)
+            facts.enqueue_checks(session, facts.FactKind.EXTERNAL_EVENT, recorded.event.id)
     if not recorded.created:
         return EventOutcome(recorded.event, duplicate=True)
     event = recorded.event

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postloan import audit
+from postloan.covenants import service as covenant_tests
 from postloan.customers.models import Customer
 from postloan.db import utcnow
 from postloan.errors import Conflict, InvalidInput, NotFound
@@ -512,6 +513,7 @@ def finalize(
             for f in findings(session, inspection_id)
         ],
         "signals": open_signals(session, loan),
+        "covenants": covenant_tests.report_section(session, loan.id),
         "items": items_for_form(session, inspection_id),
         "inspector": {
             "user": outcome.inspector,
