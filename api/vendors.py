@@ -27,6 +27,7 @@ from api.deps import (
     require_vendor_or,
 )
 from api.errors import ApiError
+from api.opportunities import BusinessNeedIn
 from api.schemas import FactDateTime, Identifier, LongText, Name, PathId, Strict, text
 from postloan.application import vendors as vendor_cases
 from postloan.errors import NotFound
@@ -94,6 +95,8 @@ class VisitIn(Strict):
     photo_sha256: list[Sha256] = Field(default_factory=list, max_length=50)
     notes: LongText = ""
     checklist_answers: dict[AnswerKey, AnswerValue] = Field(default_factory=dict, max_length=100)
+    #: Needs the customer mentioned to the visitor: each becomes an opportunity (issue 11).
+    business_needs: list[BusinessNeedIn] = Field(default_factory=list, max_length=20)
 
 
 class BatchIn(Strict):

@@ -10,6 +10,7 @@ from postloan.classification import service as classifications
 from postloan.errors import NotFound
 from postloan.inspections import onsite
 from postloan.inspections import service as inspections
+from workers.opportunities import capturing_business_needs
 from workers.runtime import BusinessError, ExternalTask, TopicRouter
 from workers.support import WORKER_ACTOR, in_transaction
 
@@ -44,6 +45,7 @@ def load_context(session: Session, task: ExternalTask, inspection_id: str | None
 
 @router.topic("inspection.record-work")
 @in_transaction
+@capturing_business_needs  # the needs the customer mentioned become opportunities
 def record_work(
     session: Session,
     task: ExternalTask,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from postloan.application import task_context
+from postloan.application import opportunities, task_context
 from postloan.application.services import Services
 from postloan.outbox import service as outbox
 from postloan.vendors import quality
@@ -62,6 +62,7 @@ def submit_visit_batch(
     with services.transaction() as session:
         batch = vendors.submit_batch(session, vendor_id, visits, actor)
         request_visit_batch_process(session, batch)
+        opportunities.capture_from_visits(session, visits, captured_by=actor)
         batch_id = batch.id
     with services.uow() as session:
         return vendors.get_batch(session, batch_id)

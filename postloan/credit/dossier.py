@@ -2,8 +2,9 @@
 
 Pure domain over the database (no engine, no HTTP): what post-loan monitoring knows about the
 customer when it applies for new credit — the latest inspection reports, open early-warning
-signals, rectifications, active restrictions, the class of each loan with its history, and the
-account manager's post-loan indicators. :func:`gate_inputs` reduces it to the inputs of the DMN
+signals, rectifications, active restrictions, the class of each loan with its history, the
+business opportunities captured in inspections and visits, and the account manager's post-loan
+indicators. :func:`gate_inputs` reduces it to the inputs of the DMN
 ``approval_gate``; :func:`gate_reasons` lists every concern that applies, for the approver.
 """
 
@@ -21,6 +22,7 @@ from postloan.customers.models import Customer
 from postloan.errors import NotFound
 from postloan.inspections.models import Inspection, InspectionStatus
 from postloan.loans.models import ClassificationChange, Loan
+from postloan.opportunities import service as opportunities
 from postloan.rectifications.models import Rectification, Restriction
 from postloan.signals.models import RiskSignal, SignalStatus
 
@@ -299,6 +301,10 @@ def assemble(session: Session, customer_id: str, today: date | None = None) -> d
         "rectifications": _rectifications(session, customer_id, today),
         "restrictions": _restrictions(session, customer_id),
         "loans": _loans(session, loans),
+        # the business needs the customer mentioned in inspections and visits (issue 11)
+        "opportunities": [
+            opportunities.as_dict(o) for o in opportunities.of_customer(session, customer_id)
+        ],
         "account_manager_indicators": account_manager_indicators(
             session, customer.account_manager, today
         ),
@@ -374,6 +380,11 @@ def summary(dossier: dict[str, Any]) -> str:
         )
     if not dossier["inspections"]:
         lines.append("No completed inspection yet.")
+    for o in dossier.get("opportunities", []):
+        lines.append(
+            f"Business opportunity {o['id']} ({o['kind_label']}, captured {o['captured_on']}): "
+            f"{o['outcome']}, follow-up {o['follow_up_on']}, owner {o['owner']}. {o['note']}"
+        )
     on_time = ind["inspections_on_time"]
     lines.append(
         f"Account manager: {on_time['value']} inspection(s) on time, {on_time['late']} "
