@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
 from pydantic import AfterValidator
 
 from api.deps import Integrator, Reader, ServicesDep, SessionDep
-from api.schemas import Identifier, Name, PathId, Strict, text
+from api.schemas import Identifier, Name, PathId, ScheduledDate, Strict, text
 from postloan.application import addresses as address_cases
 from postloan.application import customers as customer_cases
 from postloan.customers import references, service
@@ -54,6 +55,10 @@ class CustomerIn(Strict):
     registered_address: AddressText | None = None
     latitude: float | None = None
     longitude: float | None = None
+    #: the day the credit rating stops being valid, and the day the annual review is due: a
+    #: prevent_lapse task opens before each (lead times in config/reminders.yaml)
+    rating_valid_until: ScheduledDate | None = None
+    annual_review_due_on: ScheduledDate | None = None
 
 
 class CustomerOut(Strict):
@@ -67,6 +72,8 @@ class CustomerOut(Strict):
     registered_address: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    rating_valid_until: date | None = None
+    annual_review_due_on: date | None = None
 
     @classmethod
     def of(cls, c: Customer) -> CustomerOut:
@@ -81,6 +88,8 @@ class CustomerOut(Strict):
             registered_address=c.registered_address,
             latitude=c.latitude,
             longitude=c.longitude,
+            rating_valid_until=c.rating_valid_until,
+            annual_review_due_on=c.annual_review_due_on,
         )
 
 

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     origination_webhook_url: str = ""
     origination_webhook_secret: SecretStr = SecretStr("webhook-dev-only")
     origination_webhook_timeout_seconds: float = Field(10.0, gt=0)
+    # Signed push of instalment-due reminders to the customer-notification system (empty: none;
+    # the customer notice is still recorded); same secret and signature as the credit webhook.
+    reminder_webhook_url: str = ""
     # The outbox relay (in the workers process): poll interval, lease, retries and backoff, and
     # how often the derived triggers (overdue loans with no special inspection) are checked.
     outbox_poll_seconds: float = Field(0.5, gt=0)

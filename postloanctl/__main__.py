@@ -10,6 +10,7 @@ api-key     issue an API key (printed once)
 import      bulk import a CSV / JSON lines file (validated first, all or nothing)
 generate    write a realistic demo portfolio as import files
 scan        nightly five-category classification of the whole portfolio
+remind      the reminder scan now (the timer process reminder_scan runs it daily)
 audit       verify the hash-chained audit trail and the stored reports
 """
 
@@ -281,6 +282,25 @@ def down(settings: Settings) -> int:
     return 1
 
 
+def run_remind(settings: Settings, as_of: date) -> int:
+    """The daily reminder scan by hand (instalments due soon, lapses ahead); what it owes
+    (notices, webhooks, lapse_prevention starts) the workers' outbox relay delivers. A rerun
+    creates nothing twice."""
+    from postloan.application import reminders as reminder_cases
+    from postloan.application.ports import database_unit
+    from postloan.application.services import Services
+
+    services = Services(uow=database_unit(settings.database_url), engine=None)
+    result = reminder_cases.run_full_scan(
+        services, as_of, actor="postloanctl", webhook_url=settings.reminder_webhook_url
+    )
+    print(
+        f"reminders as of {as_of.isoformat()}: {result.instalment_reminders} instalment "
+        f"reminder(s), {result.lapse_tasks} lapse task(s) owed"
+    )
+    return 0
+
+
 def run_scan(
     settings: Settings, as_of: date, chunk: int, signals: bool, specials: bool = True
 ) -> int:
@@ -373,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     scan_cmd.add_argument(
         "--no-signals", action="store_true", help="do not raise repayment signals"
     )
+    remind_cmd = sub.add_parser("remind", help="the reminder scan now (instalments, lapses)")
+    remind_cmd.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="scan date (default: today)"
+    )
     key = sub.add_parser("api-key", help="issue an API key (shown once)")
     key.add_argument("--name", required=True)
     key.add_argument(
@@ -406,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
         load_demo(settings, start_inspections=not args.no_inspections)
     elif args.command == "scan":
         return run_scan(settings, args.as_of or date.today(), args.chunk, not args.no_signals)
+    elif args.command == "remind":
+        return run_remind(settings, args.as_of or date.today())
     elif args.command == "api-key":
         with unit_of_work(settings.database_url) as session:
             print(access.issue(session, name=args.name, role=args.role, actor="postloanctl"))

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Float, Index, String, func
+from sqlalchemy import CheckConstraint, Date, Float, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postloan.db import Base, Timestamped
@@ -35,6 +36,10 @@ class Customer(Timestamped, Base):
     registered_address: Mapped[str | None] = mapped_column(String(300), nullable=True)
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The day the customer's credit rating stops being valid, and the day its annual credit
+    #: review is due (unknown: ``None``); the reminder scan opens a task before either lapses.
+    rating_valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    annual_review_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 #: Ids are case-sensitive, but no two differ only in case (migration 0008).

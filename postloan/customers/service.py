@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,9 @@ class CustomerData:
     registered_address: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    #: when the credit rating stops being valid, when the annual review is due (reminders)
+    rating_valid_until: date | None = None
+    annual_review_due_on: date | None = None
 
 
 def register(session: Session, data: CustomerData, *, actor: str) -> Customer:

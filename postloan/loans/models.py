@@ -53,6 +53,9 @@ class Loan(Timestamped, Base):
     restructured_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     #: Current delinquency bucket (current, 1-30, 31-60, 61-90, 91-180, 181-270, 271-360, 360+).
     delinquency_bucket: Mapped[str] = mapped_column(String(10), default="current")
+    #: The day the credit line this loan draws on expires (``None``: no line, or unknown); the
+    #: reminder scan opens a task before it lapses.
+    credit_line_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     approval_conditions: Mapped[list[ApprovalCondition]] = relationship(
         order_by="ApprovalCondition.seq", lazy="raise", cascade="all, delete-orphan"
@@ -82,6 +85,10 @@ class Collateral(Timestamped, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     value: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
+    #: When the next revaluation is due and when the collateral's insurance expires (``None``:
+    #: unknown / not insured); the reminder scan opens a task before either lapses.
+    next_valuation_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    insurance_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Repayment(Timestamped, Base):

@@ -33,6 +33,8 @@ class CollateralData:
     value: Decimal
     currency: str
     description: str = ""
+    next_valuation_due_on: date | None = None
+    insurance_expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class LoanData:
     purpose: str
     approval_conditions: list[str] = field(default_factory=list)
     collaterals: list[CollateralData] = field(default_factory=list)
+    credit_line_expires_on: date | None = None
 
 
 REPAYMENT_KINDS = ("instalment", "principal", "interest")
@@ -91,13 +94,20 @@ def register(session: Session, data: LoanData, *, actor: str) -> Loan:
         disbursed_on=data.disbursed_on,
         maturity_on=data.maturity_on,
         purpose=data.purpose,
+        credit_line_expires_on=data.credit_line_expires_on,
         approval_conditions=[
             ApprovalCondition(seq=i, text=text)
             for i, text in enumerate(data.approval_conditions, start=1)
         ],
         collaterals=[
             Collateral(
-                id=c.id, kind=c.kind, value=c.value, currency=c.currency, description=c.description
+                id=c.id,
+                kind=c.kind,
+                value=c.value,
+                currency=c.currency,
+                description=c.description,
+                next_valuation_due_on=c.next_valuation_due_on,
+                insurance_expires_on=c.insurance_expires_on,
             )
             for c in data.collaterals
         ],

@@ -6,8 +6,8 @@ manager and per branch it shows where customers need a reminder before the due d
 before the due date is not late; paid more than N days late is a real overdue (the arrears count
 it, not this). An instalment paid only in part, or not at all, is never a technical overdue.
 
-``tally`` is pure; ``for_loan``, ``by_account_manager`` and ``by_branch`` read the recorded
-repayments of a period (by due date, both ends included) so the assessment can use them.
+``tally`` is pure; ``for_loan``, ``by_loan``, ``by_account_manager`` and ``by_branch`` read the
+recorded repayments of a period (by due date, both ends included) so the assessment can use them.
 """
 
 from __future__ import annotations
@@ -141,6 +141,13 @@ def by_account_manager(
 ) -> dict[str, Tally]:
     """Account manager (engine user id) -> tally; managers with none counted are left out."""
     return _grouped(session, Customer.account_manager, period, max_days_late)
+
+
+def by_loan(
+    session: Session, period: Period = Period(), max_days_late: int | None = None
+) -> dict[str, Tally]:
+    """Loan id -> tally; loans with none counted are left out."""
+    return _grouped(session, Loan.id, period, max_days_late)
 
 
 def by_branch(

@@ -1,4 +1,5 @@
-"""The reminder scan: as of a date, what falls due soon gets one reminder per thing and lead.
+"""The instalment reminder scan: as of a date, what falls due soon gets one reminder per thing
+and lead (the other lapses: ``postloan.reminders.lapses``).
 
 Today: instalments not yet paid, due within their lead days (``config/reminders.yaml``
 ``instalment_due``): a reminder to the loan's account manager and a customer notice recorded in
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from postloan import audit
 from postloan.customers.models import Customer
+from postloan.errors import InvalidInput
 from postloan.loans.models import Loan, Repayment
-from postloan.outbox.service import enqueue_customer_notice
+from postloan.outbox.service import enqueue_customer_notice, enqueue_webhook
 from postloan.reminders.models import Reminder
 
 REMINDERS_FILE = Path(__file__).resolve().parents[2] / "config" / "reminders.yaml"
@@ -92,8 +94,27 @@ def lead_reached(due_on: date, as_of: date, leads: tuple[int, ...]) -> int | Non
     return min(reached) if reached else None
 
 
-def scan(session: Session, as_of: date, *, actor: str = "reminder-scan") -> list[Reminder]:
-    """Create the reminders due as of ``as_of``; returns the new ones (none on a rerun)."""
+def webhook_body(reminder: Reminder, repayment: Repayment, loan: Loan) -> dict[str, object]:
+    """What the customer-notification system receives (signed by the relay)."""
+    return {
+        "event": "instalment_due",
+        "reminder_id": reminder.id,
+        "customer_id": reminder.customer_id,
+        "loan_id": loan.id,
+        "due_on": repayment.due_on.isoformat(),
+        "due_amount": str(repayment.due_amount),
+        "currency": loan.currency,
+        "lead_days": reminder.lead_days,
+    }
+
+
+def scan(
+    session: Session, as_of: date, *, actor: str = "reminder-scan", webhook_url: str = ""
+) -> list[Reminder]:
+    """Create the reminders due as of ``as_of``; returns the new ones (none on a rerun).
+
+    Each new one also owes, in the same transaction, a customer notice and (``webhook_url``
+    set) a signed push of :func:`webhook_body` through the outbox."""
     config = instalment_rule()
     rows = session.execute(
         select(Repayment, Loan, Customer)
@@ -138,6 +159,13 @@ def scan(session: Session, as_of: date, *, actor: str = "reminder-scan") -> list
                 f"is due on {repayment.due_on.isoformat()}."
             ),
         )
+        if webhook_url:
+            enqueue_webhook(
+                session,
+                business_key=key,
+                url=webhook_url,
+                body=webhook_body(reminder, repayment, loan),
+            )
         audit.record(
             session,
             actor=actor,
@@ -154,3 +182,51 @@ def scan(session: Session, as_of: date, *, actor: str = "reminder-scan") -> list
         )
         created.append(reminder)
     return created
+
+
+@dataclass(frozen=True)
+class ReminderFilter:
+    """``GET /reminders``: every field narrows (``None``: any); due dates both ends included."""
+
+    kind: str | None = None
+    state: str | None = None
+    customer_id: str | None = None
+    loan_id: str | None = None
+    account_manager: str | None = None
+    branch: str | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+
+
+def search(
+    session: Session, where: ReminderFilter, *, limit: int, offset: int
+) -> tuple[list[Reminder], int]:
+    """Reminders by due date (soonest first), and how many match in all."""
+    if where.due_from and where.due_to and where.due_from > where.due_to:
+        raise InvalidInput("due_from is after due_to", field="due_from")
+    query = select(Reminder)
+    if where.account_manager is not None or where.branch is not None:
+        query = query.join(Customer, Customer.id == Reminder.customer_id)
+    conditions = []
+    if where.kind is not None:
+        conditions.append(Reminder.kind == where.kind)
+    if where.state is not None:
+        conditions.append(Reminder.state == where.state)
+    if where.customer_id is not None:
+        conditions.append(Reminder.customer_id == where.customer_id)
+    if where.loan_id is not None:
+        conditions.append(Reminder.loan_id == where.loan_id)
+    if where.account_manager is not None:
+        conditions.append(Customer.account_manager == where.account_manager)
+    if where.branch is not None:
+        conditions.append(Customer.branch == where.branch)
+    if where.due_from is not None:
+        conditions.append(Reminder.due_on >= where.due_from)
+    if where.due_to is not None:
+        conditions.append(Reminder.due_on <= where.due_to)
+    query = query.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Reminder.due_on, Reminder.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
