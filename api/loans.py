@@ -48,6 +48,10 @@ class CollateralIn(Strict):
     value: CollateralValue
     currency: Currency
     description: LongText = ""
+    #: when the next revaluation is due, when its insurance expires (a prevent_lapse task
+    #: opens before each; config/reminders.yaml)
+    next_valuation_due_on: ScheduledDate | None = None
+    insurance_expires_on: ScheduledDate | None = None
 
 
 class CollateralOut(Strict):
@@ -56,6 +60,8 @@ class CollateralOut(Strict):
     value: Decimal
     currency: str
     description: str
+    next_valuation_due_on: date | None = None
+    insurance_expires_on: date | None = None
 
 
 def _product_known(code: str) -> str:
@@ -80,6 +86,8 @@ class LoanIn(Strict):
     purpose: Name
     approval_conditions: list[Reason] = Field(default_factory=list, max_length=100)
     collaterals: list[CollateralIn] = Field(default_factory=list, max_length=100)
+    #: when the credit line this loan draws on expires (a prevent_lapse task opens before it)
+    credit_line_expires_on: ScheduledDate | None = None
 
 
 class Classification(Strict):
@@ -114,6 +122,7 @@ class LoanOut(Strict):
     restructured_on: date | None = None
     #: given by ``GET /loans/{id}`` (null in the other responses)
     technical_overdues: TechnicalOverdues | None = None
+    credit_line_expires_on: date | None = None
 
     @classmethod
     def of(cls, loan: Loan) -> LoanOut:
@@ -134,6 +143,8 @@ class LoanOut(Strict):
                     value=c.value,
                     currency=c.currency,
                     description=c.description,
+                    next_valuation_due_on=c.next_valuation_due_on,
+                    insurance_expires_on=c.insurance_expires_on,
                 )
                 for c in loan.collaterals
             ],
@@ -142,6 +153,7 @@ class LoanOut(Strict):
             ),
             next_inspection_on=loan.next_inspection_on,
             restructured_on=loan.restructured_on,
+            credit_line_expires_on=loan.credit_line_expires_on,
         )
 
 

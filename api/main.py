@@ -8,6 +8,7 @@ from api import (
     audit,
     classification,
     collaterals,
+    covenants,
     credit,
     customers,
     errors,
@@ -16,8 +17,10 @@ from api import (
     health,
     inspections,
     loans,
+    opportunities,
     plans,
     rectifications,
+    reminders,
     reports,
     restructurings,
     signals,
@@ -45,6 +48,9 @@ AREAS = (
     credit,
     rectifications,
     vendors,
+    opportunities,
+    reminders,
+    covenants,
     audit,
 )
 

@@ -2,6 +2,7 @@
 
 from postloan.access.models import ApiKey
 from postloan.audit import AuditEvent
+from postloan.covenants import models as _covenants  # noqa: F401 - registered for metadata
 from postloan.credit.models import CreditApplication, WebhookDelivery
 from postloan.customers.models import Customer
 from postloan.db import Base
@@ -18,6 +19,7 @@ from postloan.loans.models import (
     Repayment,
 )
 from postloan.loans.restructuring import LoanRestructuring
+from postloan.opportunities import models as _opportunities  # noqa: F401 - registered
 from postloan.outbox.models import OutboxMessage
 from postloan.plans.models import InspectionPlan
 from postloan.processed_task import ProcessedTask

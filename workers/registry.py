@@ -7,10 +7,14 @@ from workers import (
     checks,
     classification,
     credit,
+    facts,
     form_context,
     inspection,
+    opportunities,
     planning,
     rectification,
+    reminders,
+    signal_handling,
     vendors,
 )
 from workers.runtime import merge_routers
@@ -32,5 +36,9 @@ def all_handlers(services: Services | None = None) -> dict[str, TopicHandler]:
             credit.router,
             vendors.router,
             form_context.router,
+            signal_handling.router,
+            facts.router,
+            opportunities.router,
+            reminders.router,
         ]
     )

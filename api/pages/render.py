@@ -156,6 +156,21 @@ def report(
         ),
         "No open signals",
     )
+    covenant_rows = table(
+        ["Covenant", "Formula", "Period ending", "Value", "Outcome"],
+        (
+            [
+                td(f"{c.get('label')} {c.get('operator')} {c.get('threshold')}"),
+                td(c.get("formula")),
+                td(fmt.day(t.get("period_end"))),
+                td(t.get("value") or "—"),
+                td(fmt.word("covenant_outcome", t.get("outcome"))),
+            ]
+            for c in report.get("covenants") or []
+            for t in c.get("tests") or []
+        ),
+        "No covenant tests" if report.get("covenants") else "No computable covenants",
+    )
     items = table(
         ["Point", "Evidence required", "Result", "Note"],
         (
@@ -210,6 +225,7 @@ def report(
     }
 <h2>Automated checks</h2>{checks}
 <h2>Early-warning signals</h2>{signals}
+<h2>Covenant tests</h2>{covenant_rows}
 <h2>Inspection points</h2>{items}
 <h2>Inspector's findings</h2>{
         facts(
@@ -375,6 +391,21 @@ def dossier(
         ),
         "No active restriction",
     )
+    opportunities = table(
+        ["Business need", "What the customer said", "Captured", "Owner", "Follow-up", "Outcome"],
+        (
+            [
+                td(o.get("kind_label")),
+                td(o.get("note")),
+                td(fmt.day(o.get("captured_on"))),
+                td(o.get("owner")),
+                td(fmt.day(o.get("follow_up_on"))),
+                td(o.get("outcome", "").replace("_", " ")),
+            ]
+            for o in d.get("opportunities") or []
+        ),
+        "No business need captured",
+    )
     worst = d.get("worst_class")
     ind = d.get("account_manager_indicators") or {}
     on_time = ind.get("inspections_on_time") or {}
@@ -408,6 +439,7 @@ def dossier(
         table(rect_headers, rect_rows(rect.get("recently_closed") or []), "None closed recently")
     }
 <h2>Restrictions</h2>{restrictions}
+<h2>Business opportunities</h2>{opportunities}
 <h2>Account manager's post-loan record</h2>{
         facts(
             [

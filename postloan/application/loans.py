@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from postloan.application import facts
 from postloan.application import inspections as inspection_cases
 from postloan.application.services import Services
 from postloan.checks import repayment as repayment_check
@@ -49,7 +50,9 @@ def record_repayment(
     """Record an instalment or a payment; in the same transaction the loan is reclassified
     (from the table the engine has deployed), the repayment checks run, and a loan newly
     overdue (or with interest unpaid too long) gets its special inspection, whose process
-    start is owed through the outbox: the engine is never called before the commit."""
+    start is owed through the outbox: the engine is never called before the commit. The
+    ``fact_checks`` process of the repayment is owed too (its signals raised, or its overdue
+    signals closed, at once)."""
     today = today or date.today()
     table = services.engine.table(DECISION_KEY)  # a read; falls back to the bundled table
     with services.transaction() as session:
@@ -67,6 +70,7 @@ def record_repayment(
             now.interest_unpaid_days,
             actor=actor,
         )
+        facts.enqueue_checks(session, facts.FactKind.REPAYMENT, repayment.id)
     return repayment
 
 
@@ -82,7 +86,9 @@ def amend_repayment(
 ) -> RepaymentAmendment:
     """Correct a recorded instalment (the values it replaces kept in the amendment, audited);
     the loan is reclassified in the same transaction, as after a new instalment, and a loan
-    the correction makes newly overdue gets its special inspection."""
+    the correction makes newly overdue gets its special inspection; the repayment's
+    ``fact_checks`` are owed again (a payment that clears the arrears closes the overdue
+    signals)."""
     today = today or date.today()
     table = services.engine.table(DECISION_KEY)
     with services.transaction() as session:
@@ -102,4 +108,5 @@ def amend_repayment(
             now.interest_unpaid_days,
             actor=actor,
         )
+        facts.enqueue_checks(session, facts.FactKind.REPAYMENT, repayment_id)
     return amendment

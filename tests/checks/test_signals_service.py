@@ -96,7 +96,14 @@ def test_same_finding_again_counts_an_occurrence_until_resolved(session):
             AuditEvent.object_id.in_([str(first.id), str(fresh.id)]),
         )
     ).all()
-    assert sorted(actions) == ["signal.raised", "signal.raised", "signal.resolved"]
+    # LITIGATION is red: each new signal joined a signal handling (issue 11, risk_signal_handling)
+    assert sorted(actions) == [
+        "signal.joined",
+        "signal.joined",
+        "signal.raised",
+        "signal.raised",
+        "signal.resolved",
+    ]
 
 
 def test_unknown_code_is_refused(session):

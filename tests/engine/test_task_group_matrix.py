@@ -41,6 +41,14 @@ CONTRACT: dict[str, tuple[frozenset[str], str | None]] = {
     "verify_rectification": (frozenset({"postloan-officers"}), None),
     "approve_restriction_lift": (frozenset({"credit-managers"}), None),
     "approve_credit": (frozenset({"credit-approvers"}), None),
+    "follow_up_opportunity": (frozenset({"account-managers"}), "${owner}"),
+    # the signals' owner: the owner role's group (assigned at creation to the customer's account
+    # manager for account_manager signals); the escalation level's group once escalated
+    "respond_to_signals": (frozenset({"${owner_group}"}), None),
+    "confirm_signal_response": (frozenset({"postloan-officers"}), None),
+    # a lapse's owner per config/reminders.yaml: the account manager (assigned as the task
+    # appears, group account-managers), or postloan-officers / credit-managers
+    "prevent_lapse": (frozenset({"${lapse_group}"}), None),
 }
 
 #: One person of each group (lead_hu holds two roles; sv_ma supervises, holds none).
