@@ -30,6 +30,9 @@ class StatementIn(Strict):
     operating_cash_flow: Amount
     #: water, electricity, gas in one common unit; optional (small enterprises' red flag)
     utility_consumption: NonNegative | None = None
+    #: optional; a current ratio covenant needs both (without them its test is not computable)
+    current_assets: NonNegative | None = None
+    current_liabilities: NonNegative | None = None
 
 
 class StatementOut(Strict):
@@ -41,6 +44,8 @@ class StatementOut(Strict):
     total_liabilities: Decimal
     operating_cash_flow: Decimal
     utility_consumption: Decimal | None = None
+    current_assets: Decimal | None = None
+    current_liabilities: Decimal | None = None
     customer_id: str
     replaced: bool = False
 
@@ -56,6 +61,8 @@ class StatementOut(Strict):
             total_liabilities=s.total_liabilities,
             operating_cash_flow=s.operating_cash_flow,
             utility_consumption=s.utility_consumption,
+            current_assets=s.current_assets,
+            current_liabilities=s.current_liabilities,
             replaced=replaced,
         )
 

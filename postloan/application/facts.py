@@ -12,6 +12,11 @@ The daily ``covenant_scan`` process (``covenants.record-missing``) calls
 :func:`record_missing_statements`: a covenant test that fell due without a statement is recorded
 and raises its signal.
 
+Imported facts (:func:`enqueue_imported`): the bulk importer owes, in the import's transaction,
+one ``fact_checks`` start per subject (customer, collateral, loan) whose rows a file inserted,
+for its latest inserted row, within the cap of ``config/fact_checks.yaml``; a first load of a
+kind or a file above the cap starts none (the facts are left to the inspections and scans).
+
 Idempotency: the worker's handler runs once per external task (``processed_task``, same
 transaction); a fact posted again (a replaced statement) checks again, and the dedupe of
 ``raise_signal`` keeps one live signal per code, customer and loan.
@@ -22,9 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import distinct, func, select, true
 from sqlalchemy.orm import Session
 
 from postloan.checks import SCOPE_CUSTOMER, Finding
@@ -45,7 +54,11 @@ from postloan.plans.triggers import active_loans_of
 from postloan.signals import service as signals
 from postloan.signals.catalogue import EarlyWarningCatalogue, max_severity
 
+if TYPE_CHECKING:
+    from postloan.importer.kinds import FactFeed
+
 PROCESS_KEY = "fact_checks"
+IMPORT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "fact_checks.yaml"
 
 
 class FactKind(StrEnum):
@@ -351,3 +364,80 @@ def record_missing_statements(session: Session, ctx: Context) -> CheckOutcome:
     )
     _record_covenant_findings(session, outcome, ctx, tested)
     return outcome
+
+
+# -- imported facts ---------------------------------------------------------------------------
+
+
+class ImportChecksConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_starts: int = Field(ge=0)
+    first_load_starts_none: bool = True
+
+
+@lru_cache(maxsize=4)
+def load_import_config(path: Path = IMPORT_CONFIG_PATH) -> ImportChecksConfig:
+    with Path(path).open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle) or {}
+    return ImportChecksConfig.model_validate(raw.get("imports", {}))
+
+
+@dataclass(frozen=True)
+class ImportedChecks:
+    """What an import owes: ``started`` fact checks for ``subjects`` subjects; ``left`` says
+    why none was started when the import inserted facts (first load, above the cap)."""
+
+    kind: str
+    subjects: int = 0
+    started: int = 0
+    left: str = ""
+
+    def detail(self) -> dict[str, Any]:
+        return {"fact_checks": self.started, "fact_subjects": self.subjects, "left": self.left}
+
+
+def fact_watermark(session: Session, feed: FactFeed) -> int | None:
+    """The highest id of the feed's table before an import (None: the table is empty)."""
+    return session.scalar(select(func.max(feed.table.c.id)))
+
+
+def enqueue_imported(
+    session: Session,
+    feed: FactFeed,
+    watermark: int | None,
+    config: ImportChecksConfig | None = None,
+) -> ImportedChecks:
+    """Owe the checks of the rows an import inserted (ids above ``watermark``): one
+    ``fact_checks`` start per subject, for its latest row (by business date, then id), in the
+    import's transaction; none on a first load of the kind or above ``max_starts`` subjects."""
+    config = config or load_import_config()
+    table = feed.table
+    subject, day = table.c[feed.subject], table.c[feed.date]
+    inserted = table.c.id > watermark if watermark is not None else true()
+    subjects = session.scalar(select(func.count(distinct(subject))).where(inserted)) or 0
+    if not subjects:
+        return ImportedChecks(feed.kind)
+    if watermark is None and config.first_load_starts_none:
+        return ImportedChecks(
+            feed.kind,
+            subjects,
+            left=f"first load of {feed.kind}: the checks of {subjects} "
+            f"{feed.subject.removesuffix('_id')}s are left to the inspections",
+        )
+    if subjects > config.max_starts:
+        return ImportedChecks(
+            feed.kind,
+            subjects,
+            left=f"{subjects} {feed.subject.removesuffix('_id')}s exceed the cap of "
+            f"{config.max_starts} fact checks per import: left to the inspections",
+        )
+    latest: dict[str, int] = {}
+    rows = session.execute(
+        select(subject, table.c.id).where(inserted).order_by(subject, day.desc(), table.c.id.desc())
+    )
+    for key, fact_id in rows:
+        latest.setdefault(key, fact_id)
+    for key in sorted(latest):
+        enqueue_checks(session, FactKind(feed.kind), latest[key])
+    return ImportedChecks(feed.kind, subjects, started=len(latest))

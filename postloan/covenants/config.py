@@ -18,7 +18,11 @@ STATEMENT_FIELDS = (
     "total_assets",
     "total_liabilities",
     "operating_cash_flow",
+    "current_assets",
+    "current_liabilities",
 )
+#: Optional statement fields: a ratio using one a statement lacks is not computable.
+OPTIONAL_FIELDS = frozenset({"current_assets", "current_liabilities"})
 
 
 class _Strict(BaseModel):

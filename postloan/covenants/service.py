@@ -104,9 +104,20 @@ def _sum(terms: dict[str, float], statement: FinancialStatement) -> Decimal:
 def compute(
     definition: RatioDefinition, statement: FinancialStatement
 ) -> tuple[Decimal | None, dict[str, Any]]:
-    """The covenant's value from a statement (None when the denominator is not positive) and the
-    figures it used."""
+    """The covenant's value from a statement (None when the denominator is not positive or the
+    statement lacks an optional figure the ratio uses, named in ``missing``) and the figures it
+    used."""
     used = sorted(set(definition.numerator) | set(definition.denominator))
+    absent = [name for name in used if getattr(statement, name) is None]
+    if absent:
+        # an optional figure (current assets / liabilities) the statement does not carry
+        return None, {
+            "inputs": {
+                name: None if name in absent else str(_figure(statement, name)) for name in used
+            },
+            "missing": absent,
+            "reason": f"the statement does not carry {', '.join(absent)}",
+        }
     numerator = _sum(definition.numerator, statement)
     figures: dict[str, Any] = {
         "inputs": {name: str(_figure(statement, name)) for name in used},

@@ -29,3 +29,6 @@ class FinancialStatement(Timestamped, Base):
     total_liabilities: Mapped[Decimal] = mapped_column(MONEY)
     operating_cash_flow: Mapped[Decimal] = mapped_column(MONEY)
     utility_consumption: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    #: optional: a current ratio covenant needs both; without them its test is not computable
+    current_assets: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    current_liabilities: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)

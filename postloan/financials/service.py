@@ -24,6 +24,8 @@ class StatementData:
     total_liabilities: Decimal
     operating_cash_flow: Decimal
     utility_consumption: Decimal | None = None
+    current_assets: Decimal | None = None
+    current_liabilities: Decimal | None = None
 
 
 def record_statement(

@@ -57,6 +57,17 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class FactFeed:
+    """Rows of a kind are facts that feed checks (``postloan.application.facts``): after an
+    import, one check per ``subject`` (customer, collateral or loan) whose rows it inserted."""
+
+    kind: str
+    table: Table
+    subject: str
+    date: str
+
+
+@dataclass(frozen=True)
 class Kind:
     name: str
     #: Tables in insert order (parents first).
@@ -83,6 +94,8 @@ class Kind:
     )
     #: Called once after the kind's rows are written: (session, actor).
     after_import: Callable[[Session, str], None] | None = None
+    #: The checks the kind's rows feed (statements, valuations, events, repayments).
+    fact: FactFeed | None = None
 
 
 def _stamped(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -240,6 +253,8 @@ def _statement_rows(m: Any, now: datetime) -> TableRows:
                 "total_liabilities": m.total_liabilities,
                 "operating_cash_flow": m.operating_cash_flow,
                 "utility_consumption": m.utility_consumption,
+                "current_assets": m.current_assets,
+                "current_liabilities": m.current_liabilities,
             },
             now,
         ),
@@ -379,6 +394,7 @@ KINDS: dict[str, Kind] = {
             duplicate_field="due_on",
             check=_repayment_check,
             stored_check=_repayment_stored_check,
+            fact=FactFeed("repayment", REPAYMENT, "loan_id", "due_on"),
         ),
         Kind(
             "restructurings",
@@ -397,6 +413,7 @@ KINDS: dict[str, Kind] = {
             references=(Reference("customer_id", CUSTOMER.c.id),),
             key=lambda m: (m.customer_id, m.period_end),
             key_columns=("customer_id", "period_end"),
+            fact=FactFeed("financial_statement", STATEMENT, "customer_id", "period_end"),
         ),
         Kind(
             "valuations",
@@ -405,6 +422,7 @@ KINDS: dict[str, Kind] = {
             references=(Reference("collateral_id", COLLATERAL.c.id),),
             key=lambda m: (m.collateral_id, m.valued_on),
             key_columns=("collateral_id", "valued_on"),
+            fact=FactFeed("collateral_valuation", VALUATION, "collateral_id", "valued_on"),
         ),
         Kind(
             "external-events",
@@ -414,6 +432,7 @@ KINDS: dict[str, Kind] = {
             key=lambda m: (m.customer_id, str(m.kind), m.occurred_on, m.source, m.source_ref),
             key_columns=("customer_id", "kind", "occurred_on", "source", "source_ref"),
             skip_existing=True,
+            fact=FactFeed("external_event", EVENT, "customer_id", "occurred_on"),
         ),
     )
 }

@@ -69,6 +69,7 @@ class HandlingRules:
     escalation_levels: tuple[EscalationLevel, ...]
     rectification_severity: dict[str, str]
     confirm_due_days: int
+    response_labels: dict[str, str]
 
     def opens_task(self, severity: str) -> bool:
         return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(self.opens_task_at)
@@ -104,6 +105,8 @@ def rules(path: Path = CONFIG_FILE) -> HandlingRules:
         for s, v in rect.items()
         if v not in RECTIFICATION_SEVERITIES
     ]
+    labels = {str(k): str(v) for k, v in (raw.get("response_labels") or {}).items()}
+    problems += [f"response_labels lacks {k.value}" for k in ResponseKind if k.value not in labels]
     confirm_days = int(raw.get("confirm_due_days", 0))
     if confirm_days <= 0:
         problems.append("confirm_due_days must be > 0")
@@ -117,6 +120,7 @@ def rules(path: Path = CONFIG_FILE) -> HandlingRules:
         escalation_levels=levels,
         rectification_severity=rect,
         confirm_due_days=confirm_days,
+        response_labels=labels,
     )
 
 
@@ -518,9 +522,11 @@ def _finish(
 
 def confirmation_summary(session: Session, handling_id: int) -> str:
     signals = _signals(session, handling_id, (HandlingState.AWAITING_CONFIRMATION,), lock=False)
+    words = rules().response_labels
     return "\n".join(
-        f"#{s.id} [{s.severity.upper()}] {s.code}: {s.summary}\n"
-        f"    {s.response_kind} by {s.responded_by}: {s.response_text}"
+        f"{_line(s)}\n"
+        f"    {words.get(s.response_kind or '', s.response_kind)} by {s.responded_by}: "
+        f"{s.response_text}"
         for s in _by_severity(signals)
     )
 

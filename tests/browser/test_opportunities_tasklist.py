@@ -1,7 +1,7 @@
 """Business opportunities in Camunda Tasklist, in a real browser: the account manager ticks a
 business need on the perform form and notes what the customer said; it appears at
 GET /opportunities; when its follow-up falls due the account manager records it won in Tasklist.
-Every click's outcome is checked over REST too."""
+Every click's outcome is checked over REST too. The follow-up form's screenshot goes to docs/."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from helpers import new_loan, start_inspection, task_of, wait_for
 from playwright.sync_api import expect
 
+from tests.browser.test_forms import screenshot
 from tests.browser.test_tasklist import (
     FINDINGS,
     PASSWORDS,
@@ -116,6 +117,7 @@ def test_account_manager_captures_a_need_and_records_its_follow_up_in_tasklist(
 
     form = open_task(page, "My tasks", task["id"])
     expect(form).to_contain_text(NOTE)
+    screenshot(page, "form-follow-up-opportunity.png")
     # "Still open" asks for the new date; won does not.
     form.get_by_label("Still open — follow up again on a new date").check()
     expect(form.get_by_role("textbox", name="Follow up again on")).to_be_visible()

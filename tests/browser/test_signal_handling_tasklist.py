@@ -1,6 +1,7 @@
 """Risk signal handling in Camunda Tasklist, in a real browser: the account manager answers a
 signal task (a false positive without a reason comes back with the error shown), then a
-post-loan officer confirms the answer. Every click's outcome is checked over REST too."""
+post-loan officer confirms the answer. Every click's outcome is checked over REST too.
+Screenshots of both forms go to docs/."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from helpers import wait_for
 from playwright.sync_api import expect
 
+from tests.browser.test_forms import screenshot
 from tests.browser.test_tasklist import PASSWORDS, complete_button, open_task
 from tests.signals.test_signal_handling_engine import (
     CONFIRM,
@@ -45,6 +47,7 @@ def test_account_manager_answers_a_signal_and_an_officer_confirms_it_in_tasklist
         re.compile("REVENUE_DROP_30")
     )
     expect(form).not_to_contain_text("Not recorded")
+    screenshot(page, "form-respond-to-signals.png")
     _tick(form, "False positive", option)
     complete_button(page).click()
     expect(page.locator(f'ol.tasks-list a[href="#/?task={task["id"]}"]')).to_have_count(0)
@@ -65,6 +68,11 @@ def test_account_manager_answers_a_signal_and_an_officer_confirms_it_in_tasklist
     form = open_task(officer, "My groups' tasks", confirm["id"])
     expect(form).to_contain_text("Answered by am_li")
     expect(form.get_by_label("Signals and their responses")).to_have_value(re.compile(REASON))
+    # the kind of answer in words (config/signal_handling.yaml response_labels), not its code
+    expect(form.get_by_label("Signals and their responses")).to_have_value(
+        re.compile("False positive by am_li")
+    )
+    screenshot(officer, "form-confirm-signal-response.png")
     officer.locator("button.claim").click()
     assert wait_for(
         lambda: admin.tasks(taskId=confirm["id"])[0]["assignee"] == "po_chen",

@@ -76,12 +76,12 @@ class TestFormulaAndOutcome:
 
     def test_unknown_statement_field_in_a_ratio_is_refused(self):
         raw = CONFIG.model_dump()
-        raw["ratios"]["current_ratio"] = {
-            "label": "Current ratio",
-            "numerator": {"current_assets": 1},
+        raw["ratios"]["quick_ratio"] = {
+            "label": "Quick ratio",
+            "numerator": {"quick_assets": 1},
             "denominator": {"current_liabilities": 1},
         }
-        with pytest.raises(ValidationError, match="current_assets"):
+        with pytest.raises(ValidationError, match="quick_assets"):
             CovenantsConfig.model_validate(raw)
 
 
@@ -242,7 +242,7 @@ class TestDefinition:
     def test_unknown_ratio_names_the_field(self, session):
         loan = customer_and_loan(session)
         with pytest.raises(InvalidInput) as caught:
-            _define(session, loan, ratio="current_ratio")
+            _define(session, loan, ratio="quick_ratio")
         assert caught.value.field == "ratio"
 
     def test_unknown_frequency_names_the_field(self, session):

@@ -74,6 +74,8 @@ def statement(
     total_assets: str = "2000000",
     total_liabilities: str = "1000000",
     operating_cash_flow: str = "80000",
+    current_assets: str | None = None,
+    current_liabilities: str | None = None,
 ) -> FinancialStatement:
     row = FinancialStatement(
         customer_id=customer_id,
@@ -83,6 +85,8 @@ def statement(
         total_assets=Decimal(total_assets),
         total_liabilities=Decimal(total_liabilities),
         operating_cash_flow=Decimal(operating_cash_flow),
+        current_assets=None if current_assets is None else Decimal(current_assets),
+        current_liabilities=None if current_liabilities is None else Decimal(current_liabilities),
     )
     session.add(row)
     session.flush()
