@@ -7,11 +7,14 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postloan.customers.models import Customer
+from postloan.db import unit_of_work
 from postloan.financials.models import FinancialStatement
 from postloan.loans.models import ApprovalCondition, Collateral, Loan
+from postloan.signals.models import RiskSignal
 
 
 def customer_and_loan(
@@ -91,3 +94,35 @@ def statement(
     session.add(row)
     session.flush()
     return row
+
+
+def signal_of(database: str, customer_id: str, code: str) -> RiskSignal | None:
+    with unit_of_work(database) as session:
+        found = session.scalars(
+            select(RiskSignal).where(RiskSignal.customer_id == customer_id, RiskSignal.code == code)
+        ).one_or_none()
+        if found is not None:
+            session.expunge(found)
+        return found
+
+
+def post_statement(api, customer_id: str, period_end: date, **figures: str) -> dict:
+    body = {
+        "period_end": period_end.isoformat(),
+        "revenue": "1000000",
+        "net_profit": "50000",
+        "total_assets": "2000000",
+        "total_liabilities": "1000000",
+        "operating_cash_flow": "80000",
+        **figures,
+    }
+    r = api.post(f"/api/v1/customers/{customer_id}/financial-statements", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def fact_check_completed(admin, business_key: str) -> bool:
+    found = admin.historic_process_instances(
+        processDefinitionKey="fact_checks", processInstanceBusinessKey=business_key
+    )
+    return bool(found) and all(p["state"] == "COMPLETED" for p in found)

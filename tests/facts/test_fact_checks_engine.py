@@ -14,8 +14,13 @@ from sqlalchemy import select
 
 from postloan.db import unit_of_work
 from postloan.inspections.models import Inspection
-from postloan.signals.models import RiskSignal, SignalStatus
-from tests.facts.fact_data import customer_and_loan
+from postloan.signals.models import SignalStatus
+from tests.facts.fact_data import (
+    customer_and_loan,
+    fact_check_completed,
+    post_statement,
+    signal_of,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -30,54 +35,24 @@ def _quiet_loan(database: str, **kw) -> tuple[str, str]:
         return loan.customer_id, loan.id
 
 
-def _signal(database: str, customer_id: str, code: str) -> RiskSignal | None:
-    with unit_of_work(database) as session:
-        found = session.scalars(
-            select(RiskSignal).where(RiskSignal.customer_id == customer_id, RiskSignal.code == code)
-        ).one_or_none()
-        if found is not None:
-            session.expunge(found)
-        return found
-
-
 def _inspections(database: str, loan_id: str) -> int:
     with unit_of_work(database) as session:
         return len(session.scalars(select(Inspection).where(Inspection.loan_id == loan_id)).all())
 
 
-def _statement(api, customer_id: str, period_end: date, **figures: str) -> dict:
-    body = {
-        "period_end": period_end.isoformat(),
-        "revenue": "1000000",
-        "net_profit": "50000",
-        "total_assets": "2000000",
-        "total_liabilities": "1000000",
-        "operating_cash_flow": "80000",
-        **figures,
-    }
-    r = api.post(f"/api/v1/customers/{customer_id}/financial-statements", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def _completed(admin, business_key: str) -> bool:
-    found = admin.historic_process_instances(
-        processDefinitionKey="fact_checks", processInstanceBusinessKey=business_key
-    )
-    return bool(found) and all(p["state"] == "COMPLETED" for p in found)
-
-
 def test_revenue_down_35_percent_raises_its_signal_within_seconds(workers, api, admin, database):
     customer_id, loan_id = _quiet_loan(database)
-    earlier = _statement(api, customer_id, TODAY - timedelta(days=400), revenue="1000000")
+    earlier = post_statement(api, customer_id, TODAY - timedelta(days=400), revenue="1000000")
     # The earlier statement's own checks first: run after the second POST (a loaded machine),
     # they would see both statements and raise the drop under the earlier one's key.
-    wait_for(lambda: _completed(admin, f"financial_statement:{earlier['id']}"), timeout=60)
-    assert _signal(database, customer_id, "REVENUE_DROP_30") is None
+    wait_for(
+        lambda: fact_check_completed(admin, f"financial_statement:{earlier['id']}"), timeout=60
+    )
+    assert signal_of(database, customer_id, "REVENUE_DROP_30") is None
     started = time.monotonic()
-    latest = _statement(api, customer_id, TODAY - timedelta(days=35), revenue="650000")
+    latest = post_statement(api, customer_id, TODAY - timedelta(days=35), revenue="650000")
     signal = wait_for(
-        lambda: _signal(database, customer_id, "REVENUE_DROP_30"),
+        lambda: signal_of(database, customer_id, "REVENUE_DROP_30"),
         timeout=WITHIN_SECONDS,
         what="the REVENUE_DROP_30 signal of the posted statement",
     )
@@ -86,7 +61,7 @@ def test_revenue_down_35_percent_raises_its_signal_within_seconds(workers, api, 
     assert signal.evidence["drop"] == 0.35
     assert signal.evidence["fact"] == f"financial_statement:{latest['id']}"
     assert _inspections(database, loan_id) == 0  # no inspection, by hand or otherwise
-    wait_for(lambda: _completed(admin, f"financial_statement:{latest['id']}"), timeout=15)
+    wait_for(lambda: fact_check_completed(admin, f"financial_statement:{latest['id']}"), timeout=15)
     print(f"REVENUE_DROP_30 raised {elapsed:.1f} s after the statement was posted")
 
 
@@ -102,7 +77,7 @@ def test_a_valuation_raises_ltv_high(workers, api, admin, database):
     )
     assert r.status_code == 201, r.text
     signal = wait_for(
-        lambda: _signal(database, customer_id, "LTV_HIGH"),
+        lambda: signal_of(database, customer_id, "LTV_HIGH"),
         timeout=WITHIN_SECONDS,
         what="LTV_HIGH from the posted valuation",
     )
@@ -120,7 +95,7 @@ def test_a_repayment_raises_the_overdue_signal_and_its_payment_closes_it(
     )
     assert r.status_code == 201, r.text
     overdue = wait_for(
-        lambda: _signal(database, customer_id, "OVERDUE_1_30"),
+        lambda: signal_of(database, customer_id, "OVERDUE_1_30"),
         timeout=WITHIN_SECONDS,
         what="OVERDUE_1_30 from the posted instalment",
     )
@@ -140,7 +115,7 @@ def test_a_repayment_raises_the_overdue_signal_and_its_payment_closes_it(
     assert r.status_code == 201, r.text
 
     def closed():
-        s = _signal(database, customer_id, "OVERDUE_1_30")
+        s = signal_of(database, customer_id, "OVERDUE_1_30")
         return s if s is not None and s.status == SignalStatus.RESOLVED else None
 
     resolved = wait_for(closed, timeout=WITHIN_SECONDS, what="the overdue signal to close")
@@ -196,10 +171,14 @@ def test_covenant_breach_and_near_breach_computed_from_posted_statements(
     assert worth.status_code == 201, worth.text
 
     # Statement 1: 1 440 000 / 2 000 000 = 0.72 -> breach; net worth 560 000 -> breach.
-    first = _statement(api, customer_id, TODAY - timedelta(days=200), total_liabilities="1440000")
+    first = post_statement(
+        api, customer_id, TODAY - timedelta(days=200), total_liabilities="1440000"
+    )
     # Statement 2 (a later quarter): 1 360 000 / 2 000 000 = 0.68, within 5% of 0.70 -> near
     # breach; net worth 640 000 -> pass (more than 30 000 above 600 000).
-    second = _statement(api, customer_id, TODAY - timedelta(days=20), total_liabilities="1360000")
+    second = post_statement(
+        api, customer_id, TODAY - timedelta(days=20), total_liabilities="1360000"
+    )
 
     def tested():
         rows = api.get(f"/api/v1/loans/{loan_id}/covenants").json()
@@ -219,8 +198,8 @@ def test_covenant_breach_and_near_breach_computed_from_posted_statements(
         ("pass", Decimal("640000")),
         ("breach", Decimal("560000")),
     ]
-    breach = _signal(database, customer_id, "COVENANT_BREACH")
-    near = _signal(database, customer_id, "COVENANT_NEAR_BREACH")
+    breach = signal_of(database, customer_id, "COVENANT_BREACH")
+    near = signal_of(database, customer_id, "COVENANT_NEAR_BREACH")
     assert breach is not None and near is not None
     assert (breach.loan_id, breach.source) == (loan_id, "covenants")
     assert d["tests"][1]["signal_id"] == breach.id

@@ -18,23 +18,19 @@ from api.import_rows import ROW_MODELS
 from postloan.db import unit_of_work
 from postloan.importer import Importer, ImportFailed
 from postloan.outbox.models import OutboxMessage
-from postloan.signals.models import RiskSignal, SignalStatus
-from tests.facts.fact_data import customer_and_loan, statement
+from postloan.signals.models import SignalStatus
+from tests.facts.fact_data import (
+    customer_and_loan,
+    fact_check_completed,
+    post_statement,
+    signal_of,
+    statement,
+)
 
 pytestmark = pytest.mark.engine
 
 TODAY = date.today()
 WITHIN_SECONDS = 15
-
-
-def _signal(database: str, customer_id: str, code: str) -> RiskSignal | None:
-    with unit_of_work(database) as session:
-        found = session.scalars(
-            select(RiskSignal).where(RiskSignal.customer_id == customer_id, RiskSignal.code == code)
-        ).one_or_none()
-        if found is not None:
-            session.expunge(found)
-        return found
 
 
 def _fact_check_starts(database: str) -> int:
@@ -49,13 +45,6 @@ def _fact_check_starts(database: str) -> int:
         )
 
 
-def _completed(admin, business_key: str) -> bool:
-    found = admin.historic_process_instances(
-        processDefinitionKey="fact_checks", processInstanceBusinessKey=business_key
-    )
-    return bool(found) and all(p["state"] == "COMPLETED" for p in found)
-
-
 def test_imported_statement_with_revenue_down_35_percent_raises_its_signal(
     workers, admin, database, tmp_path
 ):
@@ -63,7 +52,7 @@ def test_imported_statement_with_revenue_down_35_percent_raises_its_signal(
         loan = customer_and_loan(session)
         customer_id, loan_id = loan.customer_id, loan.id
         statement(session, customer_id, TODAY - timedelta(days=400), revenue="1000000")
-    assert _signal(database, customer_id, "REVENUE_DROP_30") is None
+    assert signal_of(database, customer_id, "REVENUE_DROP_30") is None
     path = tmp_path / "statements.jsonl"
     row = {
         "customer_id": customer_id,
@@ -83,7 +72,7 @@ def test_imported_statement_with_revenue_down_35_percent_raises_its_signal(
         )
     assert (result.inserted, result.fact_checks) == (1, 1)
     signal = wait_for(
-        lambda: _signal(database, customer_id, "REVENUE_DROP_30"),
+        lambda: signal_of(database, customer_id, "REVENUE_DROP_30"),
         timeout=WITHIN_SECONDS,
         what="the REVENUE_DROP_30 signal of the imported statement",
     )
@@ -93,7 +82,7 @@ def test_imported_statement_with_revenue_down_35_percent_raises_its_signal(
     fact = signal.evidence["fact"]
     assert fact.startswith("financial_statement:")
     assert _fact_check_starts(database) == before + 1
-    wait_for(lambda: _completed(admin, fact), timeout=WITHIN_SECONDS)
+    wait_for(lambda: fact_check_completed(admin, fact), timeout=WITHIN_SECONDS)
 
     # The same file again: refused as already stored; nothing inserted, nothing started.
     with pytest.raises(ImportFailed), unit_of_work(database) as session:
@@ -104,23 +93,8 @@ def test_imported_statement_with_revenue_down_35_percent_raises_its_signal(
         processDefinitionKey="fact_checks", processInstanceBusinessKey=fact
     )
     assert len(found) == 1
-    assert _signal(database, customer_id, "REVENUE_DROP_30").id == signal.id
+    assert signal_of(database, customer_id, "REVENUE_DROP_30").id == signal.id
     print(f"REVENUE_DROP_30 raised {elapsed:.1f} s after the import committed ({loan_id})")
-
-
-def _post_statement(api, customer_id: str, period_end: date, **figures: str) -> dict:
-    body = {
-        "period_end": period_end.isoformat(),
-        "revenue": "1000000",
-        "net_profit": "50000",
-        "total_assets": "2000000",
-        "total_liabilities": "1000000",
-        "operating_cash_flow": "80000",
-        **figures,
-    }
-    r = api.post(f"/api/v1/customers/{customer_id}/financial-statements", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def test_current_ratio_covenant_from_posted_statements(workers, api, database):
@@ -157,16 +131,16 @@ def test_current_ratio_covenant_from_posted_statements(workers, api, database):
     # four quarters, oldest first: 1.5 pass, 1.25 near breach, 1.1 breach, no figures
     quarters = [TODAY - timedelta(days=days) for days in (315, 220, 125, 30)]
     posted = [
-        _post_statement(
+        post_statement(
             api, customer_id, quarters[0], current_assets="900000", current_liabilities="600000"
         ),
-        _post_statement(
+        post_statement(
             api, customer_id, quarters[1], current_assets="750000", current_liabilities="600000"
         ),
-        _post_statement(
+        post_statement(
             api, customer_id, quarters[2], current_assets="660000", current_liabilities="600000"
         ),
-        _post_statement(api, customer_id, quarters[3]),
+        post_statement(api, customer_id, quarters[3]),
     ]
     assert Decimal(posted[0]["current_assets"]) == Decimal("900000")
     assert posted[3]["current_assets"] is None and posted[3]["current_liabilities"] is None
@@ -199,5 +173,5 @@ def test_current_ratio_covenant_from_posted_statements(workers, api, database):
     assert absent["figures"]["missing"] == ["current_assets", "current_liabilities"]
     assert absent["signal_id"] is None
     assert breach["signal_id"] is not None
-    signal = _signal(database, customer_id, "COVENANT_BREACH")
+    signal = signal_of(database, customer_id, "COVENANT_BREACH")
     assert signal is not None and signal.id == breach["signal_id"]
