@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from api import (
+    assessments,
     audit,
     classification,
     collaterals,
+    compensation,
     covenants,
     credit,
     customers,
+    due_diligence,
     errors,
     events,
     financials,
@@ -51,6 +54,9 @@ AREAS = (
     opportunities,
     reminders,
     covenants,
+    assessments,
+    due_diligence,
+    compensation,
     audit,
 )
 

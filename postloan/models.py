@@ -1,11 +1,14 @@
 """Every model of the domain, imported in one place for migrations and metadata."""
 
 from postloan.access.models import ApiKey
+from postloan.assessment import models as _assessment  # noqa: F401 - registered for metadata
 from postloan.audit import AuditEvent
+from postloan.compensation import models as _compensation  # noqa: F401 - registered
 from postloan.covenants import models as _covenants  # noqa: F401 - registered for metadata
 from postloan.credit.models import CreditApplication, WebhookDelivery
 from postloan.customers.models import Customer
 from postloan.db import Base
+from postloan.due_diligence import models as _due_diligence  # noqa: F401 - registered
 from postloan.events.models import ExternalEvent
 from postloan.financials.models import FinancialStatement
 from postloan.inspections.models import Inspection, InspectionFinding, InspectionItem

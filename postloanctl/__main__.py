@@ -39,7 +39,7 @@ from gateway.engine import EngineGateway
 from gateway.provision import provision
 from postloan.access import service as access
 from postloan.db import get_engine, unit_of_work
-from postloanctl import audit_cmd, demo, ingest, outbox_cmd
+from postloanctl import assess_cmd, audit_cmd, compensation_cmd, demo, ingest, outbox_cmd
 from postloanctl.engine_process import EngineProcess, engine_answers
 from postloanctl.supervisor import Backoff, Supervisor
 
@@ -405,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_commands(sub)
     audit_cmd.add_commands(sub)
     outbox_cmd.add_commands(sub)
+    assess_cmd.add_commands(sub)
+    compensation_cmd.add_commands(sub)
     args = parser.parse_args(argv)
 
     setup_logging()
@@ -419,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
         return audit_cmd.run(args, settings)
     if args.command in outbox_cmd.COMMANDS:
         return outbox_cmd.run(args, settings)
+    if args.command in assess_cmd.COMMANDS:
+        return assess_cmd.run(args, settings)
+    if args.command in compensation_cmd.COMMANDS:
+        return compensation_cmd.run(args, settings)
     if args.command == "migrate":
         migrate(settings)
     elif args.command == "setup":

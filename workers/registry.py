@@ -7,6 +7,7 @@ from workers import (
     checks,
     classification,
     credit,
+    due_diligence,
     facts,
     form_context,
     inspection,
@@ -40,5 +41,6 @@ def all_handlers(services: Services | None = None) -> dict[str, TopicHandler]:
             facts.router,
             opportunities.router,
             reminders.router,
+            due_diligence.router,
         ]
     )

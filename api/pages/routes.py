@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import Caller, Reader, SessionDep, verify_person
-from api.pages import render
+from api.pages import dashboards, render
 from api.pages import session as page_session
 from api.schemas import PathId
 from config.settings import Settings, get_settings
@@ -233,6 +233,7 @@ def dossier_page(
 def install(app: FastAPI) -> None:
     """The pages' router and the redirect of a browser without a session to the login."""
     app.include_router(router)
+    app.include_router(dashboards.router)
 
     @app.exception_handler(page_session.LoginRequired)
     async def login_required(_: Request, exc: page_session.LoginRequired) -> Response:

@@ -82,6 +82,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/reminders/upcoming"): STAFF,
     ("GET", "/api/v1/technical-overdues"): STAFF,
     ("GET", "/api/v1/audit-events"): "auditor admin",
+    # --- assessments (issue 12) ---
+    # --- due-diligence reviews (issue 12) ---
+    # --- risk compensation (issue 12) ---
 }
 #: Rows for operations being added right now (the audit trail): checked once the document has
 #: them, not a stale row until then.

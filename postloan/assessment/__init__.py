@@ -1,0 +1,1 @@
+"""Incentive and restraint assessment: indicators per period and level, and the scorecard."""

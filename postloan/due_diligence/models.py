@@ -1,0 +1,3 @@
+"""Tables of due diligence (filled in by issue 12)."""
+
+from __future__ import annotations
