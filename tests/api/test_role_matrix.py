@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/technical-overdues"): STAFF,
     ("GET", "/api/v1/audit-events"): "auditor admin",
     # --- assessments (issue 12) ---
+    ("GET", "/api/v1/assessments"): STAFF,
+    ("GET", "/api/v1/assessments.csv"): STAFF,
     # --- due-diligence reviews (issue 12) ---
     # --- risk compensation (issue 12) ---
 }
