@@ -87,6 +87,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assessments.csv"): STAFF,
     # --- due-diligence reviews (issue 12) ---
     # --- risk compensation (issue 12) ---
+    ("POST", "/api/v1/compensation/pay-bases"): WRITER,
+    ("GET", "/api/v1/compensation/ledger"): "integrator auditor admin",
+    ("GET", "/api/v1/compensation/ledger.csv"): "integrator auditor admin",
 }
 #: Rows for operations being added right now (the audit trail): checked once the document has
 #: them, not a stale row until then.
