@@ -89,7 +89,11 @@ def load_demo(settings: Settings, start_inspections: bool = True) -> None:
     if loans:
         # Imported loans are classified the way the nightly scan does it for the whole book
         # (without a special inspection for every late loan of the made-up history).
-        run_scan(settings, date.today(), chunk=500, signals=True, specials=False)
+        # A first load's loans were non-performing before the system knew them: no
+        # due-diligence review for them (one opens when a loan turns non-performing later).
+        run_scan(
+            settings, date.today(), chunk=500, signals=True, specials=False, open_reviews=False
+        )
     if not start_inspections:
         return
     api = EngineGateway(
@@ -124,6 +128,7 @@ def _banner(settings: Settings) -> str:
  Cockpit / Admin (engine admin):     {settings.webapp_url.replace("tasklist", "cockpit")}
     admin user: {settings.engine_admin_user} / {settings.engine_admin_password.get_secret_value()}
  REST API and its docs:              {api}/docs   (health: {api}/api/v1/health)
+ Dashboards (log in as a demo user): {api}/pages/dashboards/
 
  Demo users (user / password / groups):
 {people}
@@ -302,10 +307,16 @@ def run_remind(settings: Settings, as_of: date) -> int:
 
 
 def run_scan(
-    settings: Settings, as_of: date, chunk: int, signals: bool, specials: bool = True
+    settings: Settings,
+    as_of: date,
+    chunk: int,
+    signals: bool,
+    specials: bool = True,
+    open_reviews: bool = True,
 ) -> int:
     """The nightly classification scan with the table the engine has deployed; new serious
-    signals start special inspections unless ``specials`` is off."""
+    signals start special inspections unless ``specials`` is off, and loans that turn
+    non-performing get a due-diligence review unless ``open_reviews`` is off."""
     from gateway.classification import deployed_table
     from postloan.classification.scan import scan
     from postloan.db import get_engine
@@ -322,6 +333,7 @@ def run_scan(
         as_of,
         chunk_customers=chunk,
         raise_signals=signals,
+        open_reviews=open_reviews,
     )
     print(
         f"{result.loans} loans, {result.repayment_rows} repayment rows, {result.changes} "

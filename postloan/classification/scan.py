@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from postloan import audit
 from postloan.classification.rules import LoanFacts, classify_debtor, in_observation, rank
 from postloan.decisions import DecisionTable
+from postloan.due_diligence import triggers as due_diligence
 from postloan.loans.arrears import arrears_as_of
 from postloan.loans.models import ClassificationChange, Loan, Repayment
 
@@ -49,6 +50,8 @@ class ScanResult:
     downgrades: int = 0
     contagion: int = 0
     signals: int = 0
+    #: due-diligence reviews opened for loans that turned non-performing
+    due_diligence_reviews: int = 0
     seconds: float = 0.0
     by_class: dict[str, int] = field(default_factory=dict)
     #: (loan id, signal id) of serious signals this scan raised for the first time: each warrants
@@ -144,8 +147,13 @@ def scan(
     chunk_customers: int = 500,
     progress: bool = True,
     raise_signals: bool = True,
+    open_reviews: bool = True,
 ) -> ScanResult:
-    """Classify every loan on ``as_of``; write what changed. Returns counts and timing."""
+    """Classify every loan on ``as_of``; write what changed. Returns counts and timing.
+
+    ``open_reviews``: a loan moved from a performing class into a non-performing one gets its
+    due-diligence review (off for the first classification of a book just imported, whose
+    non-performing loans did not turn so under this bank's watch)."""
     started = time.perf_counter()
     result = ScanResult()
     memo = _MemoTable(table)
@@ -244,6 +252,18 @@ def scan(
                 session.execute(insert(change_t), changes)
                 session.execute(set_class, updates)
                 result.changes += len(changes)
+            if changes and open_reviews:
+                # A loan turned non-performing owes its due-diligence review in this chunk's
+                # transaction (the bulk update bypasses the service's hook).
+                for change in changes:
+                    if due_diligence.on_class_applied(
+                        session,
+                        change["loan_id"],
+                        change["from_class"],
+                        change["to_class"],
+                        actor=ACTOR,
+                    ):
+                        result.due_diligence_reviews += 1
             if raiser is not None:
                 for customer_id, loan_id, dpd in to_signal:
                     result.signals += raiser(customer_id, loan_id, dpd)

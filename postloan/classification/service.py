@@ -34,6 +34,7 @@ from postloan.classification.rules import (
     with_facts,
 )
 from postloan.decisions import DecisionTable
+from postloan.due_diligence import triggers as due_diligence
 from postloan.errors import Conflict, InvalidInput, NotFound
 from postloan.loans.arrears import arrears_as_of
 from postloan.loans.models import ClassificationChange, Loan, Repayment
@@ -106,6 +107,8 @@ def _record(
     session.add(change)
     if status == APPLIED:
         loan.risk_class, loan.risk_class_reason = to_class, reason
+        session.flush()
+        due_diligence.on_class_applied(session, loan.id, change.from_class, to_class, actor=actor)
     audit.record(
         session,
         actor=actor,
@@ -233,6 +236,10 @@ def confirm(
     change.status, change.decided_by = APPLIED, actor
     change.from_class = loan.risk_class
     loan.risk_class, loan.risk_class_reason = change.to_class, change.reason
+    session.flush()
+    due_diligence.on_class_applied(
+        session, loan.id, change.from_class, change.to_class, actor=actor
+    )
     audit.record(
         session,
         actor=actor,

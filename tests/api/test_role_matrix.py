@@ -86,6 +86,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assessments"): STAFF,
     ("GET", "/api/v1/assessments.csv"): STAFF,
     # --- due-diligence reviews (issue 12) ---
+    ("POST", "/api/v1/due-diligence-reviews"): WRITER,
+    ("GET", "/api/v1/due-diligence-reviews"): STAFF,
+    ("GET", "/api/v1/due-diligence-reviews/{review_id}"): STAFF,
+    ("POST", "/api/v1/due-diligence-reviews/{review_id}/appeal"): WRITER,
     # --- risk compensation (issue 12) ---
     ("POST", "/api/v1/compensation/pay-bases"): WRITER,
     ("GET", "/api/v1/compensation/ledger"): "integrator auditor admin",

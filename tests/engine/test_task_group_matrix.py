@@ -49,6 +49,12 @@ CONTRACT: dict[str, tuple[frozenset[str], str | None]] = {
     # a lapse's owner per config/reminders.yaml: the account manager (assigned as the task
     # appears, group account-managers), or postloan-officers / credit-managers
     "prevent_lapse": (frozenset({"${lapse_group}"}), None),
+    # due-diligence reviews (issue 12): two different credit managers, neither the loan's
+    # account manager; the account manager's appeal; its review by one who took no part
+    "deliberate_exemption": (frozenset({"credit-managers"}), None),
+    "determine_exemption": (frozenset({"credit-managers"}), None),
+    "appeal_exemption": (frozenset({"account-managers"}), "${account_manager}"),
+    "review_exemption_appeal": (frozenset({"credit-managers"}), None),
 }
 
 #: One person of each group (lead_hu holds two roles; sv_ma supervises, holds none).

@@ -126,7 +126,10 @@ class TestCaptureFromTheInspection:
             assert o.outcome == "open" and o.outcome_by is None
             assert _starts_owed(session, o.id) == 1
         start = next(
-            m for m in session.scalars(select(OutboxMessage)) if m.business_key == str(credit.id)
+            m
+            for m in session.scalars(select(OutboxMessage))
+            if m.business_key == str(credit.id)
+            and m.payload.get("process_key") == "opportunity_follow_up"
         )
         variables = start.payload["variables"]
         assert variables["owner"] == "am_qian"
