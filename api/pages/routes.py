@@ -122,6 +122,9 @@ def index(request: Request, caller: Reader) -> HTMLResponse:
         "<h1>Pages</h1><p>Open a report or a dossier from the task in Tasklist: "
         "<code>/pages/inspections/&lt;inspection id&gt;</code>, "
         "<code>/pages/customers/&lt;customer id&gt;/dossier</code>.</p>"
+        '<p><a href="/pages/dashboards/">Dashboards</a>: five-category migration, early-warning '
+        "signals, inspections on time by branch, the assessment ranking, open rectifications "
+        "and restrictions by age.</p>"
         f'<p class="muted">Signed in as {render.e(person.name)} (role {render.e(person.role)}).</p>'
     )
     return html(render.page("Pages", body, person))
