@@ -7,16 +7,24 @@ viewers; pay bases are imported by the integrator (or an admin).
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, Field
 
 from api.deps import Caller, Integrator, ServicesDep, SessionDep, require
-from api.schemas import ID_PATTERN, Currency, Identifier, Limit500, Offset, Page, Strict
+from api.schemas import (
+    ID_PATTERN,
+    Currency,
+    Identifier,
+    Limit500,
+    Offset,
+    Page,
+    QueryDate,
+    Strict,
+)
 from postloan.application import compensation as compensation_cases
 from postloan.compensation import config, export
 from postloan.compensation import rules as arithmetic
@@ -60,20 +68,6 @@ PerformancePay = Annotated[
 ]
 QueryPerson = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)]
 QueryPeriod = Annotated[str | None, Query(max_length=7, description="e.g. 2026 or 2026-Q3")]
-
-
-def _iso_day(value: object) -> object:
-    """A day in a query is written ``2026-12-31`` (not a timestamp such as ``0``)."""
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("a day written like 2026-12-31")
-    return value
-
-
-QueryDate = Annotated[
-    date | None,
-    BeforeValidator(_iso_day),
-    Query(ge=date(1900, 1, 1), le=date(2200, 12, 31), description="a day, e.g. 2026-12-31"),
-]
 
 
 class PayBaseIn(Strict):
@@ -176,12 +170,13 @@ def entry_out(e: CompensationEntry) -> EntryOut:
 
 
 def _filter(
-    person: str | None,
-    period: str | None,
-    kind: str | None,
-    effective_from: date | None,
-    effective_to: date | None,
+    person: QueryPerson = None,
+    period: QueryPeriod = None,
+    kind: Kind | None = None,
+    effective_from: QueryDate = None,
+    effective_to: QueryDate = None,
 ) -> compensation.LedgerFilter:
+    """The ledger's filters (query parameters of ``/ledger`` and ``/ledger.csv``)."""
     if period is not None:
         problem = arithmetic.period_problem(period, config.rules().pay_period)
         if problem:
@@ -195,6 +190,9 @@ def _filter(
         effective_from=effective_from,
         effective_to=effective_to,
     )
+
+
+LedgerQuery = Annotated[compensation.LedgerFilter, Depends(_filter)]
 
 
 @router.post(
@@ -260,17 +258,12 @@ def import_pay_bases(
 def ledger(
     session: SessionDep,
     caller: PayReader,
-    person: QueryPerson = None,
-    period: QueryPeriod = None,
-    kind: Kind | None = None,
-    effective_from: QueryDate = None,
-    effective_to: QueryDate = None,
+    where: LedgerQuery,
     limit: Limit500 = 50,
     offset: Offset = 0,
 ) -> LedgerPage:
     """Rows ordered by person, period, then as written. ``totals``: for each person on the page,
     the balances over all their rows matching the filters other than ``kind``."""
-    where = _filter(person, period, kind, effective_from, effective_to)
     rows, total = compensation.search(session, where, limit=limit, offset=offset)
     balances = compensation.person_totals(session, where, {r.person for r in rows})
     return LedgerPage(
@@ -288,21 +281,13 @@ def ledger(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8, header row"}},
 )
-def ledger_csv(
-    session: SessionDep,
-    caller: PayReader,
-    person: QueryPerson = None,
-    period: QueryPeriod = None,
-    kind: Kind | None = None,
-    effective_from: QueryDate = None,
-    effective_to: QueryDate = None,
-) -> Response:
+def ledger_csv(session: SessionDep, caller: PayReader, where: LedgerQuery) -> Response:
     """``payable`` is what payroll pays for the row: the amount of ``paid_now`` and ``release``
     rows, 0.00 for the others (deferred, held, clawed back pay is not paid). Filter by
     ``effective_from`` / ``effective_to`` for one payroll run."""
-    where = _filter(person, period, kind, effective_from, effective_to)
     text = export.ledger_csv(compensation.entries(session, where))
-    name = "-".join(["ledger", *(p for p in (person, period, kind) if p)]) + ".csv"
+    name = "-".join(["ledger", *(p for p in (where.person, where.period, where.kind) if p)])
+    name += ".csv"
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import Reader, SessionDep
-from api.schemas import ID_PATTERN, Limit500, Offset, Page, QueryId, Strict
+from api.schemas import ID_PATTERN, Limit500, Offset, Page, QueryDate, QueryId, Strict
 from postloan.errors import InvalidInput
 from postloan.loans import technical_overdue
 from postloan.reminders import service, upcoming
@@ -28,7 +28,6 @@ Kind = Literal[
 ]
 State = Literal["open", "done"]
 Level = Literal["loan", "account_manager", "branch"]
-QueryDate = Annotated[date | None, Query(ge=date(1900, 1, 1), le=date(2200, 12, 31))]
 QueryUser = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)]
 
 assert set(Kind.__args__) == {service.INSTALMENT_DUE, *KINDS}  # type: ignore[attr-defined]

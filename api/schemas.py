@@ -18,6 +18,7 @@ Bounds come from ``config/input_bounds.yaml`` (:mod:`postloan.bounds`). A value 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from fastapi import Path, Query
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -167,6 +169,22 @@ Offset = Annotated[
 #: Page sizes (give the default at the parameter).
 Limit500 = Annotated[int, Query(ge=1, le=500)]
 Limit1000 = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _iso_day(value: object) -> object:
+    """A day in a query is written ``2026-12-31`` (not a number such as ``0``, which pydantic
+    would read as a Unix timestamp)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a day written like 2026-12-31")
+    return value
+
+
+#: A day as a query filter (optional).
+QueryDate = Annotated[
+    date | None,
+    BeforeValidator(_iso_day),
+    Query(ge=date(1900, 1, 1), le=date(2200, 12, 31), description="a day, e.g. 2026-12-31"),
+]
 
 
 # -- models ---------------------------------------------------------------------------------
