@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.portfolio_scan import _peak_rss_kb  # noqa: E402  (the child's peak memory)
 
 PERIOD = "2026-Q3"
 START = date(2026, 7, 1)
@@ -299,17 +300,6 @@ def build(path: Path, loans: int, seed: int = 7) -> tuple[dict[str, int], float]
         flush(conn, force=True)
     engine.dispose()
     return counts, time.perf_counter() - started
-
-
-def _peak_rss_kb() -> int:
-    """This process's peak resident set size: VmHWM (Linux), else getrusage's ru_maxrss."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_assessment(path: Path, trace: bool) -> dict[str, Any]:

@@ -64,24 +64,10 @@ os.environ["POSTLOAN_ENGINE_URL"] = os.environ.get(
 os.environ.setdefault("POSTLOAN_WORKER_LONG_POLL_MS", "5000")
 os.environ.setdefault("POSTLOAN_WORKER_SHUTDOWN_GRACE_SECONDS", "5")
 
+from helpers import DEMO_PASSWORDS  # noqa: E402
+
 from config.settings import Settings, get_settings  # noqa: E402
 from gateway.engine import EngineGateway  # noqa: E402
-
-DEMO_PASSWORDS = {
-    "am_li": "demo-am-li",
-    "am_zhang": "demo-am-zhang",
-    "lead_hu": "demo-lead-hu",
-    "po_chen": "demo-po-chen",
-    "po_wang": "demo-po-wang",
-    "cm_liu": "demo-cm-liu",
-    "cm_gao": "demo-cm-gao",
-    "cm_he": "demo-cm-he",
-    "cm_xu": "demo-cm-xu",
-    "ca_zhao": "demo-ca-zhao",
-    "au_sun": "demo-au-sun",
-    "sv_ma": "demo-sv-ma",
-    "vd_fieldco": "demo-vd-fieldco",
-}
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +95,25 @@ def engine_url(settings: Settings) -> Iterator[str]:
         yield engine.url
     finally:
         engine.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A base URL without database name, e.g. ``postgresql+psycopg://postgres@127.0.0.1:5/``:
+    ``POSTLOAN_TEST_POSTGRES_URL`` when given (a role allowed to create databases), else a
+    private cluster for the session with Debian's server binaries (``tests/pgcluster.py``)."""
+    from pgcluster import MISSING, PostgresCluster, server_binaries
+
+    if url := os.environ.get("POSTLOAN_TEST_POSTGRES_URL"):
+        yield url.rstrip("/") + "/"
+        return
+    if server_binaries() is None:
+        pytest.fail(MISSING)
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+
+from gateway.engine import EngineError
+from gateway.variables import to_engine
+
+#: The demo people's passwords (config/identities.yaml, provisioned by the test session).
+DEMO_PASSWORDS = {
+    "am_li": "demo-am-li",
+    "am_zhang": "demo-am-zhang",
+    "lead_hu": "demo-lead-hu",
+    "po_chen": "demo-po-chen",
+    "po_wang": "demo-po-wang",
+    "cm_liu": "demo-cm-liu",
+    "cm_gao": "demo-cm-gao",
+    "cm_he": "demo-cm-he",
+    "cm_xu": "demo-cm-xu",
+    "ca_zhao": "demo-ca-zhao",
+    "au_sun": "demo-au-sun",
+    "sv_ma": "demo-sv-ma",
+    "vd_fieldco": "demo-vd-fieldco",
+}
 
 
 def wait_for(
@@ -28,45 +49,93 @@ def wait_for(
         time.sleep(interval)
 
 
+def engine_vars(**values: Any) -> dict[str, Any]:
+    """Process variables as /engine-rest takes them (``{"value": ..., "type": ...}`` each)."""
+    return {name: to_engine(value) for name, value in values.items()}
+
+
+def refused(action: Callable[[], Any], *, says: tuple[str, ...]) -> str:
+    """``action`` (a call to /engine-rest) is refused with 403 and a message with one of
+    ``says`` in it (an engine plugin's rule); the message."""
+    with pytest.raises(EngineError) as err:
+        action()
+    assert err.value.status == 403, err.value
+    assert any(w in err.value.message for w in says), err.value.message
+    return err.value.message
+
+
 # -- business data through the API, as integrators send it ----------------------------------
 
 
-def new_loan(api: Any, *, account_manager: str, days_overdue: int = 0) -> str:
-    """A customer and a loan through the API; ``days_overdue`` > 0 leaves one instalment unpaid."""
-    suffix = uuid.uuid4().hex[:8]
-    customer_id, loan_id = f"C-{suffix}", f"L-{suffix}"
+def post_customer_and_loan(
+    api: Any,
+    customer_id: str,
+    loan_id: str,
+    *,
+    name: str,
+    segment: str,
+    branch: str,
+    account_manager: str,
+    amount: str,
+    disbursed_on: date,
+    maturity_on: date,
+    purpose: str,
+    **loan: Any,
+) -> None:
+    """A customer (textiles, rated BBB) and a micro-enterprise operating loan of theirs in CNY
+    through the API, as integrators send them (``loan``: more fields of the loan); both created."""
     r = api.post(
         "/api/v1/customers",
         json={
             "id": customer_id,
-            "name": f"Flow Test Co {suffix}",
-            "segment": "micro",
+            "name": name,
+            "segment": segment,
             "industry": "textiles",
-            "branch": "BR-SH-01",
+            "branch": branch,
             "account_manager": account_manager,
             "credit_rating": "BBB",
         },
     )
     assert r.status_code == 201, r.text
-    today = date.today()
     r = api.post(
         "/api/v1/loans",
         json={
             "id": loan_id,
             "customer_id": customer_id,
             "product": "MICRO-OPERATING",
-            "amount": "500000.00",
+            "amount": amount,
             "currency": "CNY",
-            "disbursed_on": (today - timedelta(days=400)).isoformat(),
-            "maturity_on": (today + timedelta(days=330)).isoformat(),
-            "purpose": "purchase of raw materials",
-            "approval_conditions": ["Funds paid directly to named suppliers"],
-            "collaterals": [
-                {"id": f"COL-{suffix}", "kind": "equipment", "value": "700000", "currency": "CNY"}
-            ],
+            "disbursed_on": disbursed_on.isoformat(),
+            "maturity_on": maturity_on.isoformat(),
+            "purpose": purpose,
+            **loan,
         },
     )
     assert r.status_code == 201, r.text
+
+
+def new_loan(api: Any, *, account_manager: str, days_overdue: int = 0) -> str:
+    """A customer and a loan through the API; ``days_overdue`` > 0 leaves one instalment unpaid."""
+    suffix = uuid.uuid4().hex[:8]
+    loan_id = f"L-{suffix}"
+    today = date.today()
+    post_customer_and_loan(
+        api,
+        f"C-{suffix}",
+        loan_id,
+        name=f"Flow Test Co {suffix}",
+        segment="micro",
+        branch="BR-SH-01",
+        account_manager=account_manager,
+        amount="500000.00",
+        disbursed_on=today - timedelta(days=400),
+        maturity_on=today + timedelta(days=330),
+        purpose="purchase of raw materials",
+        approval_conditions=["Funds paid directly to named suppliers"],
+        collaterals=[
+            {"id": f"COL-{suffix}", "kind": "equipment", "value": "700000", "currency": "CNY"}
+        ],
+    )
     paid_due = today - timedelta(days=days_overdue + 30)
     api.post(
         f"/api/v1/loans/{loan_id}/repayments",
@@ -160,3 +229,74 @@ def onsite_loan(api: Any, account_manager: str, name: str | None = None) -> str:
     )
     assert r.status_code == 201, r.text
     return loan_id
+
+
+# -- rows written directly, no API, no engine -----------------------------------------------
+
+
+def rolled_back_session(database: str) -> Iterator[Any]:
+    """A session on ``database`` (for a fixture to ``yield from``), rolled back and closed at
+    the end: nothing the test writes, outbox rows owing processes included, stays behind."""
+    from postloan.db import get_session_factory
+
+    session = get_session_factory(database)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def customer_row(
+    customer_id: str,
+    *,
+    branch: str,
+    account_manager: str,
+    name: str | None = None,
+    segment: str = "sme",
+    credit_rating: str = "A",
+) -> Any:
+    """A ``Customer`` (not added to a session) in the textiles industry."""
+    from postloan.customers.models import Customer
+
+    return Customer(
+        id=customer_id,
+        name=name or f"Customer {customer_id}",
+        segment=segment,
+        industry="textiles",
+        branch=branch,
+        account_manager=account_manager,
+        credit_rating=credit_rating,
+    )
+
+
+def add_performing_loan(
+    session: Any,
+    customer: Any,
+    *,
+    loan_id: str,
+    product: str,
+    amount: Decimal,
+    disbursed_on: date,
+) -> None:
+    """``customer`` and a performing (class normal) loan of theirs maturing in 300 days, each
+    flushed."""
+    from postloan.loans.models import Loan
+
+    session.add(customer)
+    session.flush()
+    session.add(
+        Loan(
+            id=loan_id,
+            customer_id=customer.id,
+            product=product,
+            amount=amount,
+            currency="CNY",
+            disbursed_on=disbursed_on,
+            maturity_on=date.today() + timedelta(days=300),
+            purpose="stock",
+            risk_class="normal",
+            risk_class_reason="performing",
+        )
+    )
+    session.flush()

@@ -704,39 +704,46 @@ def rectifications(request: Request, session: SessionDep, caller: Visitor) -> HT
     def build() -> HTMLResponse:
         today = date.today()
         a = queries.ages(session, today)
-        labels = [r.label for r in a.rectifications]
-        rect_chart = Chart(
-            "chart-rectifications",
+
+        def age_chart(
+            name: str,
+            title: str,
+            rows: Sequence[queries.AgeRow],
+            colours: dict[str, str],
+            vocab: str,
+            axes: tuple[str, str],
+            empty: str,
+        ) -> Chart:
+            """Rows by age band, a stacked dataset per key of ``colours`` (named in ``vocab``)."""
+            return Chart(
+                f"chart-{name}",
+                title,
+                [r.label for r in rows],
+                [
+                    dataset(fmt.word(vocab, key), [r.counts.get(key, 0) for r in rows], colour)
+                    for key, colour in colours.items()
+                ],
+                *axes,
+                f"{name}-{today.isoformat()}.png",
+                empty,
+            )
+
+        rect_chart = age_chart(
+            "rectifications",
             "Open rectifications by days open and severity",
-            labels,
-            [
-                dataset(
-                    fmt.word("rectification_severity", sev),
-                    [r.counts.get(sev, 0) for r in a.rectifications],
-                    colour,
-                )
-                for sev, colour in RECTIFICATION_COLOURS.items()
-            ],
-            "Days since raised",
-            "Open rectifications",
-            f"rectifications-{today.isoformat()}.png",
+            a.rectifications,
+            RECTIFICATION_COLOURS,
+            "rectification_severity",
+            ("Days since raised", "Open rectifications"),
             "No open rectifications",
         )
-        restr_chart = Chart(
-            "chart-restrictions",
+        restr_chart = age_chart(
+            "restrictions",
             "Restrictions in force by days in force and kind",
-            [r.label for r in a.restrictions],
-            [
-                dataset(
-                    fmt.word("restriction_kind", kind),
-                    [r.counts.get(kind, 0) for r in a.restrictions],
-                    colour,
-                )
-                for kind, colour in RESTRICTION_COLOURS.items()
-            ],
-            "Days in force",
-            "Restrictions",
-            f"restrictions-{today.isoformat()}.png",
+            a.restrictions,
+            RESTRICTION_COLOURS,
+            "restriction_kind",
+            ("Days in force", "Restrictions"),
             "No restriction in force",
         )
 

@@ -307,6 +307,37 @@ def _ledger_row(
     )
 
 
+def _tranche_row(
+    base: PayBase,
+    state: TrancheState,
+    *,
+    kind: EntryKind,
+    amount: Decimal,
+    effective_on: date,
+    reason: str,
+    by: str,
+    review_id: str | None = None,
+    loan_id: str | None = None,
+) -> CompensationEntry:
+    """A ledger row about one deferred tranche (``state``), written once: its dedupe key is the
+    kind, the review (if any), the person, the period and the tranche number."""
+    return _ledger_row(
+        base,
+        kind=kind,
+        amount=amount,
+        tranche=state.tranche,
+        due_on=state.due_on,
+        effective_on=effective_on,
+        review_id=review_id,
+        loan_id=loan_id,
+        reason=reason,
+        by=by,
+        dedupe_key=_tranche_key(
+            kind.value, state.person, state.period, state.tranche, review_id or ""
+        ),
+    )
+
+
 def _percent(share: Decimal) -> str:
     return f"{(share * 100).normalize():f}%"
 
@@ -507,21 +538,17 @@ def _hold(
             period, reaches_from=review.reaches_from, reaches_until=review.reaches_until
         ):
             continue
-        row = _ledger_row(
+        row = _tranche_row(
             base,
+            state,
             kind=EntryKind.HOLD,
             amount=state.outstanding,
-            tranche=state.tranche,
-            due_on=state.due_on,
             effective_on=review.decided_on,
             review_id=review.review_id,
             loan_id=review.loan_id,
             reason=f"held: due-diligence review {review.review_id} of loan {review.loan_id} "
             f"determined {review.outcome} on {review.decided_on}; not released until final",
             by=actor,
-            dedupe_key=_tranche_key(
-                "hold", state.person, state.period, state.tranche, review.review_id
-            ),
         )
         if _insert_once(session, row):
             held.append(state)
@@ -665,43 +692,27 @@ def record_final(
             f"due-diligence review {review_id} of loan {determination.loan_id} final on "
             f"{final_on}: {outcome}"
         )
-        if amount > 0:
+        left = f"hold lifted; {outstanding - amount} remains to be released"
+        rows = [(EntryKind.HOLD_LIFTED, outstanding, left)]
+        if amount > 0:  # the clawback first, then the hold lifted
+            clawed_back = f"{_percent(share)} of the held tranche clawed back"
+            rows.insert(0, (EntryKind.CLAWBACK, amount, clawed_back))
+            clawed.append({"period": state.period, "tranche": state.tranche, "amount": amount})
+            clawed_total += amount
+        for kind, value, what in rows:
             session.add(
-                _ledger_row(
+                _tranche_row(
                     base,
-                    kind=EntryKind.CLAWBACK,
-                    amount=amount,
-                    tranche=state.tranche,
-                    due_on=state.due_on,
+                    state,
+                    kind=kind,
+                    amount=value,
                     effective_on=final_on,
                     review_id=review_id,
                     loan_id=determination.loan_id,
-                    reason=f"{why}, {_percent(share)} of the held tranche clawed back",
+                    reason=f"{why}, {what}",
                     by=actor,
-                    dedupe_key=_tranche_key(
-                        "clawback", state.person, state.period, state.tranche, review_id
-                    ),
                 )
             )
-            clawed.append({"period": state.period, "tranche": state.tranche, "amount": amount})
-            clawed_total += amount
-        session.add(
-            _ledger_row(
-                base,
-                kind=EntryKind.HOLD_LIFTED,
-                amount=outstanding,
-                tranche=state.tranche,
-                due_on=state.due_on,
-                effective_on=final_on,
-                review_id=review_id,
-                loan_id=determination.loan_id,
-                reason=f"{why}, hold lifted; {outstanding - amount} remains to be released",
-                by=actor,
-                dedupe_key=_tranche_key(
-                    "hold_lifted", state.person, state.period, state.tranche, review_id
-                ),
-            )
-        )
         lifted.append({"period": state.period, "tranche": state.tranche})
     session.flush()
     audit.record(
@@ -746,17 +757,15 @@ def release_due(session: Session, *, as_of: date, actor: str) -> list[Compensati
             if state.outstanding <= 0:
                 continue
             base = bases[state.pay_base_id]
-            row = _ledger_row(
+            row = _tranche_row(
                 base,
+                state,
                 kind=EntryKind.RELEASE,
                 amount=state.outstanding,
-                tranche=state.tranche,
-                due_on=state.due_on,
                 effective_on=as_of,
                 reason=f"tranche {state.tranche} due {state.due_on} released"
                 + (f" (after {state.clawed_back} clawed back)" if state.clawed_back else ""),
                 by=actor,
-                dedupe_key=_tranche_key("release", person, state.period, state.tranche),
             )
             if _insert_once(session, row):
                 by_base.setdefault(base.id, []).append(row)

@@ -37,10 +37,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from helpers import customer_row
 from sqlalchemy.orm import Session
 
 from postloan.credit.models import CreditApplication
-from postloan.customers.models import Customer
 from postloan.inspections.models import Inspection, InspectionFinding
 from postloan.loans.models import DelinquencyBucketChange, Loan, Repayment
 from postloan.rectifications.models import Rectification
@@ -66,17 +66,7 @@ def seed(session: Session) -> None:
         ("C2", SH, "am_zhang"),
         ("C3", BJ, "am_zhang"),
     ):
-        session.add(
-            Customer(
-                id=cid,
-                name=f"Customer {cid}",
-                segment="sme",
-                industry="textiles",
-                branch=branch,
-                account_manager=manager,
-                credit_rating="A",
-            )
-        )
+        session.add(customer_row(cid, branch=branch, account_manager=manager))
     session.flush()
     for n in (1, 2, 3):
         session.add(

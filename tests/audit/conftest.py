@@ -3,27 +3,19 @@ template, tests/sqlite_template.py), a populated trail, PostgreSQL."""
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pgcluster import create_database
 from sqlite_template import copy_of, sqlite_template
 
 from config.settings import Settings
 from postloan.db import get_engine, unit_of_work
 
-_PG = Path(__file__).resolve().parents[1] / "postgres" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("postloan_tests_postgres_conftest", _PG)
-assert _spec is not None and _spec.loader is not None
-_pg = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_pg)
-#: The suite's throwaway PostgreSQL server (``tests/postgres/conftest.py``).
-postgres_server = _pg.postgres_server
-create_database: Callable[[str, str], str] = _pg.create_database
-__all__ = ["postgres_server", "sqlite_template"]  # fixtures for the audit tests
+__all__ = ["create_database", "sqlite_template"]  # the PostgreSQL server: tests/conftest.py
 
 
 def migrated(url: str) -> str:

@@ -18,11 +18,9 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-import yaml
-from helpers import task_of, wait_for
+from helpers import DEMO_PASSWORDS, task_of, wait_for
 from playwright.sync_api import expect
 
-from gateway.engine import EngineGateway
 from postloan.customers import service as customers
 from postloan.db import unit_of_work
 from postloan.inspections import service as inspections
@@ -32,14 +30,10 @@ from postloan.loans import service as loans
 from postloan.plans.facts import add_months
 from postloan.plans.items import create_items
 from tests.browser.test_forms import screenshot
-from tests.browser.test_tasklist import DOCS, complete_button, open_task
+from tests.browser.test_tasklist import complete_button, open_task
 
 pytestmark = pytest.mark.browser
 
-PASSWORDS = {
-    u["id"]: u["password"]
-    for u in yaml.safe_load((DOCS.parent / "config" / "identities.yaml").read_text())["demo_users"]
-}
 TODAY = date.today()
 #: A branch no other test lends in: its NPL ratio of new loans is this test's book alone.
 BRANCH = "BR-CD-06"
@@ -212,7 +206,7 @@ def seed_history(database: str) -> tuple[str, str, str]:
 
 
 def test_credit_managers_deliberate_and_determine_in_tasklist_four_eyes_holds(
-    workers, api, admin, tasklist, database
+    workers, api, admin, as_user, tasklist, database
 ) -> None:
     loan_id, first, routine = seed_history(database)
     for due in (DISBURSED + timedelta(days=30), DISBURSED + timedelta(days=60)):
@@ -255,7 +249,7 @@ def test_credit_managers_deliberate_and_determine_in_tasklist_four_eyes_holds(
     assert review["evidence"]["branch_npl_new_loans"]["band"] == "tolerated"
     assert review["proposal"]["outcome"] == "reduced", review["proposal"]
 
-    page = tasklist("cm_liu", PASSWORDS["cm_liu"])
+    page = tasklist("cm_liu", DEMO_PASSWORDS["cm_liu"])
     form = open_task(page, "My groups' tasks", deliberate["id"])
     expect(form).to_contain_text("Account manager under review: am_li")
     expect(form.get_by_label("Proposal of the exemption rules, with every reason")).to_have_value(
@@ -303,7 +297,7 @@ def test_credit_managers_deliberate_and_determine_in_tasklist_four_eyes_holds(
     assert admin.tasks(taskId=determine["id"])[0]["assignee"] is None
 
     # A second credit manager determines.
-    other = tasklist("cm_gao", PASSWORDS["cm_gao"])
+    other = tasklist("cm_gao", DEMO_PASSWORDS["cm_gao"])
     form = open_task(other, "My groups' tasks", determine["id"])
     expect(form.get_by_label("Deliberation", exact=True)).to_have_value(
         re.compile("recommends reduced accountability")
@@ -333,5 +327,5 @@ def test_credit_managers_deliberate_and_determine_in_tasklist_four_eyes_holds(
     assert review["determination"]["outcome"] == "reduced"
     # leave nothing waiting: the account manager accepts
     appeal = task_of(admin, str(review_id), "appeal_exemption")
-    am_li = EngineGateway(admin.base_url, "am_li", PASSWORDS["am_li"])
+    am_li = as_user("am_li")
     am_li.submit_form(appeal["id"], {"appeal_choice": "accept", "appeal_grounds": "Accepted."})

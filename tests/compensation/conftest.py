@@ -4,29 +4,21 @@ and PostgreSQL for the concurrency test there."""
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers import customer_row
+from pgcluster import create_database
 from sqlite_template import copy_of, sqlite_template
 
 from config.settings import Settings
-from postloan.customers.models import Customer
 from postloan.db import get_engine, unit_of_work
 from postloan.loans.models import Loan
 
-_PG = Path(__file__).resolve().parents[1] / "postgres" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("postloan_tests_postgres_conftest_c", _PG)
-assert _spec is not None and _spec.loader is not None
-_pg = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_pg)
-#: The suite's throwaway PostgreSQL server (``tests/postgres/conftest.py``).
-postgres_server = _pg.postgres_server
-create_database: Callable[[str, str], str] = _pg.create_database
-__all__ = ["postgres_server", "sqlite_template"]
+__all__ = ["create_database", "sqlite_template"]
 
 #: The account manager whose pay the tests follow, and their loans: disbursed on these days.
 PERSON = "am_li"
@@ -37,14 +29,12 @@ def seed(url: str) -> None:
     """A customer of ``PERSON`` with the loans of ``LOANS``."""
     with unit_of_work(url) as session:
         session.add(
-            Customer(
-                id="C-C1",
+            customer_row(
+                "C-C1",
                 name="Deferred Pay Co",
                 segment="micro",
-                industry="textiles",
                 branch="BR-SH-01",
                 account_manager=PERSON,
-                credit_rating="A",
             )
         )
         session.flush()

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import customer_row
 from sqlite_template import copy_of
 
 from api.pages import session as page_session
@@ -26,7 +27,6 @@ from config.settings import Settings, get_settings
 from postloan.access import service as access
 from postloan.assessment import service as assessment
 from postloan.assessment.results import IndicatorValue, Scorecard
-from postloan.customers.models import Customer
 from postloan.db import get_engine as db_engine
 from postloan.db import unit_of_work
 from postloan.loans.models import ClassificationChange, Loan
@@ -43,14 +43,8 @@ def db(tmp_path, sqlite_template) -> Any:
     now = datetime.now(UTC)
     with unit_of_work(url) as s:
         s.add(
-            Customer(
-                id="C-1",
-                name="Shanghai Textiles",
-                segment="sme",
-                industry="textiles",
-                branch="BR-SH-01",
-                account_manager="am_li",
-                credit_rating="A",
+            customer_row(
+                "C-1", name="Shanghai Textiles", branch="BR-SH-01", account_manager="am_li"
             )
         )
         for lid, cls in (("L-1", "substandard"), ("L-2", "normal")):

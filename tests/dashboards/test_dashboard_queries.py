@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import customer_row
 from pgcluster import create_database
 from sqlite_template import copy_of
 
 from config.settings import Settings
-from postloan.customers.models import Customer
 from postloan.dashboards import queries
 from postloan.dashboards import settings as dashboard_settings
 from postloan.db import get_engine as db_engine
@@ -54,17 +54,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) ->
         migrate(Settings(database_url=url))
     with unit_of_work(url) as session:
         for cid, branch in (("C-A", "BR-SH-01"), ("C-B", "BR-BJ-02")):
-            session.add(
-                Customer(
-                    id=cid,
-                    name=f"Customer {cid}",
-                    segment="sme",
-                    industry="textiles",
-                    branch=branch,
-                    account_manager="am_li",
-                    credit_rating="A",
-                )
-            )
+            session.add(customer_row(cid, branch=branch, account_manager="am_li"))
     yield url
     db_engine(url).dispose()
 

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
-import yaml
-from helpers import new_loan, task_of, wait_for
+from helpers import engine_vars, new_loan, refused, task_of, wait_for
 
 from config.settings import get_settings
-from gateway.engine import EngineError, EngineGateway
 from gateway.variables import to_engine
 from postloan.customers.models import Customer
 from postloan.db import unit_of_work
@@ -27,30 +24,6 @@ pytestmark = pytest.mark.engine
 DELIBERATE, DETERMINE = "deliberate_exemption", "determine_exemption"
 APPEAL, REVIEW_APPEAL = "appeal_exemption", "review_exemption_appeal"
 FOUR_EYES, PROTECTED = ("Four-eyes rule",), ("Protected variable",)
-IDENTITIES = yaml.safe_load(
-    (dd_config.CONFIG_FILE.parent / "identities.yaml").read_text(encoding="utf-8")
-)
-PASSWORDS = {u["id"]: u["password"] for u in IDENTITIES["demo_users"]}
-
-
-@pytest.fixture(scope="module")
-def person(provisioned):
-    def make(user: str) -> EngineGateway:
-        return EngineGateway(provisioned.engine_url, user, PASSWORDS[user])
-
-    return make
-
-
-def _vars(**values: Any) -> dict[str, Any]:
-    return {name: to_engine(value) for name, value in values.items()}
-
-
-def _refused(action: Any, *, says: tuple[str, ...]) -> str:
-    with pytest.raises(EngineError) as err:
-        action()
-    assert err.value.status == 403, err.value
-    assert any(w in err.value.message for w in says), err.value.message
-    return err.value.message
 
 
 def npl_loan(api, database: str, *, account_manager: str = "am_li", as_manager: str | None = None):
@@ -93,13 +66,13 @@ DELIBERATION = {
 DETERMINATION = {"determined_outcome": "reduced", "determination_note": "As deliberated."}
 
 
-def deliberate_and_determine(person, admin, review_id: int, deliberator: str, determiner: str):
+def deliberate_and_determine(as_user, admin, review_id: int, deliberator: str, determiner: str):
     task = task_of(admin, str(review_id), DELIBERATE)
-    person(deliberator).claim(task["id"], deliberator)
-    person(deliberator).submit_form(task["id"], DELIBERATION)
+    as_user(deliberator).claim(task["id"], deliberator)
+    as_user(deliberator).submit_form(task["id"], DELIBERATION)
     task = task_of(admin, str(review_id), DETERMINE)
-    person(determiner).claim(task["id"], determiner)
-    person(determiner).submit_form(task["id"], DETERMINATION)
+    as_user(determiner).claim(task["id"], determiner)
+    as_user(determiner).submit_form(task["id"], DETERMINATION)
 
 
 def test_a_loan_turning_substandard_starts_a_review_with_its_evidence(workers, api, admin):
@@ -136,22 +109,22 @@ def test_a_loan_turning_substandard_starts_a_review_with_its_evidence(workers, a
 
 
 def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
-    workers, api, admin, person, database
+    workers, api, admin, as_user, database
 ):
     """cm_he is the loan's account manager and also a credit manager: only the engine plugin
     stops him; cm_liu deliberates and then cannot determine, whichever way she tries."""
     _loan_id, review_id = npl_loan(api, database, account_manager="am_zhang", as_manager="cm_he")
     key = str(review_id)
-    cm_he, cm_liu, cm_gao = person("cm_he"), person("cm_liu"), person("cm_gao")
+    cm_he, cm_liu, cm_gao = as_user("cm_he"), as_user("cm_liu"), as_user("cm_gao")
     task = task_of(admin, key, DELIBERATE)
     tid, pid = task["id"], task["processInstanceId"]
     assert admin.task_variables(tid)["account_manager"] == "cm_he"
 
     # the account manager cannot take the deliberation, nor be handed it, nor complete it
-    _refused(lambda: cm_he.claim(tid, "cm_he"), says=FOUR_EYES)
-    _refused(lambda: admin.set_assignee(tid, "cm_he"), says=FOUR_EYES)
-    _refused(lambda: cm_he.complete_task(tid, DELIBERATION), says=FOUR_EYES)
-    _refused(lambda: cm_he.submit_form(tid, DELIBERATION), says=FOUR_EYES)
+    refused(lambda: cm_he.claim(tid, "cm_he"), says=FOUR_EYES)
+    refused(lambda: admin.set_assignee(tid, "cm_he"), says=FOUR_EYES)
+    refused(lambda: cm_he.complete_task(tid, DELIBERATION), says=FOUR_EYES)
+    refused(lambda: cm_he.submit_form(tid, DELIBERATION), says=FOUR_EYES)
     # ... nor rewrite who the account manager is
     for attempt in (
         lambda: cm_he.call(
@@ -166,10 +139,10 @@ def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
         lambda: cm_he.call(
             "POST",
             f"/task/{tid}/submit-form",
-            json={"variables": _vars(account_manager="am_zhang", **DELIBERATION)},
+            json={"variables": engine_vars(account_manager="am_zhang", **DELIBERATION)},
         ),
     ):
-        _refused(attempt, says=PROTECTED + FOUR_EYES)
+        refused(attempt, says=PROTECTED + FOUR_EYES)
 
     cm_liu.claim(tid, "cm_liu")
     cm_liu.submit_form(tid, DELIBERATION)
@@ -179,20 +152,22 @@ def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
     determine = dict(DETERMINATION)
 
     # the deliberator cannot determine: claim, assignment, completion, form, delegation
-    _refused(lambda: cm_liu.claim(did, "cm_liu"), says=FOUR_EYES)
-    _refused(lambda: admin.set_assignee(did, "cm_liu"), says=FOUR_EYES)
-    _refused(lambda: cm_liu.complete_task(did, determine), says=FOUR_EYES)
-    _refused(lambda: cm_liu.submit_form(did, determine), says=FOUR_EYES)
-    _refused(lambda: cm_he.claim(did, "cm_he"), says=FOUR_EYES)
+    refused(lambda: cm_liu.claim(did, "cm_liu"), says=FOUR_EYES)
+    refused(lambda: admin.set_assignee(did, "cm_liu"), says=FOUR_EYES)
+    refused(lambda: cm_liu.complete_task(did, determine), says=FOUR_EYES)
+    refused(lambda: cm_liu.submit_form(did, determine), says=FOUR_EYES)
+    refused(lambda: cm_he.claim(did, "cm_he"), says=FOUR_EYES)
     # ... nor clear or rewrite the recorded deliberator, on any path
     for attempt in (
         lambda: cm_liu.call(
             "POST",
             f"/task/{did}/complete",
-            json={"variables": _vars(deliberator="cm_gao", **determine)},
+            json={"variables": engine_vars(deliberator="cm_gao", **determine)},
         ),
         lambda: cm_liu.call(
-            "POST", f"/task/{did}/variables", json={"modifications": _vars(deliberator="cm_gao")}
+            "POST",
+            f"/task/{did}/variables",
+            json={"modifications": engine_vars(deliberator="cm_gao")},
         ),
         lambda: cm_liu.call("PUT", f"/task/{did}/variables/deliberator", json=to_engine("cm_gao")),
         lambda: cm_liu.call("DELETE", f"/task/{did}/variables/deliberator"),
@@ -202,7 +177,7 @@ def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
         lambda: cm_liu.call(
             "POST",
             f"/task/{did}/localVariables",
-            json={"modifications": _vars(deliberator="cm_gao")},
+            json={"modifications": engine_vars(deliberator="cm_gao")},
         ),
         lambda: admin.call(
             "PUT", f"/process-instance/{pid}/variables/deliberator", json=to_engine("cm_gao")
@@ -211,10 +186,10 @@ def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
             "POST", f"/task/{did}/identity-links", json={"userId": "cm_liu", "type": "candidate"}
         ),
     ):
-        _refused(attempt, says=PROTECTED + FOUR_EYES + ("may not",))
+        refused(attempt, says=PROTECTED + FOUR_EYES + ("may not",))
     # a second credit manager who holds the task cannot hand it to the deliberator
     cm_gao.claim(did, "cm_gao")
-    _refused(
+    refused(
         lambda: cm_gao.call("POST", f"/task/{did}/delegate", json={"userId": "cm_liu"}),
         says=FOUR_EYES + ("may not",),
     )
@@ -237,9 +212,9 @@ def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
     )
     rid = task_of(admin, key, REVIEW_APPEAL)["id"]
     for took_part in ("cm_he", "cm_liu", "cm_gao"):
-        _refused(lambda u=took_part: person(u).claim(rid, u), says=FOUR_EYES)
-    person("cm_xu").claim(rid, "cm_xu")
-    person("cm_xu").submit_form(
+        refused(lambda u=took_part: as_user(u).claim(rid, u), says=FOUR_EYES)
+    as_user("cm_xu").claim(rid, "cm_xu")
+    as_user("cm_xu").submit_form(
         rid,
         {"appeal_decision": "upheld", "appeal_outcome": None, "appeal_review_note": "Late visit."},
     )
@@ -253,18 +228,18 @@ def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
     )
 
 
-def test_exempt_is_refused_for_fraud_and_the_task_comes_back(workers, api, admin, person):
+def test_exempt_is_refused_for_fraud_and_the_task_comes_back(workers, api, admin, as_user):
     _loan_id, review_id = npl_loan(api, get_settings().database_url)
     key = str(review_id)
     task = task_of(admin, key, DELIBERATE)
-    person("cm_liu").claim(task["id"], "cm_liu")
-    person("cm_liu").submit_form(
+    as_user("cm_liu").claim(task["id"], "cm_liu")
+    as_user("cm_liu").submit_form(
         task["id"], {**DELIBERATION, "fraud_found": True, "deliberation_note": "Fake invoices."}
     )
     first = task_of(admin, key, DETERMINE)
     assert "Fraud: may not be exempted" in admin.task_variables(first["id"])["proposal_text"]
-    person("cm_gao").claim(first["id"], "cm_gao")
-    person("cm_gao").submit_form(
+    as_user("cm_gao").claim(first["id"], "cm_gao")
+    as_user("cm_gao").submit_form(
         first["id"], {"determined_outcome": "exempt", "determination_note": "Trust him."}
     )
     again = wait_for(
@@ -280,26 +255,26 @@ def test_exempt_is_refused_for_fraud_and_the_task_comes_back(workers, api, admin
     )
     assert "never exempt" in admin.task_variables(again["id"])["determination_problem"]
     assert review_of(api, review_id)["status"] == "determining"
-    person("cm_gao").claim(again["id"], "cm_gao")
-    person("cm_gao").submit_form(
+    as_user("cm_gao").claim(again["id"], "cm_gao")
+    as_user("cm_gao").submit_form(
         again["id"], {"determined_outcome": "full_accountability", "determination_note": "Fraud."}
     )
     wait_for(lambda: review_of(api, review_id)["status"] == "appeal_window", what="determined")
     # leave nothing waiting: the account manager accepts
     appeal = task_of(admin, key, APPEAL)
-    person("am_li").submit_form(
+    as_user("am_li").submit_form(
         appeal["id"], {"appeal_choice": "accept", "appeal_grounds": "Accepted."}
     )
     final = wait_for(lambda: (r := review_of(api, review_id))["status"] == "final" and r)
     assert final["final_outcome"] == "full_accountability" and final["appeal"] is None
 
 
-def test_an_appeal_after_the_window_is_refused(workers, api, admin, person, monkeypatch):
+def test_an_appeal_after_the_window_is_refused(workers, api, admin, as_user, monkeypatch):
     short = dataclasses.replace(dd_config.load(), appeal_window="PT3S")
     monkeypatch.setattr(dd_config, "load", lambda path=None: short)
     _loan_id, review_id = npl_loan(api, get_settings().database_url)
     key = str(review_id)
-    deliberate_and_determine(person, admin, review_id, "cm_liu", "cm_gao")
+    deliberate_and_determine(as_user, admin, review_id, "cm_liu", "cm_gao")
     task_of(admin, key, APPEAL)  # the window opens ...
     final = wait_for(  # ... and its timer closes it: the determination is final
         lambda: (r := review_of(api, review_id))["status"] == "final" and r,
@@ -318,11 +293,11 @@ def test_an_appeal_after_the_window_is_refused(workers, api, admin, person, monk
 
 
 def test_an_appeal_over_rest_within_the_window_goes_to_a_credit_manager_who_took_no_part(
-    workers, api, admin, person
+    workers, api, admin, as_user
 ):
     _loan_id, review_id = npl_loan(api, get_settings().database_url)
     key = str(review_id)
-    deliberate_and_determine(person, admin, review_id, "cm_gao", "cm_liu")
+    deliberate_and_determine(as_user, admin, review_id, "cm_gao", "cm_liu")
     task_of(admin, key, APPEAL)
     url = f"/api/v1/due-diligence-reviews/{review_id}/appeal"
     r = api.post(url, json={"grounds": "Not mine", "appealed_by": "am_zhang"})
@@ -336,10 +311,10 @@ def test_an_appeal_over_rest_within_the_window_goes_to_a_credit_manager_who_took
     rid = task_of(admin, key, REVIEW_APPEAL)["id"]
     assert admin.tasks(processInstanceBusinessKey=key, taskDefinitionKey=APPEAL) == []
     assert "rescheduled" in admin.task_variables(rid)["appeal_grounds_text"]
-    _refused(lambda: person("cm_gao").claim(rid, "cm_gao"), says=FOUR_EYES)
-    _refused(lambda: person("cm_liu").claim(rid, "cm_liu"), says=FOUR_EYES)
-    person("cm_he").claim(rid, "cm_he")
-    person("cm_he").submit_form(
+    refused(lambda: as_user("cm_gao").claim(rid, "cm_gao"), says=FOUR_EYES)
+    refused(lambda: as_user("cm_liu").claim(rid, "cm_liu"), says=FOUR_EYES)
+    as_user("cm_he").claim(rid, "cm_he")
+    as_user("cm_he").submit_form(
         rid,
         {
             "appeal_decision": "changed",
@@ -374,7 +349,7 @@ def test_the_engine_and_the_python_evaluation_of_exemption_rules_agree(admin):
         engine = admin.call(
             "POST",
             "/decision-definition/key/exemption_rules/evaluate",
-            json={"variables": _vars(**variables)},
+            json={"variables": engine_vars(**variables)},
         )
         in_engine = [(r["outcome"]["value"], r["reason"]["value"]) for r in engine]
         in_python = [(r["outcome"], r["reason"]) for r in TABLE.evaluate(variables)]

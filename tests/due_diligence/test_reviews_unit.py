@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers import add_performing_loan, customer_row, rolled_back_session
 from sqlalchemy import create_engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +23,6 @@ from sqlite_template import copy_of
 from postloan.classification import service as classification
 from postloan.classification.rules import bundled_table
 from postloan.classification.scan import scan
-from postloan.customers.models import Customer
 from postloan.db import get_session_factory
 from postloan.decisions import load_tables
 from postloan.due_diligence import service as reviews
@@ -40,12 +40,7 @@ DISBURSED = TODAY - timedelta(days=200)
 
 @pytest.fixture
 def session(database: str) -> Iterator[Session]:
-    session = get_session_factory(database)()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
+    yield from rolled_back_session(database)
 
 
 def _at(day: date) -> datetime:
@@ -57,33 +52,22 @@ def seed_loan(session: Session, *, amount: str = "800000", segment: str = "micro
     15 days, config/products.yaml), performing."""
     suffix = uuid.uuid4().hex[:8]
     customer_id, loan_id = f"C-D{suffix}", f"L-D{suffix}"
-    session.add(
-        Customer(
-            id=customer_id,
-            name=f"Diligence Co {suffix}",
-            segment=segment,
-            industry="textiles",
-            branch="BR-HZ-05",
-            account_manager="am_qian",
-            credit_rating="BBB",
-        )
+    customer = customer_row(
+        customer_id,
+        name=f"Diligence Co {suffix}",
+        segment=segment,
+        branch="BR-HZ-05",
+        account_manager="am_qian",
+        credit_rating="BBB",
     )
-    session.flush()
-    session.add(
-        Loan(
-            id=loan_id,
-            customer_id=customer_id,
-            product="MICRO-OPERATING",
-            amount=Decimal(amount),
-            currency="CNY",
-            disbursed_on=DISBURSED,
-            maturity_on=TODAY + timedelta(days=300),
-            purpose="stock",
-            risk_class="normal",
-            risk_class_reason="performing",
-        )
+    add_performing_loan(
+        session,
+        customer,
+        loan_id=loan_id,
+        product="MICRO-OPERATING",
+        amount=Decimal(amount),
+        disbursed_on=DISBURSED,
     )
-    session.flush()
     return loan_id
 
 

@@ -15,16 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers import add_performing_loan, customer_row, rolled_back_session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postloan.application import opportunities as opportunity_cases
 from postloan.credit import dossier as dossiers
-from postloan.customers.models import Customer
-from postloan.db import get_session_factory
 from postloan.errors import Conflict, InvalidInput
 from postloan.inspections.models import Inspection
-from postloan.loans.models import Loan
 from postloan.opportunities import config
 from postloan.opportunities import service as opportunities
 from postloan.opportunities.models import Opportunity
@@ -36,45 +34,28 @@ TODAY = date.today()
 
 @pytest.fixture
 def session(database: str) -> Iterator[Session]:
-    session = get_session_factory(database)()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
+    yield from rolled_back_session(database)
 
 
 def _seed(session: Session) -> tuple[str, str, str]:
     """A customer of am_qian with a loan and an inspection of it: (customer, loan, inspection)."""
     suffix = uuid.uuid4().hex[:8]
     customer_id, loan_id, inspection_id = f"C-O{suffix}", f"L-O{suffix}", f"I-O{suffix}"
-    session.add(
-        Customer(
-            id=customer_id,
-            name=f"Opportunity Co {suffix}",
-            segment="sme",
-            industry="textiles",
-            branch="BR-SH-01",
-            account_manager="am_qian",
-            credit_rating="BBB",
-        )
+    customer = customer_row(
+        customer_id,
+        name=f"Opportunity Co {suffix}",
+        branch="BR-SH-01",
+        account_manager="am_qian",
+        credit_rating="BBB",
     )
-    session.flush()
-    session.add(
-        Loan(
-            id=loan_id,
-            customer_id=customer_id,
-            product="SME-WORKING-CAPITAL",
-            amount=Decimal("1000000"),
-            currency="CNY",
-            disbursed_on=TODAY - timedelta(days=200),
-            maturity_on=TODAY + timedelta(days=300),
-            purpose="stock",
-            risk_class="normal",
-            risk_class_reason="performing",
-        )
+    add_performing_loan(
+        session,
+        customer,
+        loan_id=loan_id,
+        product="SME-WORKING-CAPITAL",
+        amount=Decimal("1000000"),
+        disbursed_on=TODAY - timedelta(days=200),
     )
-    session.flush()
     session.add(
         Inspection(
             id=inspection_id, loan_id=loan_id, kind="routine", reason="plan", requested_by="plan"

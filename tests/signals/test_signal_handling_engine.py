@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import engine_vars, refused, wait_for
 from sqlalchemy import func, select
 
-from gateway.engine import EngineError
 from gateway.variables import to_engine
 from postloan.customers import service as customers
 from postloan.db import unit_of_work, utcnow
@@ -146,10 +145,6 @@ def actions_in_history(api: Any, signal_id: int) -> list[tuple[str, str]]:
     return [(e["action"], e["actor"]) for e in r.json()["events"]]
 
 
-def _vars(**values: Any) -> dict[str, Any]:
-    return {name: to_engine(value) for name, value in values.items()}
-
-
 # -- tests ------------------------------------------------------------------------------------
 
 
@@ -276,14 +271,6 @@ def test_a_false_positive_needs_a_reason_and_is_counted_per_check(
         assert closed.status == "closed"
 
 
-def _refused(action: Any, *, says: tuple[str, ...]) -> str:
-    with pytest.raises(EngineError) as err:
-        action()
-    assert err.value.status == 403, err.value
-    assert any(w in err.value.message for w in says), err.value.message
-    return err.value.message
-
-
 def test_the_responder_cannot_confirm_their_own_red_response(
     workers, api, admin, as_user, database
 ):
@@ -304,23 +291,25 @@ def test_the_responder_cannot_confirm_their_own_red_response(
     four_eyes = ("Four-eyes rule",)
     protected = ("Protected variable",)
 
-    _refused(lambda: lead_hu.claim(cid, "lead_hu"), says=four_eyes)
-    _refused(lambda: admin.set_assignee(cid, "lead_hu"), says=four_eyes)
-    _refused(lambda: lead_hu.complete_task(cid, approve), says=four_eyes)
-    _refused(lambda: lead_hu.submit_form(cid, approve), says=four_eyes)
+    refused(lambda: lead_hu.claim(cid, "lead_hu"), says=four_eyes)
+    refused(lambda: admin.set_assignee(cid, "lead_hu"), says=four_eyes)
+    refused(lambda: lead_hu.complete_task(cid, approve), says=four_eyes)
+    refused(lambda: lead_hu.submit_form(cid, approve), says=four_eyes)
     attempts = [
         lambda: lead_hu.call(
             "POST",
             f"/task/{cid}/complete",
-            json={"variables": _vars(responder="am_zhang", **approve)},
+            json={"variables": engine_vars(responder="am_zhang", **approve)},
         ),
         lambda: lead_hu.call(
             "POST",
             f"/task/{cid}/submit-form",
-            json={"variables": _vars(responder="am_zhang", **approve)},
+            json={"variables": engine_vars(responder="am_zhang", **approve)},
         ),
         lambda: lead_hu.call(
-            "POST", f"/task/{cid}/variables", json={"modifications": _vars(responder="am_zhang")}
+            "POST",
+            f"/task/{cid}/variables",
+            json={"modifications": engine_vars(responder="am_zhang")},
         ),
         lambda: lead_hu.call("PUT", f"/task/{cid}/variables/responder", json=to_engine("am_zhang")),
         lambda: lead_hu.call("DELETE", f"/task/{cid}/variables/responder"),
@@ -330,7 +319,7 @@ def test_the_responder_cannot_confirm_their_own_red_response(
         lambda: lead_hu.call(
             "POST",
             f"/task/{cid}/localVariables",
-            json={"modifications": _vars(responder="am_zhang")},
+            json={"modifications": engine_vars(responder="am_zhang")},
         ),
         lambda: admin.call(
             "PUT", f"/process-instance/{pid}/variables/responder", json=to_engine("am_zhang")
@@ -338,11 +327,11 @@ def test_the_responder_cannot_confirm_their_own_red_response(
         lambda: lead_hu.call(
             "POST",
             f"/task/{cid}/complete",
-            json={"variables": _vars(confirmer="po_chen", **approve)},
+            json={"variables": engine_vars(confirmer="po_chen", **approve)},
         ),
     ]
     for attempt in attempts:
-        _refused(attempt, says=protected + four_eyes)
+        refused(attempt, says=protected + four_eyes)
     assert admin.task_variables(cid)["responder"] == "lead_hu"
     still = respond_tasks(admin, customer_id, CONFIRM)
     assert [t["id"] for t in still] == [cid] and still[0]["assignee"] is None
