@@ -223,8 +223,14 @@ def test_four_eyes_on_deliberation_and_determination_over_engine_rest(
     )
     assert final["final_outcome"] == "reduced"
     assert final["appeal"]["by"] == "cm_he" and final["appeal"]["reviewed_by"] == "cm_xu"
-    assert admin.historic_process_instances(processInstanceBusinessKey=key)[0]["state"] == (
-        "COMPLETED"
+    # The worker records the outcome, then completes its external task: the instance ends a
+    # moment after the review reads final.
+    wait_for(
+        lambda: (
+            admin.historic_process_instances(processInstanceBusinessKey=key)[0]["state"]
+            == "COMPLETED"
+        ),
+        what="the review's process instance to end",
     )
 
 
