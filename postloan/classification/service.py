@@ -107,7 +107,6 @@ def _record(
     session.add(change)
     if status == APPLIED:
         loan.risk_class, loan.risk_class_reason = to_class, reason
-        session.flush()
         due_diligence.on_class_applied(session, loan.id, change.from_class, to_class, actor=actor)
     audit.record(
         session,
@@ -236,7 +235,6 @@ def confirm(
     change.status, change.decided_by = APPLIED, actor
     change.from_class = loan.risk_class
     loan.risk_class, loan.risk_class_reason = change.to_class, change.reason
-    session.flush()
     due_diligence.on_class_applied(
         session, loan.id, change.from_class, change.to_class, actor=actor
     )

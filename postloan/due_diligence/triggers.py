@@ -56,6 +56,7 @@ def on_class_applied(
     performing class and none is open (a loan already under review keeps that one)."""
     if not reviews.turns_non_performing(from_class, to_class):
         return None
+    session.flush()  # the class just applied, before the review reads the loan
     if reviews.open_review(session, loan_id) is not None:
         return None
     review = reviews.start(
