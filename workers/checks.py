@@ -197,13 +197,18 @@ def raise_signals(session: Session, task: ExternalTask, inspection_id: str) -> d
     now = utcnow()
     raised: list[str] = []
     serious = False
+    cleared = 0
     for finding in inspections.findings(session, inspection_id):
         entry = cat.lookup(finding.code)
         if entry is None:
             continue
         customer_level = (finding.evidence or {}).get("scope") == SCOPE_CUSTOMER
-        signal, _new = signals.raise_signal(
+        # Once per finding: this step may run again (an engine restarted after a crash hands it
+        # out anew under another task id), and a finding the facts cleared since raises nothing.
+        signal = signals.raise_for_finding(
             session,
+            counted_signal_id=finding.signal_id,
+            found_at=finding.modified_at,
             code=finding.code,
             customer_id=loan.customer_id,
             loan_id=None if customer_level else loan.id,
@@ -214,8 +219,18 @@ def raise_signals(session: Session, task: ExternalTask, inspection_id: str) -> d
             now=now,
             actor=WORKER_ACTOR,
         )
+        if signal is None:
+            cleared += 1
+            continue
+        finding.signal_id = signal.id
         raised.append(signal.severity)
         serious = serious or entry.serious
+    if cleared:
+        log.info(
+            "inspection %s: %d finding(s) cleared by newer facts raise no signal",
+            inspection_id,
+            cleared,
+        )
     log.info("inspection %s: %d signal(s) raised or seen again", inspection_id, len(raised))
     return {
         "signals_raised": len(raised),

@@ -193,3 +193,6 @@ class InspectionFinding(Timestamped, Base):
     summary: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: The signal this finding raised or counted an occurrence of (``inspection.raise-signals``):
+    #: the inspection's occurrence is counted once, also when the step runs again.
+    signal_id: Mapped[int | None] = mapped_column(ForeignKey("risk_signal.id"), nullable=True)

@@ -406,6 +406,8 @@ def record_finding(
     finding.severity = severity
     finding.summary = summary
     finding.evidence = evidence
+    # When it was found: also when the check found the same again (no other column changed).
+    finding.modified_at = utcnow()
     session.flush()
     return finding
 

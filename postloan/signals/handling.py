@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from postloan import audit
 from postloan.customers.models import Customer
+from postloan.db import utcnow
 from postloan.errors import NotFound
 from postloan.outbox import service as outbox
 from postloan.signals.catalogue import SEVERITY_ORDER
@@ -510,6 +511,7 @@ def _finish(
     signal.status = SignalStatus.RESOLVED
     signal.resolution = f"{label}: {signal.response_text}"
     signal.resolved_by = actor
+    signal.resolved_at = utcnow()
     _record(
         session,
         signal,

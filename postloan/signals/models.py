@@ -68,6 +68,7 @@ class RiskSignal(Timestamped, Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Signal handling (process ``risk_signal_handling``): set when the signal is worked as a task.
     handling_id: Mapped[int | None] = mapped_column(

@@ -4,7 +4,7 @@ escalated past their response deadline."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -108,6 +108,62 @@ def raise_signal(
     raise Conflict(f"signal {key} could not be raised: concurrent updates")
 
 
+def _aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive (stored in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def raise_for_finding(
+    session: Session,
+    *,
+    counted_signal_id: int | None,
+    found_at: datetime,
+    code: str,
+    customer_id: str,
+    loan_id: str | None,
+    summary: str,
+    evidence: dict[str, Any],
+    source: str,
+    catalogue: EarlyWarningCatalogue,
+    now: datetime,
+    actor: str = "worker",
+) -> RiskSignal | None:
+    """Raise the signal of one recorded finding, or count its occurrence, once.
+
+    ``counted_signal_id`` is the signal this finding already stands for: while that signal is
+    live, the finding's occurrence is counted and nothing changes (the step that turns findings
+    into signals may run again: an engine restarted after a crash hands it out anew). A finding
+    recorded before the latest resolution of its signal (``found_at``) was cleared since by newer
+    facts (a payment, a verified use of funds) and raises nothing. Returns the signal the finding
+    stands for, or None when it was cleared.
+    """
+    key = dedupe_key(code, customer_id, loan_id)
+    if counted_signal_id is not None:
+        earlier = session.get(RiskSignal, counted_signal_id)
+        if earlier is not None and earlier.dedupe_key == key and earlier.status in LIVE:
+            return earlier
+    cleared_at = session.scalar(
+        select(func.max(RiskSignal.resolved_at)).where(
+            RiskSignal.dedupe_key == key, RiskSignal.status == SignalStatus.RESOLVED
+        )
+    )
+    if cleared_at is not None and _aware(cleared_at) >= _aware(found_at):
+        return None
+    signal, _new = raise_signal(
+        session,
+        code=code,
+        customer_id=customer_id,
+        loan_id=loan_id,
+        summary=summary,
+        evidence=evidence,
+        source=source,
+        catalogue=catalogue,
+        now=now,
+        actor=actor,
+    )
+    return signal
+
+
 def get(session: Session, signal_id: int) -> RiskSignal:
     signal = session.get(RiskSignal, signal_id)
     if signal is None:
@@ -143,6 +199,7 @@ def _mark_resolved(signal: RiskSignal, resolution: str, actor: str) -> str:
     signal.status = SignalStatus.RESOLVED
     signal.resolution = resolution
     signal.resolved_by = actor
+    signal.resolved_at = utcnow()
     return previous
 
 

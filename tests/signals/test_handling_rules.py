@@ -333,3 +333,73 @@ class TestClearedByFacts:
         assert (red.status, red.handling_state) == ("resolved", "done")
         assert session.get(SignalHandling, red.handling_id).status == "closed"
         assert _owed(session, loan.customer_id)[-1] == handling.CLEARED_MESSAGE
+
+
+class TestAFindingRaisesItsSignalOnce:
+    """``raise_for_finding``: the step turning an inspection's findings into signals may run
+    again (an engine restarted after a crash hands it out under a new task id); a finding counts
+    one occurrence, and a finding older than its signal's resolution raises nothing."""
+
+    def _found(self, session, loan: Loan, *, counted: int | None, at: datetime):
+        return service.raise_for_finding(
+            session,
+            counted_signal_id=counted,
+            found_at=at,
+            code="OVERDUE_1_30",
+            customer_id=loan.customer_id,
+            loan_id=loan.id,
+            summary="12 days past due",
+            evidence={},
+            source="repayment",
+            catalogue=CATALOGUE,
+            now=NOW,
+        )
+
+    def _rows(self, session, loan: Loan) -> list[RiskSignal]:
+        return list(
+            session.scalars(
+                select(RiskSignal).where(RiskSignal.loan_id == loan.id).order_by(RiskSignal.id)
+            )
+        )
+
+    def test_the_same_finding_again_counts_no_second_occurrence(self, session, loan):
+        first = self._found(session, loan, counted=None, at=NOW)
+        assert first is not None
+        again = self._found(session, loan, counted=first.id, at=NOW)
+        assert again is first
+        assert [(s.id, s.occurrences) for s in self._rows(session, loan)] == [(first.id, 1)]
+
+    def test_another_findings_occurrence_is_counted(self, session, loan):
+        first = self._found(session, loan, counted=None, at=NOW)
+        other = self._found(session, loan, counted=None, at=NOW)
+        assert other is first and first.occurrences == 2
+
+    def test_a_finding_older_than_the_resolution_raises_nothing(self, session, loan):
+        signal = _raise(session, loan, "OVERDUE_1_30")
+        service.close_cleared(
+            session,
+            codes={"OVERDUE_1_30"},
+            customer_id=loan.customer_id,
+            loan_id=loan.id,
+            evidence={"days_past_due": 0},
+            now=NOW,
+        )
+        assert signal.status == "resolved" and signal.resolved_at is not None
+        found_before = signal.resolved_at - timedelta(seconds=1)
+        assert self._found(session, loan, counted=None, at=found_before) is None
+        assert self._found(session, loan, counted=signal.id, at=found_before) is None
+        assert [s.id for s in self._rows(session, loan)] == [signal.id]
+
+    def test_a_finding_newer_than_the_resolution_raises_it_again(self, session, loan):
+        signal = _raise(session, loan, "OVERDUE_1_30")
+        service.close_cleared(
+            session,
+            codes={"OVERDUE_1_30"},
+            customer_id=loan.customer_id,
+            loan_id=loan.id,
+            evidence={"days_past_due": 0},
+            now=NOW,
+        )
+        assert signal.resolved_at is not None
+        again = self._found(session, loan, counted=signal.id, at=signal.resolved_at + timedelta(1))
+        assert again is not None and again.id != signal.id and again.status == "open"
