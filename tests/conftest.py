@@ -69,6 +69,8 @@ from helpers import DEMO_PASSWORDS  # noqa: E402
 from config.settings import Settings, get_settings  # noqa: E402
 from gateway.engine import EngineGateway  # noqa: E402
 
+SCHEDULER_PROCESS = "inspection_scheduler"
+
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
@@ -126,10 +128,30 @@ def database(settings: Settings) -> str:
 
 @pytest.fixture(scope="session")
 def provisioned(settings: Settings, engine_url: str) -> Settings:
-    """Identities, authorizations, filters and the real diagrams of ``bpmn/``, deployed."""
+    """Identities, authorizations, filters and the real diagrams of ``bpmn/``, deployed.
+
+    The scheduler's own timer (every 10 minutes) is suspended for the session: when it fired, it
+    started the routine inspections of every due loan in the shared database, whose checks raised
+    signals into whichever test was then counting a customer's signals or tasks (CI saw a signal
+    handling test wait in vain for its confirmation task). Tests that need a scheduler run start
+    ``inspection_scheduler`` themselves; ``test_the_scheduler_timer_is_suspended_for_the_tests``
+    checks the suspension holds."""
     from gateway.provision import provision
 
     provision(settings)
+    EngineGateway(
+        settings.engine_url,
+        settings.engine_admin_user,
+        settings.engine_admin_password.get_secret_value(),
+    ).call(
+        "PUT",
+        "/job-definition/suspended",
+        json={
+            "processDefinitionKey": SCHEDULER_PROCESS,
+            "suspended": True,
+            "includeJobs": True,
+        },
+    )
     return settings
 
 

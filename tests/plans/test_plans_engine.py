@@ -369,3 +369,15 @@ def test_engine_and_python_evaluation_of_the_plan_agree(api_engine):
             "credit_rating": "BBB",
         }
         assert evaluate(api_engine, "inspection_plan", facts) == table.evaluate(facts), facts
+
+
+def test_the_scheduler_timer_is_suspended_for_the_tests(admin):
+    """The deployed scheduler keeps its 10-minute cycle, but in the test session its timer job is
+    suspended (tests/conftest.py ``provisioned``), so no run starts inspections of the shared
+    database in the middle of another test; the runs above are started by the tests."""
+    jobs = admin.call("GET", "/job", params={"processDefinitionKey": "inspection_scheduler"})
+    assert len(jobs) == 1, jobs
+    assert jobs[0]["suspended"] is True
+    definition = admin.call("GET", f"/job-definition/{jobs[0]['jobDefinitionId']}")
+    assert definition["jobConfiguration"] == "CYCLE: R/PT10M"
+    assert definition["suspended"] is True
