@@ -119,17 +119,22 @@ class OutboxRelay:
         A message the relay thread claimed first (between the caller's commit and this call)
         is being delivered there: wait up to ``settle_seconds`` for it to settle, so that the
         caller reads what the delivery left (a process instance id) as when it delivers itself.
+        On PostgreSQL the relay's claim may hold the row without its lease committed yet (this
+        claim skipped the locked row, and the row still reads unleased): such a message is
+        claimed again on the next look, or waited for once its lease shows.
         """
         ids = list(ids)
         if not ids:
             return
         try:
-            self.deliver_due(ids)
             deadline = time.monotonic() + self.settle_seconds
-            while time.monotonic() < deadline:
+            while True:
+                self.deliver_due(ids)
                 with self.uow() as session:
-                    if not outbox.leased_elsewhere(session, ids, self.owner):
+                    if not outbox.unsettled(session, ids, self.owner):
                         return
+                if time.monotonic() >= deadline:
+                    break
                 time.sleep(0.05)
             log.info("outbox messages %s still being delivered by another relay", ids)
         except Exception:  # noqa: BLE001 - the relay retries; the caller's change is saved

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from postloan import audit
@@ -199,6 +199,36 @@ def leased_elsewhere(
                 OutboxMessage.lease_owner.is_not(None),
                 OutboxMessage.lease_owner != owner,
                 OutboxMessage.lease_until >= now,
+            )
+        )
+    )
+
+
+def unsettled(
+    session: Session, ids: Iterable[int], owner: str, now: datetime | None = None
+) -> list[int]:
+    """Of ``ids``, the pending messages still on their way: leased to another relay (being
+    delivered there), or due and leased to nobody. A claim that found the latter could not take
+    it: on PostgreSQL another relay's claim held the row (``SKIP LOCKED``) and has not committed
+    its lease yet, so the next look sees it leased, or free again. A message waiting for its
+    retry after a failed attempt is settled: the relay retries it later."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(list(ids)),
+                OutboxMessage.status == OutboxStatus.PENDING,
+                or_(
+                    and_(
+                        OutboxMessage.lease_owner.is_not(None),
+                        OutboxMessage.lease_owner != owner,
+                        OutboxMessage.lease_until >= now,
+                    ),
+                    and_(
+                        OutboxMessage.lease_owner.is_(None),
+                        OutboxMessage.next_attempt_at <= now,
+                    ),
+                ),
             )
         )
     )
