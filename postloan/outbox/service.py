@@ -185,6 +185,15 @@ def claim(
     )
 
 
+def _leased_to_another(owner: str, now: datetime) -> Any:
+    """A live lease held by a relay other than ``owner``."""
+    return and_(
+        OutboxMessage.lease_owner.is_not(None),
+        OutboxMessage.lease_owner != owner,
+        OutboxMessage.lease_until >= now,
+    )
+
+
 def leased_elsewhere(
     session: Session, ids: Iterable[int], owner: str, now: datetime | None = None
 ) -> list[int]:
@@ -196,9 +205,7 @@ def leased_elsewhere(
             select(OutboxMessage.id).where(
                 OutboxMessage.id.in_(list(ids)),
                 OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.lease_owner.is_not(None),
-                OutboxMessage.lease_owner != owner,
-                OutboxMessage.lease_until >= now,
+                _leased_to_another(owner, now),
             )
         )
     )
@@ -219,11 +226,7 @@ def unsettled(
                 OutboxMessage.id.in_(list(ids)),
                 OutboxMessage.status == OutboxStatus.PENDING,
                 or_(
-                    and_(
-                        OutboxMessage.lease_owner.is_not(None),
-                        OutboxMessage.lease_owner != owner,
-                        OutboxMessage.lease_until >= now,
-                    ),
+                    _leased_to_another(owner, now),
                     and_(
                         OutboxMessage.lease_owner.is_(None),
                         OutboxMessage.next_attempt_at <= now,
