@@ -60,7 +60,12 @@ class Settings(BaseSettings):
 
     # External-task workers.
     worker_id: str = ""
-    worker_max_in_flight: int = Field(4, ge=1, le=64)
+    # Tasks handled at once per worker process; each fetch asks for the free slots. 8 keeps a fetch
+    # bringing several tasks (no-op throughput near the engine's ceiling, see
+    # benchmarks/workers_side_by_side.py) while real handlers, which write to SQLite (WAL, one
+    # writer at a time, busy_timeout 10 s, a pool of 15 connections), queue for the write lock
+    # for milliseconds instead of hitting "database is locked". Raise it on PostgreSQL.
+    worker_max_in_flight: int = Field(8, ge=1, le=64)
     # Long enough to keep idle polling cheap, short enough that a stop never waits long for it.
     worker_long_poll_ms: int = Field(10_000, ge=0, le=1_800_000)
     worker_shutdown_grace_seconds: float = Field(20.0, ge=0)

@@ -1,10 +1,12 @@
-"""A worker runtime over camunda-external-task-client-python3 that removes its defects.
+"""The external-task worker runtime: the engine's REST API on pooled connections, without the
+defects of camunda-external-task-client-python3 (which it replaced; see ``client``).
 
 - handlers registered per topic with a decorator, duplicate topics refused (:class:`TopicRouter`);
 - typed variables in and out (Json, Date, Boolean, numbers);
 - a handler exception becomes a failure with retries and exponential backoff, and finally an
   incident carrying the error text; :class:`BusinessError` becomes a BPMN error;
-- long polling, several tasks in flight, lock extension while a handler runs;
+- long polling that asks for exactly the free slots, several tasks in flight (8 by default),
+  outcomes reported from the handler threads at once, lock extension while a handler runs;
 - graceful shutdown on SIGTERM/SIGINT: in-flight tasks finish or are unlocked, none stays locked.
 """
 
