@@ -4,7 +4,9 @@ import java.util.Map;
 
 import org.camunda.bpm.engine.ProcessEngine;
 import org.camunda.bpm.engine.rest.security.auth.ProcessEngineAuthenticationFilter;
-import org.camunda.bpm.engine.rest.security.auth.impl.HttpBasicAuthenticationProvider;
+import org.postloan.engine.auth.CachingHttpBasicAuthenticationProvider;
+import org.postloan.engine.auth.CredentialCache;
+import org.postloan.engine.auth.EngineCostPlugin;
 import org.postloan.engine.foureyes.FourEyesPlugin;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -31,18 +33,34 @@ public class EngineConfiguration {
   }
 
   /**
-   * HTTP basic authentication on the engine REST API. Without it the starter leaves
-   * /engine-rest open. Async support is required for fetchAndLock long polling.
+   * Engine-side cost per request: the credentials cache kept in step with identity changes, and
+   * fetchAndLock of the technical users without authorization joins (see EngineCostPlugin).
    */
   @Bean
-  public FilterRegistrationBean<AllPathsAuthenticationFilter> engineRestAuthenticationFilter() {
+  public EngineCostPlugin engineCostPlugin(
+      @Value("${postloan.engine.technical-fetch-users:svc-workers}") String technicalFetchUsers) {
+    EngineCostPlugin plugin = new EngineCostPlugin();
+    plugin.setTechnicalFetchUsers(technicalFetchUsers);
+    return plugin;
+  }
+
+  /**
+   * HTTP basic authentication on the engine REST API. Without it the starter leaves
+   * /engine-rest open. Async support is required for fetchAndLock long polling. The password
+   * check sits behind a short-lived verified-credentials cache (ttl 0 switches it off).
+   */
+  @Bean
+  public FilterRegistrationBean<AllPathsAuthenticationFilter> engineRestAuthenticationFilter(
+      @Value("${postloan.engine.auth-cache.ttl-seconds:60}") long ttlSeconds,
+      @Value("${postloan.engine.auth-cache.max-entries:1000}") int maxEntries) {
+    CredentialCache.configureShared(ttlSeconds * 1000, maxEntries);
     FilterRegistrationBean<AllPathsAuthenticationFilter> registration =
         new FilterRegistrationBean<>(new AllPathsAuthenticationFilter());
     registration.setName("camunda-engine-rest-auth");
     registration.addUrlPatterns("/engine-rest/*");
     registration.setInitParameters(Map.of(
         ProcessEngineAuthenticationFilter.AUTHENTICATION_PROVIDER_PARAM,
-        HttpBasicAuthenticationProvider.class.getName()));
+        CachingHttpBasicAuthenticationProvider.class.getName()));
     registration.setAsyncSupported(true);
     registration.setOrder(10);
     return registration;
