@@ -114,8 +114,14 @@ def post_customer_and_loan(
     assert r.status_code == 201, r.text
 
 
-def new_loan(api: Any, *, account_manager: str, days_overdue: int = 0) -> str:
-    """A customer and a loan through the API; ``days_overdue`` > 0 leaves one instalment unpaid."""
+def new_loan(
+    api: Any, *, account_manager: str, days_overdue: int = 0, disbursed_days_ago: int = 400
+) -> str:
+    """A customer and a loan through the API; ``days_overdue`` > 0 leaves one instalment unpaid.
+
+    Disbursed 400 days ago by default: its first inspection's checks then find the use of funds
+    unverified after its deadline (an orange signal). ``disbursed_days_ago`` of 60 gives a loan
+    whose checks raise nothing at orange or above."""
     suffix = uuid.uuid4().hex[:8]
     loan_id = f"L-{suffix}"
     today = date.today()
@@ -128,7 +134,7 @@ def new_loan(api: Any, *, account_manager: str, days_overdue: int = 0) -> str:
         branch="BR-SH-01",
         account_manager=account_manager,
         amount="500000.00",
-        disbursed_on=today - timedelta(days=400),
+        disbursed_on=today - timedelta(days=disbursed_days_ago),
         maturity_on=today + timedelta(days=330),
         purpose="purchase of raw materials",
         approval_conditions=["Funds paid directly to named suppliers"],

@@ -192,7 +192,15 @@ def test_restricted_customer_is_blocked_with_reasons_and_pushed_once(
 def test_clear_application_reaches_the_approver_who_approves_pushed_once_after_a_500(
     workers, api, admin, as_user, database, pushed_to
 ) -> None:
-    customer_id = _customer_of(api, new_loan(api, account_manager="am_li"))
+    # disbursed two months ago: the use of funds is not yet due for verification, so the first
+    # inspection's checks raise nothing orange or red (a 400-day-old loan's would, and whether the
+    # gate saw that signal depended on how fast the checks ran)
+    customer_id = _customer_of(api, new_loan(api, account_manager="am_li", disbursed_days_ago=60))
+    wait_for(
+        lambda: api.get("/api/v1/signals", params={"customer_id": customer_id}).json()["total"],
+        timeout=60,
+        what="the first inspection's checks to raise their (minor) signals",
+    )
     application_id = _apply(api, customer_id)
     event = f"{application_id}:approved"
     pushed_to.fail_first.add(event)
