@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from api.deps import EngineDep, SessionDep
+from api.deps import EngineDep, Reader, SessionDep
 
 router = APIRouter(tags=["health"])
 
@@ -39,3 +39,19 @@ def health(session: SessionDep, engine: EngineDep) -> JSONResponse:
     return JSONResponse(
         {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
     )
+
+
+class WhoAmIOut(BaseModel):
+    name: str
+    role: str
+
+
+@router.get(
+    "/whoami",
+    summary="The calling key's name and role (authenticated, no database work beyond the key)",
+    response_model=WhoAmIOut,
+)
+def whoami(caller: Reader) -> WhoAmIOut:
+    """Who the API takes the caller for: the key's name (or ``person:<user>``) and its role. The
+    cheapest authenticated call; the latency benchmark's baseline."""
+    return WhoAmIOut(name=caller.name, role=caller.role)

@@ -29,6 +29,7 @@ STAFF = "integrator viewer auditor admin"
 WRITER = "integrator admin"
 MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/health"): "public",
+    ("GET", "/api/v1/whoami"): STAFF,
     ("POST", "/api/v1/customers"): WRITER,
     ("GET", "/api/v1/customers/{customer_id}"): STAFF,
     ("PUT", "/api/v1/customers/{customer_id}/registered-address"): WRITER,
