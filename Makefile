@@ -13,7 +13,7 @@ test:
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@.venv/bin/python -m mypy
-	@mvn -q -B -f engine/pom.xml -pl four-eyes-plugin test
+	@mvn -q -B -f engine/pom.xml -pl four-eyes-plugin,app test
 	@.venv/bin/python -m pytest
 	@# Second pass: project and engine both on PostgreSQL (throwaway cluster). tests/resilience
 	@# choose their own databases (H2/SQLite and PostgreSQL both); browser and e2e run once.
@@ -25,7 +25,8 @@ lint:
 	@node lint/run.js bpmn
 	@.venv/bin/ruff check .
 
+# Every side-by-side benchmark, then one table of ratios against targets (var/bench/summary.json).
+# BENCH_ARGS=--quick for a smoke run.
 bench:
-	@./scripts/bootstrap
-	@.venv/bin/python benchmarks/inspection_throughput.py
-	@.venv/bin/python benchmarks/portfolio_scan.py
+	@./scripts/bootstrap --test
+	@.venv/bin/python benchmarks/bench.py $(BENCH_ARGS)

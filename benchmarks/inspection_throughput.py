@@ -14,37 +14,20 @@ time in history) to the moment a worker had it locked and its handler began.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
-import threading
 import time
-from datetime import date, timedelta
-from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-_TMP = Path(tempfile.mkdtemp(prefix="postloan-bench-"))
-os.environ["POSTLOAN_DATA_DIR"] = str(_TMP)
-os.environ["POSTLOAN_DATABASE_URL"] = f"sqlite:///{_TMP / 'bench.db'}"
+import support
+from support import ROOT
 
-from postloanctl.engine_process import EngineProcess  # noqa: E402
-
-ENGINE_PORT = EngineProcess.free_port()
-os.environ["POSTLOAN_ENGINE_URL"] = f"http://127.0.0.1:{ENGINE_PORT}/engine-rest"
+_TMP, ENGINE_PORT = support.isolate("postloan-bench-")
 
 from config.logging import setup_logging  # noqa: E402
 from config.settings import get_settings  # noqa: E402
 from gateway.engine import EngineGateway  # noqa: E402
 from gateway.processes import start_planned_inspection as start_inspection  # noqa: E402
-from gateway.provision import provision  # noqa: E402
 from gateway.variables import parse_date  # noqa: E402
-from postloan.customers import service as customers  # noqa: E402
 from postloan.db import unit_of_work  # noqa: E402
-from postloan.loans import service as loans  # noqa: E402
-from postloanctl.__main__ import migrate  # noqa: E402
 from workers.__main__ import build_worker  # noqa: E402
 from workers.runtime.router import TopicHandler  # noqa: E402
 
@@ -69,55 +52,10 @@ def record_pickups(worker) -> None:  # type: ignore[no-untyped-def]
 
 
 def seed(count: int) -> list[str]:
-    settings = get_settings()
-    today = date.today()
-    ids = []
-    with unit_of_work(settings.database_url) as session:
-        for n in range(count):
-            cid, lid = f"BC{n:06d}", f"BL{n:06d}"
-            customers.register(
-                session,
-                customers.CustomerData(
-                    id=cid,
-                    name=f"Bench {n}",
-                    segment="micro",
-                    industry="retail",
-                    branch="B1",
-                    account_manager="am_li",
-                    credit_rating="BBB",
-                ),
-                actor="bench",
-            )
-            loans.register(
-                session,
-                loans.LoanData(
-                    id=lid,
-                    customer_id=cid,
-                    product="MICRO",
-                    amount=Decimal("100000"),
-                    currency="CNY",
-                    disbursed_on=today - timedelta(days=365),
-                    maturity_on=today + timedelta(days=365),
-                    purpose="stock",
-                ),
-                actor="bench",
-            )
-            for k in range(12):
-                due = today - timedelta(days=30 * (12 - k))
-                paid = k < 10 or n % 3
-                loans.record_repayment(
-                    session,
-                    lid,
-                    loans.RepaymentData(
-                        due_on=due,
-                        due_amount=Decimal("9000"),
-                        paid_on=due if paid else None,
-                        paid_amount=Decimal("9000") if paid else Decimal("0"),
-                    ),
-                    actor="bench",
-                )
-            ids.append(lid)
-    return ids
+    """Loans with 12 instalments; every third loan (n divisible by 3) has its last two unpaid."""
+    return support.seed_loans(
+        count, "B", name="Bench {n}", digits=6, paid=lambda n, k: k < 10 or bool(n % 3)
+    )
 
 
 def waiting_in_perform(admin: EngineGateway) -> int:
@@ -164,30 +102,15 @@ def main() -> None:
     args = parser.parse_args()
     setup_logging("WARNING")
     settings = get_settings()
-    engine = EngineProcess(ENGINE_PORT, _TMP / "engine", _TMP / "engine.log")
-    t0 = time.monotonic()
-    engine.start()
-    print(f"engine started in {time.monotonic() - t0:.1f}s (H2, fresh database)")
+    engine = support.start_engine(_TMP, ENGINE_PORT)
     try:
-        migrate(settings)
-        provision(settings)
-        admin = EngineGateway(
-            settings.engine_url,
-            settings.engine_admin_user,
-            settings.engine_admin_password.get_secret_value(),
-            30,
-        )
-        api = EngineGateway(
-            settings.engine_url,
-            settings.engine_api_user,
-            settings.engine_api_password.get_secret_value(),
-            30,
-        )
+        support.migrate_and_provision(settings)
+        admin = support.gateway(settings, "admin", 30)
+        api = support.gateway(settings, "api", 30)
         loan_ids = seed(args.inspections + args.idle_samples)
         worker = build_worker()
         record_pickups(worker)
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
+        thread = support.run_in_thread(worker)
         time.sleep(1)
 
         # Phase 1: one inspection at a time, workers idle in a long poll.
@@ -219,9 +142,8 @@ def main() -> None:
                 )
         reached = args.idle_samples
         worker = build_worker()
-        thread = threading.Thread(target=worker.run, daemon=True)
         drain_started = time.monotonic()
-        thread.start()
+        thread = support.run_in_thread(worker)
         while waiting_in_perform(admin) < reached + len(backlog_ids):
             time.sleep(0.02)
         drain_seconds = time.monotonic() - drain_started

@@ -29,17 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 AS_OF = date(2026, 6, 30)
-BATCH = 20_000
 
 
 def build(path: Path, loans: int, seed: int = 7) -> tuple[int, int, float]:
     """A fresh SQLite database with ``loans`` loans and 10 repayment rows each."""
-    from sqlalchemy import create_engine, insert
+    from sqlalchemy import create_engine
+    from support import Rows, customer_row, loan_row, repayment_row
 
     import postloan.models  # noqa: F401  (every table)
-    from postloan.customers.models import Customer
     from postloan.db import Base, utcnow
-    from postloan.loans.models import Loan, Repayment
 
     path.unlink(missing_ok=True)
     engine = create_engine(f"sqlite:///{path}")
@@ -47,38 +45,15 @@ def build(path: Path, loans: int, seed: int = 7) -> tuple[int, int, float]:
     rng = random.Random(seed)
     started = time.perf_counter()
     now = utcnow()
-    customers, loan_rows, repayments = [], [], []
     n_customers = n_repayments = 0
     made = 0
 
-    def flush(conn, force: bool = False) -> None:
-        nonlocal customers, loan_rows, repayments
-        if force or len(repayments) >= BATCH * 10:
-            if customers:
-                conn.execute(insert(Customer.__table__), customers)
-            if loan_rows:
-                conn.execute(insert(Loan.__table__), loan_rows)
-            if repayments:
-                conn.execute(insert(Repayment.__table__), repayments)
-            customers, loan_rows, repayments = [], [], []
-
     with engine.begin() as conn:
+        rows = Rows(conn)
         while made < loans:
             n_customers += 1
             cid = f"C{n_customers:08d}"
-            customers.append(
-                {
-                    "id": cid,
-                    "name": f"Bench Co {n_customers}",
-                    "segment": "sme",
-                    "industry": "manufacturing",
-                    "branch": f"BR-{n_customers % 40:02d}",
-                    "account_manager": "am_li",
-                    "credit_rating": "BBB",
-                    "created_at": now,
-                    "modified_at": now,
-                }
-            )
+            rows.customers.append(customer_row(n_customers, now))
             for k in range(min(rng.choice((1, 1, 2, 2, 3)), loans - made)):
                 made += 1
                 lid = f"L{n_customers:08d}-{k + 1}"
@@ -98,23 +73,8 @@ def build(path: Path, loans: int, seed: int = 7) -> tuple[int, int, float]:
                 restructured = (
                     AS_OF - timedelta(days=rng.randint(30, 700)) if rng.random() < 0.02 else None
                 )
-                loan_rows.append(
-                    {
-                        "id": lid,
-                        "customer_id": cid,
-                        "product": "SME-OPERATING",
-                        "amount": amount,
-                        "currency": "CNY",
-                        "disbursed_on": AS_OF - timedelta(days=700),
-                        "maturity_on": AS_OF + timedelta(days=400),
-                        "purpose": "working capital",
-                        "risk_class": "normal",
-                        "risk_class_reason": "Not yet classified: new loan",
-                        "restructured_on": restructured,
-                        "delinquency_bucket": "current",
-                        "created_at": now,
-                        "modified_at": now,
-                    }
+                rows.loans.append(
+                    loan_row(lid, cid, amount, AS_OF, now, restructured_on=restructured)
                 )
                 due_amount = (amount / 24).quantize(Decimal("0.01"))
                 # Ten monthly instalments, the newest due 10 days ago; unpaid from ``dpd`` back.
@@ -123,21 +83,19 @@ def build(path: Path, loans: int, seed: int = 7) -> tuple[int, int, float]:
                     if m == 9 and dpd > 280:
                         due = AS_OF - timedelta(days=dpd)
                     unpaid = dpd > 0 and (AS_OF - due).days <= dpd
-                    repayments.append(
-                        {
-                            "loan_id": lid,
-                            "due_on": due,
-                            "due_amount": due_amount,
-                            "paid_on": None if unpaid else due,
-                            "paid_amount": Decimal(0) if unpaid else due_amount,
-                            "kind": "instalment",
-                            "created_at": now,
-                            "modified_at": now,
-                        }
+                    rows.repayments.append(
+                        repayment_row(
+                            lid,
+                            due,
+                            due_amount,
+                            None if unpaid else due,
+                            Decimal(0) if unpaid else due_amount,
+                            now,
+                        )
                     )
                     n_repayments += 1
-            flush(conn)
-        flush(conn, force=True)
+            rows.flush()
+        rows.flush(force=True)
     engine.dispose()
     return made, n_repayments, time.perf_counter() - started
 

@@ -86,6 +86,83 @@ def tail(path: Path, lines: int = 30) -> str:
         return f"({path} missing)"
 
 
+def api_args(port: int) -> list[str]:
+    """The interpreter's arguments that serve the API as the product runs it (uvicorn, one worker)
+    on loopback ``port``; also used by benchmarks/."""
+    return [
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
+def register_loan(
+    session: Any,
+    customer_id: str,
+    loan_id: str,
+    *,
+    name: str,
+    branch: str,
+    product: str,
+    disbursed_on: date,
+    maturity_on: date,
+    instalments: Iterable[tuple[date, bool]],
+    actor: str,
+    account_manager: str = "am_li",
+) -> None:
+    """A micro retail customer with one loan of 100,000 CNY and its instalments of 9,000 (due
+    date, paid on the day or not at all), written with the domain services (no process is
+    started); also used by benchmarks/."""
+    from postloan.customers import service as customers
+    from postloan.loans import service as loans
+
+    customers.register(
+        session,
+        customers.CustomerData(
+            id=customer_id,
+            name=name,
+            segment="micro",
+            industry="retail",
+            branch=branch,
+            account_manager=account_manager,
+            credit_rating="BBB",
+        ),
+        actor=actor,
+    )
+    loans.register(
+        session,
+        loans.LoanData(
+            id=loan_id,
+            customer_id=customer_id,
+            product=product,
+            amount=Decimal("100000"),
+            currency="CNY",
+            disbursed_on=disbursed_on,
+            maturity_on=maturity_on,
+            purpose="stock",
+        ),
+        actor=actor,
+    )
+    for due, paid in instalments:
+        loans.record_repayment(
+            session,
+            loan_id,
+            loans.RepaymentData(
+                due_on=due,
+                due_amount=Decimal("9000"),
+                paid_on=due if paid else None,
+                paid_amount=Decimal("9000") if paid else Decimal("0"),
+            ),
+            actor=actor,
+        )
+
+
 def write_topics(path: Path, lock_ms: int, retries: int = 3, backoff_ms: int = 500) -> Path:
     """``config/topics.yaml`` with every topic's lock shortened (a killed worker's tasks come back
     after ``lock_ms``) and quick retries."""
@@ -304,21 +381,7 @@ class Stack:
 
     def start_api(self, node: Node | None = None) -> Proc:
         port = free_port()
-        proc = self.spawn(
-            "api",
-            [
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            POSTLOAN_ENGINE_URL=(node or self.nodes[0]).url,
-        )
+        proc = self.spawn("api", api_args(port), POSTLOAN_ENGINE_URL=(node or self.nodes[0]).url)
         self.api_url = f"http://127.0.0.1:{port}/api/v1"
         if not self.api_keys:
             from postloan.access import service as access
@@ -369,54 +432,24 @@ class Stack:
     def seed_loans(self, count: int, prefix: str) -> list[str]:
         """Identical healthy loans (all instalments paid) of ``am_li``'s customers, written with
         the domain services (no process is started by seeding)."""
-        from postloan.customers import service as customers
         from postloan.db import unit_of_work
-        from postloan.loans import service as loans
 
         today, ids = date.today(), []
         with unit_of_work(self.database_url) as session:
             for n in range(count):
                 cid, lid = f"C-{prefix}-{n:03d}", f"L-{prefix}-{n:03d}"
-                customers.register(
+                register_loan(
                     session,
-                    customers.CustomerData(
-                        id=cid,
-                        name=f"Resilience {prefix} {n}",
-                        segment="micro",
-                        industry="retail",
-                        branch="BR-SH-01",
-                        account_manager="am_li",
-                        credit_rating="BBB",
-                    ),
+                    cid,
+                    lid,
+                    name=f"Resilience {prefix} {n}",
+                    branch="BR-SH-01",
+                    product="MICRO-OPERATING",
+                    disbursed_on=today - timedelta(days=200),
+                    maturity_on=today + timedelta(days=500),
+                    instalments=[(today - timedelta(days=30 * (6 - k)), True) for k in range(6)],
                     actor="tests",
                 )
-                loans.register(
-                    session,
-                    loans.LoanData(
-                        id=lid,
-                        customer_id=cid,
-                        product="MICRO-OPERATING",
-                        amount=Decimal("100000"),
-                        currency="CNY",
-                        disbursed_on=today - timedelta(days=200),
-                        maturity_on=today + timedelta(days=500),
-                        purpose="stock",
-                    ),
-                    actor="tests",
-                )
-                for k in range(6):
-                    due = today - timedelta(days=30 * (6 - k))
-                    loans.record_repayment(
-                        session,
-                        lid,
-                        loans.RepaymentData(
-                            due_on=due,
-                            due_amount=Decimal("9000"),
-                            paid_on=due,
-                            paid_amount=Decimal("9000"),
-                        ),
-                        actor="tests",
-                    )
                 ids.append(lid)
         return ids
 
