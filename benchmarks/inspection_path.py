@@ -1,7 +1,8 @@
 """Benchmark: the inspection path, project workers against camunda-external-task-client-python3.
 
 One engine started here (fresh H2 database), a fresh SQLite database, bpmn/ deployed, loans seeded.
-For each size, and each repetition, the same number of ``post_loan_inspection`` instances is driven
+After an unmeasured warm-up run (a fresh JVM compiles for minutes), for each size and each
+repetition (in alternating order) the same number of ``post_loan_inspection`` instances is driven
 through the real path twice, side by side in the same run:
 
 (a) ``project``: the project's workers as shipped (``workers.__main__.build_worker``, default
@@ -17,7 +18,7 @@ through the automated part (start until perform_inspection is reached) and end t
 the process instance has ended).
 
     .venv/bin/python benchmarks/inspection_path.py [--sizes 50 500] [--repeat 2] [--quick]
-        [--bpmn-ref HEAD] [--json var/bench/inspection_path.json]
+        [--bpmn-ref HEAD] [--warm-up 40] [--json var/bench/inspection_path.json]
 
 ``--bpmn-ref REF`` deploys bpmn/post_loan_inspection.bpmn as it is in that git revision (read with
 ``git show``; e.g. HEAD for the diagram before the parallel checks), for a before/after.
@@ -301,6 +302,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="sizes 10 and 40, once")
     parser.add_argument("--bpmn-ref", default=None)
+    parser.add_argument(
+        "--warm-up", type=int, default=None, help="inspections run first, unmeasured (40; quick 20)"
+    )
     parser.add_argument("--timeout", type=float, default=1800.0, help="per phase, seconds")
     parser.add_argument("--json", default=str(ROOT / "var" / "bench" / "inspection_path.json"))
     args = parser.parse_args()
@@ -310,6 +314,8 @@ def main() -> None:
         return
     if args.quick:
         args.sizes, args.repeat = [10, 40], 1
+    if args.warm_up is None:
+        args.warm_up = 20 if args.quick else 40
     custom = bpmn_dir(args.bpmn_ref)
     if custom is not None:
         os.environ["POSTLOAN_BPMN_DIR"] = str(custom)
@@ -327,9 +333,18 @@ def main() -> None:
         sim = Simulator(settings.engine_url)
         sim.start()
         serial = 0
+        if args.warm_up:
+            # A fresh JVM spends its first minutes compiling (C2): a run first through it would
+            # be slower for that alone. Not measured; both clients then run on a warm engine.
+            warm = phase("project", seed("W00", args.warm_up), admin, api, args.timeout)
+            print(f"warm-up: {warm['inspections']} inspections, not measured", flush=True)
         for size in args.sizes:
             for rep in range(args.repeat):
-                for mode in ("project", "camunda-client"):
+                # Each repetition in the other order, so neither profits from going later.
+                order = (
+                    ("project", "camunda-client") if rep % 2 == 0 else ("camunda-client", "project")
+                )
+                for mode in order:
                     serial += 1
                     loans = seed(f"P{serial:02d}", size)
                     row = phase(mode, loans, admin, api, args.timeout)
