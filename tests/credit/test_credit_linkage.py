@@ -96,6 +96,15 @@ def _customer_of(api, loan_id: str) -> str:
     return api.get(f"/api/v1/loans/{loan_id}").json()["customer_id"]
 
 
+def _first_checks_done(api, customer_id: str) -> None:
+    """Wait until the first inspection's checks have raised their (minor) signals."""
+    wait_for(
+        lambda: api.get("/api/v1/signals", params={"customer_id": customer_id}).json()["total"],
+        timeout=60,
+        what="the first inspection's checks to raise their signals",
+    )
+
+
 def _apply(api, customer_id: str) -> str:
     r = api.post(
         "/api/v1/credit-applications",
@@ -196,11 +205,7 @@ def test_clear_application_reaches_the_approver_who_approves_pushed_once_after_a
     # inspection's checks raise nothing orange or red (a 400-day-old loan's would, and whether the
     # gate saw that signal depended on how fast the checks ran)
     customer_id = _customer_of(api, new_loan(api, account_manager="am_li", disbursed_days_ago=60))
-    wait_for(
-        lambda: api.get("/api/v1/signals", params={"customer_id": customer_id}).json()["total"],
-        timeout=60,
-        what="the first inspection's checks to raise their (minor) signals",
-    )
+    _first_checks_done(api, customer_id)
     application_id = _apply(api, customer_id)
     event = f"{application_id}:approved"
     pushed_to.fail_first.add(event)
@@ -337,7 +342,10 @@ def test_orange_signal_makes_it_conditional_and_the_approver_sees_why(
 
     from postloan.signals.models import RiskSignal
 
-    customer_id = _customer_of(api, new_loan(api, account_manager="am_li"))
+    # a loan whose own checks raise nothing orange (see the clear application): the test's
+    # signal is then the one orange signal, whenever the first inspection's checks finish
+    customer_id = _customer_of(api, new_loan(api, account_manager="am_li", disbursed_days_ago=60))
+    _first_checks_done(api, customer_id)
     with unit_of_work(database) as session:
         session.add(
             RiskSignal(
