@@ -78,9 +78,7 @@ class TaskClient:
             ],
         }
         # The engine holds the request up to the long poll: the HTTP timeout comes on top.
-        result = self._guard(
-            self._post, "/external-task/fetchAndLock", body, long_poll_ms / 1000 + self.timeout
-        )
+        result = self._post("/external-task/fetchAndLock", body, long_poll_ms / 1000 + self.timeout)
         return list(result or [])
 
     def complete(self, task_id: str, variables: dict[str, Any] | None) -> None:
@@ -121,28 +119,38 @@ class TaskClient:
         transaction touched the same process instance; rolled back whole) is sent again under
         the engine clients' one policy (:data:`gateway.retry.ENGINE_RETRY`)."""
         ENGINE_RETRY.run(
-            lambda: self._guard(self._post, path, body),
+            lambda: self._post(path, body),
             lambda exc: isinstance(exc, TaskClientError) and ENGINE_RETRY.lost_race(str(exc)),
             f"outcome of task {path.split('/')[2]}",
         )
 
     def extend_lock(self, task_id: str, duration_ms: int) -> None:
-        self._guard(
-            self._post,
+        self._post(
             f"/external-task/{task_id}/extendLock",
             {"workerId": self.worker_id, "newDuration": duration_ms},
         )
 
     def unlock(self, task_id: str) -> None:
-        self._guard(self._post, f"/external-task/{task_id}/unlock", None)
+        self._post(f"/external-task/{task_id}/unlock", None)
 
     def close(self) -> None:
         self.session.close()
 
     def _post(self, path: str, body: dict[str, Any] | None, timeout: float | None = None) -> Any:
-        response = self.session.post(
-            self.base_url + path, json=body, timeout=timeout or self.timeout
-        )
+        """POST to the engine; every failure (refused, unreachable, unreadable) is a
+        :class:`TaskClientError`."""
+        try:
+            response = self.session.post(
+                self.base_url + path, json=body, timeout=timeout or self.timeout
+            )
+            return self._body(response)
+        except requests.RequestException as exc:
+            raise TaskClientError(0, f"engine unreachable: {exc}") from exc
+        except ValueError as exc:  # a body that is not JSON
+            raise TaskClientError(0, f"unreadable engine response: {exc}") from exc
+
+    @staticmethod
+    def _body(response: requests.Response) -> Any:
         if response.status_code >= 400:
             try:
                 message = response.json().get("message", response.text)
@@ -152,14 +160,3 @@ class TaskClient:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
-
-    @staticmethod
-    def _guard(func: Any, *args: Any) -> Any:
-        try:
-            return func(*args)
-        except TaskClientError:
-            raise
-        except requests.RequestException as exc:
-            raise TaskClientError(0, f"engine unreachable: {exc}") from exc
-        except ValueError as exc:  # a body that is not JSON
-            raise TaskClientError(0, f"unreadable engine response: {exc}") from exc

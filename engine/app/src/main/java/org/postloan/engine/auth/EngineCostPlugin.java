@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
 
@@ -35,37 +37,26 @@ public class EngineCostPlugin extends AbstractProcessEnginePlugin {
   @Override
   public void preInit(ProcessEngineConfigurationImpl configuration) {
     // One instance per chain: an interceptor holds its chain's next.
-    pre(configuration, true).add(0, new IdentityChangeInterceptor());
-    pre(configuration, false).add(0, new IdentityChangeInterceptor());
-    post(configuration, true).add(new TechnicalFetchInterceptor(technicalFetchUsers));
-    post(configuration, false).add(new TechnicalFetchInterceptor(technicalFetchUsers));
+    chain(configuration::getCustomPreCommandInterceptorsTxRequired,
+        configuration::setCustomPreCommandInterceptorsTxRequired).add(0, new IdentityChangeInterceptor());
+    chain(configuration::getCustomPreCommandInterceptorsTxRequiresNew,
+        configuration::setCustomPreCommandInterceptorsTxRequiresNew).add(0, new IdentityChangeInterceptor());
+    chain(configuration::getCustomPostCommandInterceptorsTxRequired,
+        configuration::setCustomPostCommandInterceptorsTxRequired)
+        .add(new TechnicalFetchInterceptor(technicalFetchUsers));
+    chain(configuration::getCustomPostCommandInterceptorsTxRequiresNew,
+        configuration::setCustomPostCommandInterceptorsTxRequiresNew)
+        .add(new TechnicalFetchInterceptor(technicalFetchUsers));
     LOG.info("Engine cost plugin on: fetchAndLock without authorization joins for " + technicalFetchUsers);
   }
 
-  private static List<CommandInterceptor> pre(ProcessEngineConfigurationImpl configuration, boolean required) {
-    List<CommandInterceptor> list = required ? configuration.getCustomPreCommandInterceptorsTxRequired()
-        : configuration.getCustomPreCommandInterceptorsTxRequiresNew();
+  /** The configured list of custom interceptors, created and set when there is none yet. */
+  private static List<CommandInterceptor> chain(Supplier<List<CommandInterceptor>> get,
+      Consumer<List<CommandInterceptor>> set) {
+    List<CommandInterceptor> list = get.get();
     if (list == null) {
       list = new ArrayList<>();
-      if (required) {
-        configuration.setCustomPreCommandInterceptorsTxRequired(list);
-      } else {
-        configuration.setCustomPreCommandInterceptorsTxRequiresNew(list);
-      }
-    }
-    return list;
-  }
-
-  private static List<CommandInterceptor> post(ProcessEngineConfigurationImpl configuration, boolean required) {
-    List<CommandInterceptor> list = required ? configuration.getCustomPostCommandInterceptorsTxRequired()
-        : configuration.getCustomPostCommandInterceptorsTxRequiresNew();
-    if (list == null) {
-      list = new ArrayList<>();
-      if (required) {
-        configuration.setCustomPostCommandInterceptorsTxRequired(list);
-      } else {
-        configuration.setCustomPostCommandInterceptorsTxRequiresNew(list);
-      }
+      set.accept(list);
     }
     return list;
   }
