@@ -15,6 +15,7 @@ from postloan.checks.config import load_config as load_checks_config
 from postloan.classification import service as classification
 from postloan.classification.rules import DECISION_KEY
 from postloan.loans import service
+from postloan.loans.arrears import arrears_as_of
 from postloan.loans.models import Loan, Repayment, RepaymentAmendment
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,16 @@ def record_repayment(
     today = today or date.today()
     table = services.engine.table(DECISION_KEY)  # a read; falls back to the bundled table
     with services.transaction() as session:
-        before, _ = service.arrears(session, loan_id, today)
-        repayment = service.record_repayment(session, loan_id, data, actor=actor)
-        classification.reclassify_now(session, loan_id, table, today, actor)
+        schedule = service.schedule(session, loan_id)  # read once, kept current by each step
+        before = arrears_as_of(schedule, today)
+        repayment = service.record_repayment(session, loan_id, data, actor=actor, schedule=schedule)
+        classification.reclassify_now(session, loan_id, table, today, actor, schedule=schedule)
         now = repayment_check.check(
-            session, service.get(session, loan_id), today, load_checks_config().repayment
+            session,
+            service.get(session, loan_id),
+            today,
+            load_checks_config().repayment,
+            schedule,
         )
         inspection_cases.special_inspection_for_repayment(
             session,
@@ -92,13 +98,18 @@ def amend_repayment(
     today = today or date.today()
     table = services.engine.table(DECISION_KEY)
     with services.transaction() as session:
-        before, _ = service.arrears(session, loan_id, today)
+        schedule = service.schedule(session, loan_id)  # read once, kept current by each step
+        before = arrears_as_of(schedule, today)
         amendment = service.amend_repayment(
-            session, loan_id, repayment_id, data, reason=reason, actor=actor
+            session, loan_id, repayment_id, data, reason=reason, actor=actor, schedule=schedule
         )
-        classification.reclassify_now(session, loan_id, table, today, actor)
+        classification.reclassify_now(session, loan_id, table, today, actor, schedule=schedule)
         now = repayment_check.check(
-            session, service.get(session, loan_id), today, load_checks_config().repayment
+            session,
+            service.get(session, loan_id),
+            today,
+            load_checks_config().repayment,
+            schedule,
         )
         inspection_cases.special_inspection_for_repayment(
             session,

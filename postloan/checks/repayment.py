@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -45,12 +46,21 @@ def days_late(r: Repayment, as_of: date) -> int:
     return max((settled - r.due_on).days, 0)
 
 
-def check(session: Session, loan: Loan, as_of: date, config: RepaymentConfig) -> RepaymentResult:
-    schedule = list(
-        session.scalars(
-            select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.due_on)
+def check(
+    session: Session,
+    loan: Loan,
+    as_of: date,
+    config: RepaymentConfig,
+    schedule: Sequence[Repayment] | None = None,
+) -> RepaymentResult:
+    """The repayment findings of ``loan`` on ``as_of``; ``schedule``: its repayment rows in
+    due-date order when the caller has them (else read)."""
+    if schedule is None:
+        schedule = list(
+            session.scalars(
+                select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.due_on)
+            )
         )
-    )
     result = arrears_as_of(schedule, as_of)
     interest = arrears_as_of([r for r in schedule if r.kind == "interest"], as_of)
     findings: list[Finding] = []

@@ -14,6 +14,7 @@ Rules of application:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -53,12 +54,7 @@ def _loan(session: Session, loan_id: str) -> Loan:
     return loan
 
 
-def _facts(session: Session, loan: Loan, as_of: date) -> LoanFacts:
-    schedule = list(
-        session.scalars(
-            select(Repayment).where(Repayment.loan_id == loan.id).order_by(Repayment.due_on)
-        )
-    )
+def _facts(session: Session, loan: Loan, as_of: date, schedule: Sequence[Repayment]) -> LoanFacts:
     arrears = arrears_as_of(schedule, as_of)
     return LoanFacts(
         loan_id=loan.id,
@@ -69,24 +65,53 @@ def _facts(session: Session, loan: Loan, as_of: date) -> LoanFacts:
     )
 
 
-def _debtor_facts(session: Session, customer_id: str, as_of: date) -> list[LoanFacts]:
+def _debtor_facts(
+    session: Session,
+    customer_id: str,
+    as_of: date,
+    known: Mapping[str, Sequence[Repayment]] | None = None,
+) -> list[LoanFacts]:
+    """The facts of each of the customer's loans. Their repayment rows are read in one query;
+    ``known``: loans whose rows the caller has already read in this transaction (not read again).
+    """
+    known = known or {}
     loans = session.scalars(
         select(Loan).where(Loan.customer_id == customer_id).order_by(Loan.id)
     ).all()
-    return [_facts(session, loan, as_of) for loan in loans]
+    schedules: dict[str, list[Repayment]] = {}
+    wanted = [loan.id for loan in loans if loan.id not in known]
+    if wanted:
+        for row in session.scalars(
+            select(Repayment)
+            .where(Repayment.loan_id.in_(wanted))
+            .order_by(Repayment.loan_id, Repayment.due_on)
+        ):
+            schedules.setdefault(row.loan_id, []).append(row)
+    return [
+        _facts(
+            session, loan, as_of, known[loan.id] if loan.id in known else schedules.get(loan.id, [])
+        )
+        for loan in loans
+    ]
 
 
 def classification_inputs(
-    session: Session, loan_id: str, as_of: date, table: DecisionTable | None = None
+    session: Session,
+    loan_id: str,
+    as_of: date,
+    table: DecisionTable | None = None,
+    schedule: Sequence[Repayment] | None = None,
 ) -> dict[str, Any]:
     """The inputs of decision ``risk_classification`` for one loan on ``as_of``.
 
     ``debtor_npl_share``: balance of the customer's loans that are non-performing on their own
     merits (arrears, restructuring) over the balance of all its loans at the bank (the loan
     amount is the balance). ``table`` (default: the bundled DMN) judges those own merits.
+    ``schedule``: the loan's repayment rows in due-date order when the caller has them.
     """
     loan = _loan(session, loan_id)
-    debtor = _debtor_facts(session, loan.customer_id, as_of)
+    known = {loan_id: schedule} if schedule is not None else None
+    debtor = _debtor_facts(session, loan.customer_id, as_of, known)
     share = npl_share(table or bundled_table(), debtor)
     mine = next(f for f in debtor if f.loan_id == loan_id)
     return decision_inputs(mine, round(share, 6))
@@ -367,13 +392,15 @@ def reclassify_now(
     as_of: date,
     actor: str,
     source: str = "repayment",
+    schedule: Sequence[Repayment] | None = None,
 ) -> ClassificationChange | None:
     """Evaluate the table for a loan now and apply the result (used after every repayment).
 
     A downgrade found here applies at once, without confirmation: the days-past-due floor is a
     regulatory minimum derived from the repayment facts, not a judgment to be confirmed.
+    ``schedule``: the loan's repayment rows in due-date order when the caller has them.
     """
-    inputs = classification_inputs(session, loan_id, as_of, table)
+    inputs = classification_inputs(session, loan_id, as_of, table, schedule)
     result = table.single(inputs)
     if result is None:
         raise ValueError(f"decision {table.key}: no rule matches {inputs}")

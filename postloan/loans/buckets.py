@@ -76,9 +76,14 @@ def bucket_for(days_past_due: int, buckets: Sequence[Bucket] | None = None) -> s
     raise AssertionError("the last bucket is open-ended")  # parse_buckets guarantees it
 
 
-def update_bucket(session: Session, loan: Loan, as_of: date) -> DelinquencyBucketChange | None:
-    """Recompute the loan's days past due on ``as_of``; record a move when the bucket changed."""
-    schedule = session.scalars(select(Repayment).where(Repayment.loan_id == loan.id))
+def update_bucket(
+    session: Session, loan: Loan, as_of: date, schedule: Iterable[Repayment] | None = None
+) -> DelinquencyBucketChange | None:
+    """Recompute the loan's days past due on ``as_of``; record a move when the bucket changed.
+
+    ``schedule``: the loan's current repayment rows when the caller has them (else read)."""
+    if schedule is None:
+        schedule = session.scalars(select(Repayment).where(Repayment.loan_id == loan.id))
     days = arrears_as_of(schedule, as_of).days_past_due
     to_bucket = bucket_for(days)
     from_bucket = loan.delinquency_bucket or "current"

@@ -156,7 +156,30 @@ class DuplicateInstalment(Conflict):
         self.repayment_id = repayment_id
 
 
-def _instalment(session: Session, loan_id: str, due_on: date, kind: str) -> Repayment | None:
+def _due_on(r: Repayment) -> date:
+    return r.due_on
+
+
+def schedule(session: Session, loan_id: str) -> list[Repayment]:
+    """The loan's repayment rows in due-date order (one read)."""
+    return list(
+        session.scalars(
+            select(Repayment).where(Repayment.loan_id == loan_id).order_by(Repayment.due_on)
+        )
+    )
+
+
+def _instalment(
+    session: Session,
+    loan_id: str,
+    due_on: date,
+    kind: str,
+    schedule: list[Repayment] | None = None,
+) -> Repayment | None:
+    """The stored instalment (due date, kind) of the loan: from ``schedule`` when the caller read
+    it in this transaction, else from the database."""
+    if schedule is not None:
+        return next((r for r in schedule if (r.due_on, r.kind) == (due_on, kind)), None)
     return session.scalars(
         select(Repayment).where(
             Repayment.loan_id == loan_id, Repayment.due_on == due_on, Repayment.kind == kind
@@ -173,19 +196,28 @@ def _checked(loan: Loan, data: RepaymentData) -> None:
 
 
 def record_repayment(
-    session: Session, loan_id: str, data: RepaymentData, *, actor: str
+    session: Session,
+    loan_id: str,
+    data: RepaymentData,
+    *,
+    actor: str,
+    schedule: list[Repayment] | None = None,
 ) -> Repayment:
     """Record an instalment of the schedule with what was paid on it.
 
     The same instalment (loan, due date, kind) posted twice is refused with
     :class:`DuplicateInstalment` (409, naming the stored one), also when a concurrent request
     stored it first; what changes on a recorded instalment (a payment arriving, a correction) is
-    an explicit :func:`amend_repayment`."""
+    an explicit :func:`amend_repayment`.
+
+    ``schedule``: the loan's schedule as the caller read it in this transaction
+    (:func:`schedule`). It is searched instead of the database and brought up to date in place
+    (the new row in due-date order), so the caller's later steps need not read it again."""
     loan = session.get(Loan, loan_id)
     if loan is None:
         raise NotFound(f"loan {loan_id!r} does not exist")
     _checked(loan, data)
-    stored = _instalment(session, loan_id, data.due_on, data.kind)
+    stored = _instalment(session, loan_id, data.due_on, data.kind, schedule)
     if stored is not None:
         raise DuplicateInstalment(loan_id, data, stored.id)
     repayment = Repayment(
@@ -217,8 +249,11 @@ def record_repayment(
         },
     )
     session.flush()
+    if schedule is not None:
+        schedule.append(repayment)
+        schedule.sort(key=_due_on)
     # Days past due change with every repayment: keep the bucket and its history current.
-    buckets.update_bucket(session, loan, date.today())
+    buckets.update_bucket(session, loan, date.today(), schedule)
     return repayment
 
 
@@ -247,11 +282,14 @@ def amend_repayment(
     *,
     reason: str,
     actor: str,
+    schedule: list[Repayment] | None = None,
 ) -> RepaymentAmendment:
     """Correct a recorded instalment: the repayment takes the new values, the amendment keeps
     the ones it replaced (the first amendment's ``before`` is the original), the reason and who;
     audited. The same rules as a new instalment apply; moving it onto another stored instalment
-    (due date and kind) is a conflict, and an amendment that changes nothing is invalid."""
+    (due date and kind) is a conflict, and an amendment that changes nothing is invalid.
+
+    ``schedule``: as for :func:`record_repayment` (kept in due-date order after the change)."""
     if session.get(Loan, loan_id) is None:
         raise NotFound(f"loan {loan_id!r} does not exist")
     repayment = get_repayment(session, loan_id, repayment_id)
@@ -261,7 +299,7 @@ def amend_repayment(
     before, after = _values(repayment), _values(data)
     if before == after:
         raise InvalidInput("the amendment changes nothing", field="due_amount")
-    other = _instalment(session, loan_id, data.due_on, data.kind)
+    other = _instalment(session, loan_id, data.due_on, data.kind, schedule)
     if other is not None and other.id != repayment.id:
         raise DuplicateInstalment(loan_id, data, other.id)
     repayment.due_on = data.due_on
@@ -295,7 +333,9 @@ def amend_repayment(
         },
     )
     session.flush()
-    buckets.update_bucket(session, loan, date.today())
+    if schedule is not None:  # the session's one object for the row: it is in the list
+        schedule.sort(key=_due_on)
+    buckets.update_bucket(session, loan, date.today(), schedule)
     return amendment
 
 
@@ -378,9 +418,5 @@ def repayment_problem(
 
 def arrears(session: Session, loan_id: str, as_of: date) -> tuple[Arrears, list[Repayment]]:
     """The loan's arrears on ``as_of`` and the schedule rows they were computed from."""
-    schedule = list(
-        session.scalars(
-            select(Repayment).where(Repayment.loan_id == loan_id).order_by(Repayment.due_on)
-        )
-    )
-    return arrears_as_of(schedule, as_of), schedule
+    rows = schedule(session, loan_id)
+    return arrears_as_of(rows, as_of), rows

@@ -209,3 +209,55 @@ def test_the_importer_refuses_a_stored_instalment_and_one_repeated_in_the_file(c
     with unit_of_work(db) as session:
         result = Importer(session, ROW_MODELS).import_rows("repayments", lambda: [(2, interest)])
     assert result.inserted == 1
+
+
+def _repayment_reads(db: str):
+    """Count the SELECTs on table ``repayment`` the app's engine for ``db`` runs, by loan."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        text = " ".join(statement.split()).lower()
+        if text.startswith("select") and " from repayment " in text:
+            seen.append(text)
+
+    engine = db_engine(db)
+    event.listen(engine, "before_cursor_execute", on_execute)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def test_a_repayment_request_reads_the_loans_schedule_once(client, db):
+    """Recording (or correcting) an instalment needs the schedule before and after it for the
+    arrears, the delinquency bucket, the reclassification and the repayment check: it is read
+    once and kept current in the transaction (it was read four times, plus a lookup for the
+    duplicate). The debtor's other loan (L-R2) is read once more, for the non-performing share."""
+    url = "/api/v1/loans/L-R1/repayments"
+    for days in (100, 70):
+        assert client.post(url, json=instalment(days)).status_code == 201
+    assert client.post("/api/v1/loans/L-R2/repayments", json=instalment(70)).status_code == 201
+    seen, stop = _repayment_reads(db)
+    try:
+        late = instalment(40, paid_on=(TODAY - timedelta(days=5)).isoformat(), paid_amount="1000")
+        created = client.post(url, json=late)
+        assert created.status_code == 201, created.text
+        reads_post = list(seen)
+        seen.clear()
+        fixed = {**late, "paid_on": (TODAY - timedelta(days=35)).isoformat(), "reason": "typo"}
+        amended = client.post(f"{url}/{created.json()['id']}/amendments", json=fixed)
+        assert amended.status_code == 201, amended.text
+        reads_amend = list(seen)
+    finally:
+        stop()
+    for reads in (reads_post, reads_amend):
+        schedule_reads = [s for s in reads if "order by repayment.due_on" in s and " in (" not in s]
+        others = [s for s in reads if " in (" in s]
+        assert len(schedule_reads) == 1, reads
+        assert len(others) == 1, reads  # L-R2, for the debtor's share
+    # and the outcome is the one the four reads gave: the stored row, bucket and class current
+    with unit_of_work(db) as session:
+        rows = session.scalars(
+            select(Repayment).where(Repayment.loan_id == "L-R1").order_by(Repayment.due_on)
+        ).all()
+        assert [r.due_on for r in rows] == [TODAY - timedelta(days=d) for d in (100, 70, 40)]
+        assert rows[-1].paid_on == TODAY - timedelta(days=35)
