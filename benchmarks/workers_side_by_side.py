@@ -181,6 +181,7 @@ def runtime_worker(bench: Bench, on_task: Any = None) -> tuple[Worker, CountingC
         {t: TopicHandler(t, noop, ()) for t in TOPICS},
         TopicSettingsMap(TopicSettings(lock_ms=LOCK_MS), {}),
         max_in_flight=settings.worker_max_in_flight,
+        fetch_ahead=settings.worker_fetch_ahead,
         long_poll_ms=settings.worker_long_poll_ms,
         shutdown_grace_seconds=settings.worker_shutdown_grace_seconds,
     )
@@ -431,6 +432,7 @@ def main() -> None:
     report: dict[str, Any] = {
         "settings": {
             "worker_max_in_flight": settings.worker_max_in_flight,
+            "worker_fetch_ahead": settings.worker_fetch_ahead,
             "worker_long_poll_ms": settings.worker_long_poll_ms,
             "repeats": args.repeats,
         },

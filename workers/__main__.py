@@ -103,6 +103,7 @@ def build_worker(topics: list[str] | None = None) -> WorkersProcess:
             handlers,
             load_topic_settings(settings.worker_topics_file),
             max_in_flight=settings.worker_max_in_flight,
+            fetch_ahead=settings.worker_fetch_ahead,
             long_poll_ms=settings.worker_long_poll_ms,
             shutdown_grace_seconds=settings.worker_shutdown_grace_seconds,
         ),
