@@ -17,35 +17,52 @@ def _raw(task_id: str) -> dict[str, Any]:
     return {"id": task_id, "topicName": "t", "processInstanceId": "pi-" + task_id}
 
 
-class FakeClient:
-    """First fetch hands out one task; the next fetches block like a long poll until released."""
+class BatchClient:
+    """Hands out the tasks ``ids`` on the first fetch, then blocks each later fetch (a long poll)
+    until released, recording how many tasks each fetch asked for."""
 
     worker_id = "fake"
 
-    def __init__(self) -> None:
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
         self.max_tasks: list[int] = []
         self.completed: list[str] = []
-        self.polling = threading.Event()
+        self.unlocked: list[str] = []
+        self.second_fetch = threading.Event()
         self.release_poll = threading.Event()
-        self.completed_during_poll = threading.Event()
+        self.guard = threading.Lock()
 
     def fetch_and_lock(
         self, topics: list[dict[str, Any]], max_tasks: int, long_poll_ms: int
     ) -> list[dict[str, Any]]:
         self.max_tasks.append(max_tasks)
         if len(self.max_tasks) == 1:
-            return [_raw("a")]
-        self.polling.set()
+            return [_raw(task_id) for task_id in self.ids]
+        self.second_fetch.set()
         self.release_poll.wait(5)
         return []
 
     def complete(self, task_id: str, variables: dict[str, Any] | None) -> None:
-        self.completed.append(task_id)
+        with self.guard:
+            self.completed.append(task_id)
+
+    def unlock(self, task_id: str) -> None:
+        with self.guard:
+            self.unlocked.append(task_id)
+
+
+class FakeClient(BatchClient):
+    """First fetch hands out one task; notes a completion reported during the long poll."""
+
+    def __init__(self) -> None:
+        super().__init__(["a"])
+        self.polling = self.second_fetch
+        self.completed_during_poll = threading.Event()
+
+    def complete(self, task_id: str, variables: dict[str, Any] | None) -> None:
+        super().complete(task_id, variables)
         if self.polling.is_set() and not self.release_poll.is_set():
             self.completed_during_poll.set()
-
-    def unlock(self, task_id: str) -> None:  # pragma: no cover - not expected
-        pass
 
 
 def test_fetch_asks_for_free_slots_and_completion_does_not_wait_for_the_poll() -> None:
@@ -81,40 +98,6 @@ def test_fetch_asks_for_free_slots_and_completion_does_not_wait_for_the_poll() -
     assert not runner.is_alive()
 
 
-class BatchClient:
-    """Hands out ``first`` tasks on the first fetch, then blocks each later fetch (a long poll)
-    until released, recording how many tasks each fetch asked for."""
-
-    worker_id = "fake"
-
-    def __init__(self, first: int) -> None:
-        self.first = first
-        self.max_tasks: list[int] = []
-        self.completed: list[str] = []
-        self.unlocked: list[str] = []
-        self.second_fetch = threading.Event()
-        self.release_poll = threading.Event()
-        self.guard = threading.Lock()
-
-    def fetch_and_lock(
-        self, topics: list[dict[str, Any]], max_tasks: int, long_poll_ms: int
-    ) -> list[dict[str, Any]]:
-        self.max_tasks.append(max_tasks)
-        if len(self.max_tasks) == 1:
-            return [_raw(f"t{n}") for n in range(self.first)]
-        self.second_fetch.set()
-        self.release_poll.wait(5)
-        return []
-
-    def complete(self, task_id: str, variables: dict[str, Any] | None) -> None:
-        with self.guard:
-            self.completed.append(task_id)
-
-    def unlock(self, task_id: str) -> None:
-        with self.guard:
-            self.unlocked.append(task_id)
-
-
 def _batch_worker(client: BatchClient, handle: Any) -> Worker:
     return Worker(
         client,  # type: ignore[arg-type]
@@ -130,7 +113,7 @@ def _batch_worker(client: BatchClient, handle: Any) -> Worker:
 def test_tasks_fetched_ahead_wait_for_a_handler_and_the_next_fetch_waits_for_a_batch() -> None:
     """Capacity 2 + 4: the first fetch asks for 6 and gets 6; two run, four wait. The next fetch
     comes only once half the capacity (3) is free, and asks for all the room there is then."""
-    client = BatchClient(first=6)
+    client = BatchClient([f"t{n}" for n in range(6)])
     running: list[str] = []
     gate = threading.Semaphore(0)
     seen = threading.Lock()
@@ -173,7 +156,7 @@ def test_tasks_fetched_ahead_wait_for_a_handler_and_the_next_fetch_waits_for_a_b
 
 
 def test_stopping_gives_back_the_tasks_still_waiting_without_running_them() -> None:
-    client = BatchClient(first=5)
+    client = BatchClient([f"t{n}" for n in range(5)])
     started: list[str] = []
     finish = threading.Event()
 

@@ -46,7 +46,6 @@ class _InFlight:
     task: ExternalTask
     lock_ms: int
     locked_until: float
-    thread: threading.Thread | None = None
     abandoned: bool = False
     #: Set once the handler returned: the lock is no longer extended, so extending and
     #: reporting the outcome never race for the same task in the engine.
@@ -217,17 +216,14 @@ class Worker:
                 self._waiting.append(entry)  # locked; the next free handler thread takes it
                 return
             self._running += 1
-        thread = threading.Thread(
+        threading.Thread(
             target=self._run_handlers, args=(entry,), name=f"task-{task.id[:8]}", daemon=True
-        )
-        entry.thread = thread
-        thread.start()
+        ).start()
 
     def _run_handlers(self, entry: _InFlight) -> None:
         """One handler thread: the task it was started for, then each waiting one in turn."""
         current: _InFlight | None = entry
         while current is not None:
-            current.thread = threading.current_thread()
             current.started = time.monotonic()
             try:
                 self._handle(current)
