@@ -66,9 +66,10 @@ class Settings(BaseSettings):
     worker_max_in_flight: int = Field(8, ge=1, le=64)
     # Tasks fetched beyond those running, locked and waiting for a free handler: a fetch costs the
     # engine about as much as several completions, so each one should bring a batch (measured in
-    # benchmarks/workers_side_by_side.py: 24 gave about 1.7x the no-op throughput of 0). 0, the
-    # default until its crash-recovery behaviour is verified: fetch only as many as can run.
-    worker_fetch_ahead: int = Field(0, ge=0, le=256)
+    # benchmarks/workers_side_by_side.py: 24 gave about 1.7x the no-op throughput of 0). Waiting
+    # tasks' locks are extended like running ones'; a killed worker's come back when they expire
+    # (tests/resilience/test_worker_killed.py). 0: fetch only as many as can run.
+    worker_fetch_ahead: int = Field(24, ge=0, le=256)
     # Long enough to keep idle polling cheap, short enough that a stop never waits long for it.
     worker_long_poll_ms: int = Field(10_000, ge=0, le=1_800_000)
     worker_shutdown_grace_seconds: float = Field(20.0, ge=0)
