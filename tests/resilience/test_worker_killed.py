@@ -100,21 +100,21 @@ def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_
         # is decided already, and its task, still locked by the dead worker, is fetched again
         # only after the lock expires (5 s) and worker-2's next fetch (long poll 10 s). Wait for
         # that, bounded, rather than asserting in the gap.
-        def rerun() -> dict[str, dict]:
-            return {
+        def all_rerun() -> dict[str, dict] | None:
+            found = {
                 e["externalTaskId"]: e
                 for e in external_task_log(stack, workerId="worker-2", successLog="true")
                 if e["externalTaskId"] in in_flight
             }
+            return found if set(found) == set(in_flight) else None
 
-        wait_for(
+        again = wait_for(
             "every task in flight at the kill ran again on worker-2",
-            lambda: set(rerun()) == set(in_flight),
+            all_rerun,
             60,
             interval=0.5,
             alive=lambda: stack.check_alive(second),
         )
-        again = rerun()
         reran = sorted(again)
         waited = [e["timestamp"] for e in again.values()]
         inspections = compare(
