@@ -40,6 +40,7 @@ from postloan.access import service as access
 from postloan.customers.models import Customer
 from postloan.importer import Importer
 from postloan.inspections.models import Inspection
+from postloan.loans import service as loan_service
 from postloan.rectifications.models import Rectification
 from postloanctl.generator import demo_scenes, generate_portfolio, scene_loan
 
@@ -190,9 +191,10 @@ def start_inspections(session: Session, engine: Any) -> list[str]:
                 mode=mode,
             )
             started.append(loan_id)
-    for customer, days in ((SPECIAL, 45), (CONFIRM, 40)):
+    for customer in (SPECIAL, CONFIRM):
         loan_id = scene_loan(customer)
         if open_inspection(session, loan_id) is None:
+            days = loan_service.arrears(session, loan_id, date.today())[0].days_past_due
             start_special_inspection(
                 session,
                 engine,

@@ -555,8 +555,12 @@ def demo_scenes(today: date, seed: int = 20261202) -> Iterator[Record]:
             yield from _statements(rng, customer_id, amount * 1.5, today)
         loan_id = scene_loan(customer_id)
         # An overdue scene's instalments fall so that the oldest unpaid one is ``overdue`` days
-        # late (paid up before it); a paid-up one was disbursed ``age`` days ago.
+        # late (paid up before it); a paid-up one was disbursed ``age`` days ago. Instalments
+        # fall on day 28 at the latest (``_add_months``), so a stop on the 29th-31st moves back
+        # to the 28th (up to 3 days more overdue) rather than to next month's instalment.
         stopped = today - timedelta(days=overdue) if overdue else None
+        if stopped is not None and stopped.day > 28:
+            stopped = stopped.replace(day=28)
         disbursed = _add_months(stopped, -(age // 30)) if stopped else today - timedelta(days=age)
         term = 24
         maturity = _add_months(disbursed, term)

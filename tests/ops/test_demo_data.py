@@ -3,7 +3,7 @@ keeps an imported book's arrears from starting a special inspection each (fast t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -58,3 +58,21 @@ def test_an_imported_books_arrears_start_no_special_inspection_but_a_lost_trigge
     assert inspection_cases.start_missing_overdue_inspections(services) == [lost]
     with uow() as session:
         assert not session.scalars(select(Inspection).where(Inspection.loan_id == history)).all()
+
+
+def test_the_overdue_scenes_are_as_late_as_they_say_on_every_day_of_the_year() -> None:
+    """Instalments fall on day 28 at the latest: on any start day (a 29th-31st too) the oldest
+    unpaid instalment of an overdue scene is its ``overdue`` days late, or up to 3 days more."""
+    wanted = {demo.SPECIAL: 45, demo.CONFIRM: 40}
+    start = date(2027, 1, 1)
+    for offset in range(2 * 366):
+        today = start + timedelta(days=offset)
+        unpaid: dict[str, list[date]] = {}
+        for kind, record in demo_scenes(today):
+            if kind == "repayments" and record["paid_on"] is None:
+                due = date.fromisoformat(record["due_on"])
+                if due < today:
+                    unpaid.setdefault(record["loan_id"], []).append(due)
+        for customer, days in wanted.items():
+            late = (today - min(unpaid[scene_loan(customer)])).days
+            assert days <= late <= days + 3, (today, customer, late)
