@@ -251,6 +251,9 @@ class Stack:
     lock_ms: int = 5000
     retries: int = 3
     backoff_ms: int = 500
+    # The outbox relay's lease (s): a message a killed relay had claimed is delivered again by
+    # another once it expires. Unset: the settings' default (30 s).
+    outbox_lease_s: float | None = None
     cluster: PostgresCluster | None = None
     engine_cluster: PostgresCluster | None = None
     nodes: list[Node] = field(default_factory=list)
@@ -309,6 +312,11 @@ class Stack:
                 "POSTLOAN_ENGINE_TIMEOUT_SECONDS": "10",
                 "POSTLOAN_ORIGINATION_WEBHOOK_URL": self.webhook_url,
                 "POSTLOAN_ORIGINATION_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                **(
+                    {"POSTLOAN_OUTBOX_LEASE_SECONDS": str(self.outbox_lease_s)}
+                    if self.outbox_lease_s is not None
+                    else {}
+                ),
                 **extra,
             }
         )
@@ -657,6 +665,17 @@ class Stack:
             prof[owner][f"audit {object_type} {action}"] += n
         self._count_outbox(prof)
         return {i: dict(c) for i, c in prof.items()}
+
+    def outbox_pending(self, keys: Iterable[str]) -> list[tuple[str, str, str | None]]:
+        """The pending outbox messages of ``keys``: (business key, kind, lease owner)."""
+        return [
+            (key, kind, owner)
+            for key, kind, owner in self.sql(
+                "SELECT business_key, kind, lease_owner FROM outbox_message "
+                "WHERE business_key IN :keys AND status = 'pending'",
+                keys=list(keys),
+            )
+        ]
 
     def _count_outbox(self, prof: dict[str, Counter[str]]) -> None:
         """What each object owed the engine and the outside world (process starts, messages,

@@ -28,7 +28,7 @@ INSPECTIONS, RECTIFICATIONS, CREDITS = 12, 4, 4
 
 def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_path):
     t0 = time.monotonic()
-    with Origination() as origination, Stack(tmp_path, lock_ms=5000) as stack:
+    with Origination() as origination, Stack(tmp_path, lock_ms=5000, outbox_lease_s=15) as stack:
         stack.webhook_url = origination.url
         node = stack.add_node()
         stack.provision(node)
@@ -111,6 +111,17 @@ def test_worker_killed_mid_campaign_runs_every_task_again_and_nothing_twice(tmp_
         again = wait_for(
             "every task in flight at the kill ran again on worker-2",
             all_rerun,
+            60,
+            interval=0.5,
+            alive=lambda: stack.check_alive(second),
+        )
+        # Likewise a message the dead worker's relay had claimed (a push the origination system
+        # may already have accepted) is delivered again once its lease expires (15 s, above the
+        # webhook's 10 s timeout): wait for the outbox to settle, bounded.
+        keys = [*campaign, *rects, *credits]
+        wait_for(
+            "the outbox of the campaign delivered",
+            lambda: not stack.outbox_pending(keys),
             60,
             interval=0.5,
             alive=lambda: stack.check_alive(second),
