@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -306,3 +307,33 @@ def add_performing_loan(
         )
     )
     session.flush()
+
+
+def sign_in_to_tasklist(page: Any, url: str, user: str, password: str, timeout_ms: int) -> None:
+    """Open Tasklist at ``url`` and sign in through its login form.
+
+    The form's fields get their values as an input event, not as typed keys: the webapp moves
+    the focus to the username field ``[autofocus]`` up to 300 ms after it has started, and a
+    password typed in that moment lands in the username field (``cm_liudemo-cm-liu``). Both
+    values are checked before the form is sent."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    fields = {
+        page.get_by_placeholder("Username"): user,
+        page.get_by_placeholder("Password"): password,
+    }
+    for field, value in fields.items():
+        field.wait_for(state="visible", timeout=timeout_ms)
+        field.evaluate(
+            "(el, value) => { el.value = value;"
+            " el.dispatchEvent(new Event('input', {bubbles: true}));"
+            " el.dispatchEvent(new Event('change', {bubbles: true})); }",
+            value,
+        )
+    for field, value in fields.items():
+        expect(field).to_have_value(value, timeout=timeout_ms)
+    page.locator("button[type=submit]").click()
+    # Signed in: the filters of config/identities.yaml are listed. (Tasklist lists them after
+    # its first REST round trips: the page's timeout, not Playwright's 5 s.)
+    expect(page.get_by_role("link", name=re.compile("My tasks"))).to_be_visible(timeout=timeout_ms)

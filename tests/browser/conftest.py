@@ -8,7 +8,6 @@ On a failure every page still open is saved as a screenshot (and its HTML) in ``
 from __future__ import annotations
 
 import os
-import re
 import socket
 import threading
 import time
@@ -92,21 +91,13 @@ def tasklist(
     opened: list[tuple[str, Any, Any]] = []
 
     def login(user: str, password: str) -> Any:
-        from playwright.sync_api import expect
+        from helpers import sign_in_to_tasklist
 
         context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page = context.new_page()
         opened.append((user, context, page))
-        page.goto(tasklist_url)
-        page.get_by_placeholder("Username").fill(user)
-        page.get_by_placeholder("Password").fill(password)
-        page.locator("button[type=submit]").click()
-        # Logged in: the filters of config/identities.yaml are listed, the user menu shows up.
-        # (Tasklist lists them after its first REST round trips: the page's timeout, not 5 s.)
-        expect(page.get_by_role("link", name=re.compile("My tasks"))).to_be_visible(
-            timeout=DEFAULT_TIMEOUT_MS
-        )
+        sign_in_to_tasklist(page, tasklist_url, user, password, DEFAULT_TIMEOUT_MS)
         return page
 
     yield login

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import new_loan, start_inspection, task_of, wait_for
+from helpers import new_loan, sign_in_to_tasklist, start_inspection, task_of, wait_for
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -41,11 +41,7 @@ def person(chromium_browser: Any, tasklist_url: str) -> Iterator[Callable[[str],
         context.set_default_timeout(PAGE_MS)
         contexts.append(context)
         page = context.new_page()
-        page.goto(tasklist_url)
-        page.get_by_placeholder("Username").fill(user)
-        page.get_by_placeholder("Password").fill(PASSWORDS[user])
-        page.locator("button[type=submit]").click()
-        expect(page.get_by_role("link", name=re.compile("My tasks"))).to_be_visible(timeout=PAGE_MS)
+        sign_in_to_tasklist(page, tasklist_url, user, PASSWORDS[user], PAGE_MS)
         return page
 
     expect.set_options(timeout=PAGE_MS)  # for this test's checks only; restored below
