@@ -15,6 +15,7 @@ from workers.runtime.settings import TopicSettings, TopicSettingsMap
 from workers.runtime.worker import Worker
 
 RELEASE = threading.Event()
+POLLING = threading.Event()  # a fetchAndLock has reached the fake engine and is held there
 SEEN: list[tuple[str, Any]] = []
 
 
@@ -26,6 +27,7 @@ class FakeEngine(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"null")
         SEEN.append((self.path, body))
         if self.path.endswith("/fetchAndLock"):
+            POLLING.set()
             RELEASE.wait(10)  # a long poll with nothing to hand out
             payload = b"[]"
             self.send_response(200)
@@ -47,6 +49,7 @@ class FakeEngine(BaseHTTPRequestHandler):
 @pytest.fixture
 def engine_url() -> Any:
     RELEASE.clear()
+    POLLING.clear()
     SEEN.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeEngine)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -63,6 +66,9 @@ def test_complete_goes_out_while_a_long_poll_is_pending(engine_url: str) -> None
     )
     poll.start()
     try:
+        # The completion must go out while the poll is held, not before it has arrived (on a
+        # busy machine the poll's thread can be the later one to reach the engine).
+        assert POLLING.wait(5), "the long poll never reached the engine"
         done = threading.Event()
         threading.Thread(target=lambda: (client.complete("abc", {"x": 1}), done.set())).start()
         assert done.wait(3), "the completion waited for the long poll"
