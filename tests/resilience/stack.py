@@ -666,16 +666,13 @@ class Stack:
         self._count_outbox(prof)
         return {i: dict(c) for i, c in prof.items()}
 
-    def outbox_pending(self, keys: Iterable[str]) -> list[tuple[str, str, str | None]]:
-        """The pending outbox messages of ``keys``: (business key, kind, lease owner)."""
-        return [
-            (key, kind, owner)
-            for key, kind, owner in self.sql(
-                "SELECT business_key, kind, lease_owner FROM outbox_message "
-                "WHERE business_key IN :keys AND status = 'pending'",
-                keys=list(keys),
-            )
-        ]
+    def outbox_pending(self, keys: Iterable[str]) -> int:
+        """How many outbox messages of ``keys`` are still pending."""
+        [(pending,)] = self.sql(
+            "SELECT count(*) FROM outbox_message WHERE business_key IN :keys AND status = 'pending'",
+            keys=list(keys),
+        )
+        return int(pending)
 
     def _count_outbox(self, prof: dict[str, Counter[str]]) -> None:
         """What each object owed the engine and the outside world (process starts, messages,
